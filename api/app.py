@@ -1,0 +1,45 @@
+"""The FastAPI application: routes under /v1, OpenAPI at /docs, services owned by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import ask, health, indexes
+from rag.settings import Settings
+from rag.wiring import Services, build_services
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services_factory: Callable[[Settings], Services] | None = None,
+) -> FastAPI:
+    """A new app; settings are read and services built when the lifespan starts, not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or Settings()
+        services = (services_factory or build_services)(resolved)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="Policy assistant",
+        version="0.1.0",
+        description="Answers questions about company policies with citations, from versioned indexes.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(ask.router)
+    app.include_router(indexes.router)
+    return app

@@ -1,0 +1,59 @@
+"""Maps errors to HTTP responses with stable codes: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.errors import RagError
+
+__all__ = ["error_response", "install_error_handlers"]
+
+log = logging.getLogger("api.errors")
+
+# Field-specific codes for validation failures callers commonly need to tell apart.
+_FIELD_CODES = {
+    ("question", "string_too_short"): "question_empty",
+    ("question", "string_too_long"): "question_too_long",
+    ("question", "missing"): "question_missing",
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """The one error body shape every route returns."""
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+async def _rag_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RagError)
+    if exc.status >= 500:
+        log.warning("request failed: %s: %s", exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    field = loc[-1] if loc else ""
+    code = _FIELD_CODES.get((field, str(first.get("type", ""))), "validation_error")
+    where = ".".join(loc) or "request"
+    return error_response(422, code, f"{where}: {first.get('msg', 'invalid request')}")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(RagError, _rag_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,308 @@
+"""The metadata catalog (SQLAlchemy): index versions with their manifests, aliases and alias history.
+
+Works on SQLite (the embedded default) and Postgres. Every state change is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from indexes.manifest import Manifest
+
+__all__ = ["AliasEvent", "Catalog", "CatalogAliasStore", "VersionInfo", "VersionState"]
+
+metadata = sa.MetaData()
+
+versions_table = sa.Table(
+    "index_versions",
+    metadata,
+    sa.Column("index_name", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("manifest", sa.Text),
+    sa.Column("error", sa.Text),
+)
+
+aliases_table = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("alias", sa.String(160), primary_key=True),
+    sa.Column("index_name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+alias_events_table = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alias", sa.String(160), nullable=False, index=True),
+    sa.Column("index_name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("previous_version", sa.Integer),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class VersionState:
+    """The states a version moves through: building -> ready | failed."""
+
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """A version's catalog row; ``manifest`` is set once the version is ready."""
+
+    index: str
+    version: int
+    state: str
+    created_at: datetime
+    finished_at: datetime | None
+    manifest: Manifest | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEvent:
+    """One alias switch, kept for rollback and audit."""
+
+    alias: str
+    index: str
+    version: int
+    previous_version: int | None
+    action: str
+    at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything stored here is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class Catalog:
+    """Versions, manifests and aliases in one SQL database.
+
+    Guarantees: version numbers per index are allocated once and never reused; an alias row is
+    replaced in one transaction, so readers see the old target or the new one.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._db = engine
+        metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Catalog:
+        """Open (and create the tables of) the catalog at a SQLAlchemy URL."""
+        kwargs: dict[str, object] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        return cls(sa.create_engine(url, **kwargs))
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, shared with other stores of the same database."""
+        return self._db
+
+    # versions -----------------------------------------------------------------------------------
+
+    def allocate_version(self, index: str) -> int:
+        """Reserve the next version number of ``index`` in state ``building``."""
+        for _ in range(20):
+            with self._db.begin() as conn:
+                current = conn.execute(
+                    sa.select(sa.func.max(versions_table.c.version)).where(
+                        versions_table.c.index_name == index
+                    )
+                ).scalar()
+                version = int(current or 0) + 1
+                try:
+                    conn.execute(
+                        versions_table.insert().values(
+                            index_name=index,
+                            version=version,
+                            state=VersionState.BUILDING,
+                            created_at=_now(),
+                        )
+                    )
+                except IntegrityError:
+                    continue
+                return version
+        raise RuntimeError(f"could not allocate a version for index {index!r}")
+
+    def mark_ready(self, manifest: Manifest) -> None:
+        """Store the manifest and make the version readable."""
+        with self._db.begin() as conn:
+            conn.execute(
+                versions_table.update()
+                .where(
+                    versions_table.c.index_name == manifest.index,
+                    versions_table.c.version == manifest.version,
+                )
+                .values(
+                    state=VersionState.READY,
+                    finished_at=_now(),
+                    manifest=manifest.model_dump_json(),
+                )
+            )
+
+    def mark_failed(self, index: str, version: int, error: str) -> None:
+        """Record that a build failed; a failed version is never aliased."""
+        with self._db.begin() as conn:
+            conn.execute(
+                versions_table.update()
+                .where(versions_table.c.index_name == index, versions_table.c.version == version)
+                .values(state=VersionState.FAILED, finished_at=_now(), error=error[:4000])
+            )
+
+    def get_version(self, index: str, version: int) -> VersionInfo | None:
+        """The catalog row of one version, or None."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(versions_table).where(
+                    versions_table.c.index_name == index, versions_table.c.version == version
+                )
+            ).first()
+        return None if row is None else self._version(row)
+
+    def list_versions(self, index: str) -> list[VersionInfo]:
+        """Every version of ``index``, newest first."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(versions_table)
+                .where(versions_table.c.index_name == index)
+                .order_by(versions_table.c.version.desc())
+            ).all()
+        return [self._version(r) for r in rows]
+
+    def list_indexes(self) -> list[str]:
+        """Names of every index that has at least one version."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(versions_table.c.index_name).distinct().order_by(versions_table.c.index_name)
+            ).all()
+        return [str(r[0]) for r in rows]
+
+    @staticmethod
+    def _version(row: sa.Row[tuple[object, ...]]) -> VersionInfo:
+        m = row._mapping
+        manifest = Manifest.model_validate(json.loads(m["manifest"])) if m["manifest"] else None
+        return VersionInfo(
+            index=str(m["index_name"]),
+            version=int(m["version"]),
+            state=str(m["state"]),
+            created_at=_aware(m["created_at"]) or _now(),
+            finished_at=_aware(m["finished_at"]),
+            manifest=manifest,
+            error=m["error"],
+        )
+
+    # aliases ------------------------------------------------------------------------------------
+
+    def get_alias(self, alias: str) -> tuple[str, int] | None:
+        """The (index, version) an alias names in this catalog, or None."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(aliases_table.c.index_name, aliases_table.c.version).where(
+                    aliases_table.c.alias == alias
+                )
+            ).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def set_alias(self, alias: str, index: str, version: int) -> None:
+        """Point ``alias`` at a version: one row inserted or updated in one transaction."""
+        with self._db.begin() as conn:
+            updated = conn.execute(
+                aliases_table.update()
+                .where(aliases_table.c.alias == alias)
+                .values(index_name=index, version=version, updated_at=_now())
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    aliases_table.insert().values(
+                        alias=alias, index_name=index, version=version, updated_at=_now()
+                    )
+                )
+
+    def record_alias_event(
+        self, alias: str, index: str, version: int, previous: int | None, action: str
+    ) -> None:
+        """Append an alias switch to the history (kept for rollback and audit)."""
+        with self._db.begin() as conn:
+            self._record(conn, alias, index, version, previous, action)
+
+    @staticmethod
+    def _record(
+        conn: sa.Connection, alias: str, index: str, version: int, previous: int | None, action: str
+    ) -> None:
+        conn.execute(
+            alias_events_table.insert().values(
+                alias=alias,
+                index_name=index,
+                version=version,
+                previous_version=previous,
+                action=action,
+                at=_now(),
+            )
+        )
+
+    def alias_history(self, alias: str) -> list[AliasEvent]:
+        """Every switch of ``alias``, oldest first."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(alias_events_table)
+                .where(alias_events_table.c.alias == alias)
+                .order_by(alias_events_table.c.id)
+            ).all()
+        return [
+            AliasEvent(
+                alias=str(r.alias),
+                index=str(r.index_name),
+                version=int(r.version),
+                previous_version=r.previous_version,
+                action=str(r.action),
+                at=_aware(r.at) or _now(),
+            )
+            for r in rows
+        ]
+
+    def list_aliases(self) -> dict[str, tuple[str, int]]:
+        """Every alias kept in this catalog."""
+        with self._db.connect() as conn:
+            rows = conn.execute(sa.select(aliases_table)).all()
+        return {str(r.alias): (str(r.index_name), int(r.version)) for r in rows}
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self._db.dispose()
+
+
+class CatalogAliasStore:
+    """The catalog's alias rows as the ``AliasStore`` the embedded engine keeps its aliases in."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def get(self, alias: str) -> tuple[str, int] | None:
+        """The (index, version) ``alias`` names, or None."""
+        return self._catalog.get_alias(alias)
+
+    def set(self, alias: str, index: str, version: int) -> None:
+        """Point ``alias`` at a version atomically."""
+        self._catalog.set_alias(alias, index, version)

@@ -1,0 +1,349 @@
+"""The embedded vector engine: one Qdrant Edge shard directory per index version, in-process.
+
+Layout on disk::
+
+    <root>/<index>/v0001/    one Qdrant Edge shard (edge_config.json, segments/, wal/)
+    <root>/<index>/v0002/    the next version of the same index
+
+What each version holds:
+
+- a named dense vector ``dense`` (cosine distance, ``dim`` floats; Qdrant stores it
+  L2-normalized, so :meth:`EdgeEngine.iter_points` returns unit vectors),
+- a named sparse vector ``bm25`` with the IDF modifier (documents carry BM25 term weights,
+  Qdrant multiplies by the inverse document frequency of this version at search time),
+- a keyword payload index on every field of :data:`indexes.engine.KEYWORD_FIELDS`,
+- one point per chunk: the point id is ``ChunkRecord.chunk_id`` (a UUID string), the payload is
+  ``ChunkRecord.to_payload()``. Re-writing a chunk id replaces the point (idempotent upserts).
+
+Search modes: ``dense`` and ``sparse`` run one nearest-neighbour query on one vector;
+``hybrid`` runs both as prefetches (``prefetch_limit`` each) and fuses them with reciprocal
+rank fusion, ``score = sum(1 / (rrf_k + rank))`` with 0-based ranks. A ``doc_ids`` filter is
+applied in every prefetch and in the fused query. ``SearchHit.similarity`` is always the
+cosine between the query's dense vector and the hit's stored dense vector, whatever the mode.
+
+Aliases live in an :class:`~indexes.alias_store.AliasStore` (the catalog), one row updated in one
+transaction, so switching an alias is atomic. An alias whose version has been dropped resolves
+to None, as a Qdrant server forgets the aliases of a deleted collection.
+
+Concurrency: opening a shard costs time and an open shard locks its write-ahead log, so a
+directory can be open only once per process (a second ``EdgeShard.load`` fails). The engine opens
+each version at most once and keeps it in a cache guarded by a lock. ``EdgeShard.query`` is safe
+to call from many threads at once (the contract tests run 4 threads x 50 searches and compare
+with sequential results), so searches take no lock. ``drop_version`` and ``close`` close shards
+under the lock; a search that was already running on a dropped version raises
+:class:`~indexes.errors.VersionNotFound`, one running during ``close`` reopens the shard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import qdrant_edge as qe
+
+from indexes.alias_store import AliasStore
+from indexes.engine import (
+    DENSE_VECTOR,
+    KEYWORD_FIELDS,
+    SPARSE_VECTOR,
+    VectorEngine,
+    check_query,
+    check_version,
+    dense_similarity,
+    fetch_limit,
+    rank_hits,
+)
+from indexes.errors import EngineError, InvalidInput, VersionExists, version_not_found
+from indexes.types import ChunkRecord, IndexPoint, SearchHit, SearchQuery, SparseVector
+
+__all__ = ["KEYWORD_FIELDS", "EdgeEngine"]
+
+_UPSERT_BATCH = 256
+_SCROLL_PAGE = 256
+
+_T = TypeVar("_T")
+
+
+class EdgeEngine(VectorEngine):
+    """Index versions as Qdrant Edge shards under ``root``; aliases kept in ``aliases``.
+
+    Thread-safe: any method may be called from several threads. Call :meth:`close` (the API
+    lifespan or the CLI does) to release the shards' files.
+    """
+
+    name: str = "edge"
+
+    def __init__(self, root: Path, aliases: AliasStore) -> None:
+        self._root = Path(root)
+        self._aliases = aliases
+        self._lock = threading.Lock()
+        self._shards: dict[tuple[str, int], qe.EdgeShard] = {}
+
+    def version_path(self, index: str, version: int) -> Path:
+        """The shard directory of ``index`` version ``version`` (whether or not it exists)."""
+        check_version(index, version)
+        return self._root / index / f"v{version:04d}"
+
+    # --- VectorEngine ---------------------------------------------------------------------
+
+    def create_version(self, index: str, version: int, dim: int) -> None:
+        """Create an empty shard; raises VersionExists if the directory already holds one.
+
+        On failure nothing is left behind: a partly created directory is removed.
+        """
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise InvalidInput(f"invalid dense vector size {dim!r}")
+        path = self.version_path(index, version)
+        with self._lock:
+            if (index, version) in self._shards or _holds_shard(path):
+                raise VersionExists(index, version)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shard: qe.EdgeShard | None = None
+            try:
+                shard = qe.EdgeShard.create(str(path), _edge_config(dim))
+                for field in KEYWORD_FIELDS:
+                    shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+                shard.flush()
+            except BaseException:
+                if shard is not None:
+                    shard.close()
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            self._shards[(index, version)] = shard
+
+    def upsert(self, index: str, version: int, points: Sequence[IndexPoint]) -> None:
+        """Write points in batches; a chunk id written twice is stored once (last write wins).
+
+        Every point is checked before anything is written (chunk ids must be UUIDs).
+        """
+        edge_points = [_edge_point(point) for point in points]
+        shard = self._shard(index, version)
+        for start in range(0, len(edge_points), _UPSERT_BATCH):
+            batch = edge_points[start : start + _UPSERT_BATCH]
+            shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def seal(self, index: str, version: int) -> None:
+        """Flush the version to disk and run the optimizers until none has work left."""
+        shard = self._shard(index, version)
+        shard.flush()
+        shard.optimize()
+
+    def count(self, index: str, version: int) -> int:
+        """Exact number of points in the version."""
+        return self._read(index, version, lambda shard: shard.count(qe.CountRequest(exact=True)))
+
+    def search(self, index: str, version: int, query: SearchQuery) -> list[SearchHit]:
+        """Best ``query.limit`` hits, best first; equal scores are ordered by chunk id.
+
+        Raises InvalidInput for a bad query and VersionNotFound for a missing version.
+        An empty ``doc_ids`` list matches no document and returns no hits.
+        """
+        check_query(query)
+        check_version(index, version)
+        if query.doc_ids is not None and not query.doc_ids:
+            return []
+        request = _query_request(query)
+        scored = self._read(index, version, lambda shard: shard.query(request))
+        return rank_hits([_hit(point, query.dense) for point in scored], query.limit)
+
+    def iter_points(self, index: str, version: int) -> Iterator[IndexPoint]:
+        """Every point with both vectors and its chunk, paged by point id.
+
+        Raises VersionNotFound immediately (not on first iteration) for a missing version.
+        """
+        shard = self._shard(index, version)
+        return _scroll(shard)
+
+    def has_version(self, index: str, version: int) -> bool:
+        """Whether the version's shard directory exists and holds a shard."""
+        path = self.version_path(index, version)
+        return (index, version) in self._shards or _holds_shard(path)
+
+    def drop_version(self, index: str, version: int) -> None:
+        """Close the shard and delete its directory; a missing version is a no-op."""
+        path = self.version_path(index, version)
+        with self._lock:
+            shard = self._shards.pop((index, version), None)
+            if shard is not None:
+                shard.close()
+            if path.exists():
+                shutil.rmtree(path)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # the index directory, once its last version is gone
+
+    def set_alias(self, alias: str, index: str, version: int) -> None:
+        """Point ``alias`` at an existing version in one catalog transaction.
+
+        Raises VersionNotFound (and leaves the alias untouched) if the version does not exist.
+        """
+        _check_alias(alias)
+        if not self.has_version(index, version):
+            raise version_not_found(index, version)
+        self._aliases.set(alias, index, version)
+
+    def resolve_alias(self, alias: str) -> tuple[str, int] | None:
+        """The (index, version) of ``alias``; None if it was never set or its version was dropped."""
+        _check_alias(alias)
+        target = self._aliases.get(alias)
+        if target is None or not self.has_version(*target):
+            return None
+        return target
+
+    def close(self) -> None:
+        """Close every open shard; the engine stays usable and reopens shards on demand."""
+        with self._lock:
+            shards = list(self._shards.values())
+            self._shards.clear()
+            for shard in shards:
+                shard.close()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _shard(self, index: str, version: int) -> qe.EdgeShard:
+        """The open shard of a version, opening it once; VersionNotFound if it does not exist."""
+        key = (index, version)
+        shard = self._shards.get(key)
+        if shard is not None:
+            return shard
+        path = self.version_path(index, version)
+        with self._lock:
+            shard = self._shards.get(key)
+            if shard is None:
+                if not _holds_shard(path):
+                    raise version_not_found(index, version)
+                shard = qe.EdgeShard.load(str(path))
+                self._shards[key] = shard
+            return shard
+
+    def _read(self, index: str, version: int, op: Callable[[qe.EdgeShard], _T]) -> _T:
+        """Run a read on the version's shard, surviving a concurrent ``close`` or ``drop_version``.
+
+        If the shard was closed under the read (it is no longer the cached one), the read is
+        retried once on a freshly opened shard, which raises VersionNotFound if it was dropped.
+        """
+        shard = self._shard(index, version)
+        try:
+            return op(shard)
+        except Exception:
+            if self._shards.get((index, version)) is shard:
+                raise
+        return op(self._shard(index, version))
+
+
+def _holds_shard(path: Path) -> bool:
+    """Whether ``path`` is a directory with content (Edge refuses to create a shard there)."""
+    return path.is_dir() and any(path.iterdir())
+
+
+def _check_alias(alias: str) -> None:
+    if not isinstance(alias, str) or not alias.strip():
+        raise InvalidInput(f"invalid alias {alias!r}")
+
+
+def _edge_config(dim: int) -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+
+
+def _point_id(chunk_id: str) -> str:
+    try:
+        return str(uuid.UUID(chunk_id))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidInput(f"chunk id {chunk_id!r} is not a UUID") from exc
+
+
+def _edge_point(point: IndexPoint) -> qe.Point:
+    return qe.Point(
+        _point_id(point.chunk.chunk_id),
+        {
+            DENSE_VECTOR: [float(x) for x in point.dense],
+            SPARSE_VECTOR: qe.SparseVector(list(point.sparse.indices), list(point.sparse.values)),
+        },
+        point.chunk.to_payload(),
+    )
+
+
+def _doc_filter(doc_ids: list[str] | None) -> qe.Filter | None:
+    if doc_ids is None:
+        return None
+    return qe.Filter(must=[qe.FieldCondition(key="doc_id", match=qe.MatchAny(any=list(doc_ids)))])
+
+
+def _query_request(query: SearchQuery) -> qe.QueryRequest:
+    flt = _doc_filter(query.doc_ids)
+    dense = qe.Query.Nearest([float(x) for x in query.dense], using=DENSE_VECTOR)
+    sparse = qe.Query.Nearest(
+        qe.SparseVector(list(query.sparse.indices), list(query.sparse.values)), using=SPARSE_VECTOR
+    )
+    common: dict[str, Any] = {
+        "limit": fetch_limit(query),
+        "filter": flt,
+        "with_payload": True,
+        "with_vector": [DENSE_VECTOR],
+    }
+    if query.mode == "dense":
+        return qe.QueryRequest(query=dense, **common)
+    if query.mode == "sparse":
+        return qe.QueryRequest(query=sparse, **common)
+    prefetches = [
+        qe.Prefetch(limit=query.prefetch_limit, query=dense, filter=flt),
+        qe.Prefetch(limit=query.prefetch_limit, query=sparse, filter=flt),
+    ]
+    # The stubs type the query as ``Fusion`` although ``Fusion.Rrf`` is what the binding takes.
+    fusion: Any = qe.Fusion.Rrf(k=query.rrf_k)
+    return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)
+
+
+def _vectors(vector: object) -> dict[str, Any]:
+    if not isinstance(vector, dict):
+        raise EngineError(f"expected named vectors, got {type(vector).__name__}")
+    return vector
+
+
+def _dense(vectors: dict[str, Any]) -> list[float]:
+    dense = vectors.get(DENSE_VECTOR)
+    if not isinstance(dense, list):
+        raise EngineError("stored point has no dense vector")
+    return [float(x) for x in dense]
+
+
+def _payload(payload: dict[str, Any] | None) -> ChunkRecord:
+    if payload is None:
+        raise EngineError("stored point has no payload")
+    return ChunkRecord.from_payload(payload)
+
+
+def _hit(point: qe.ScoredPoint, query_dense: Sequence[float]) -> SearchHit:
+    stored = _dense(_vectors(point.vector))
+    return SearchHit(
+        chunk=_payload(point.payload),
+        score=float(point.score),
+        similarity=dense_similarity(query_dense, stored),
+    )
+
+
+def _scroll(shard: qe.EdgeShard) -> Iterator[IndexPoint]:
+    offset: Any = None
+    while True:
+        records, offset = shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, with_payload=True, with_vector=True)
+        )
+        for record in records:
+            vectors = _vectors(record.vector)
+            sparse = vectors.get(SPARSE_VECTOR)
+            if not isinstance(sparse, qe.SparseVector):
+                raise EngineError("stored point has no sparse vector")
+            yield IndexPoint(
+                chunk=_payload(record.payload),
+                dense=_dense(vectors),
+                sparse=SparseVector(indices=list(sparse.indices), values=list(sparse.values)),
+            )
+        if offset is None:
+            return

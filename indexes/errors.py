@@ -1,0 +1,41 @@
+"""The errors the vector engines raise, placed in the service's hierarchy (:mod:`rag.errors`).
+
+    RagError
+    ├── InvalidInput           bad index name, version number, alias, chunk id or query
+    ├── NotFound
+    │   └── VersionNotFound    the version does not exist (never created, or dropped)
+    ├── Conflict
+    │   └── VersionExists      create_version on a version that already holds data
+    └── EngineError            the engine returned data it cannot read, or timed out
+
+``InvalidInput`` and ``VersionNotFound`` are the service's own classes, re-exported here so the
+engines and their callers share one class per failure.
+"""
+
+from __future__ import annotations
+
+from rag.errors import Conflict, InvalidInput, RagError, VersionNotFound
+
+__all__ = ["EngineError", "InvalidInput", "VersionExists", "VersionNotFound", "version_not_found"]
+
+
+class VersionExists(Conflict):
+    """The version already holds data; versions are immutable once created."""
+
+    code = "version_exists"
+
+    def __init__(self, index: str, version: int) -> None:
+        super().__init__(f"index {index!r} version {version} already exists")
+        self.index = index
+        self.version = version
+
+
+class EngineError(RagError):
+    """The vector engine failed in a way the caller cannot fix (unreadable data, timeout)."""
+
+    code = "engine_error"
+
+
+def version_not_found(index: str, version: int) -> VersionNotFound:
+    """The VersionNotFound error for ``index`` version ``version``, with the standard message."""
+    return VersionNotFound(f"index {index!r} version {version} does not exist")

@@ -1,0 +1,83 @@
+"""The manifest of an index version: what produced it, so nothing about a version is a mystery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ChunkerSpec", "DocumentEntry", "EmbedderSpec", "FileError", "Manifest", "SparseSpec"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmbedderSpec(_Frozen):
+    """The dense embedder that built a version; queries against it must use the same one."""
+
+    model_id: str
+    dimension: int
+    max_seq_length: int
+    normalize: bool = True
+
+
+class SparseSpec(_Frozen):
+    """The sparse (BM25) encoder settings; queries use the same tokenizer and stemmer."""
+
+    kind: str = "qdrant_edge.Bm25"
+    k: float
+    b: float
+    avg_len: float
+    language: str = "english"
+
+
+class ChunkerSpec(_Frozen):
+    """How documents were cut into chunks."""
+
+    name: str = "markdown-sections+sentences"
+    max_tokens: int
+    overlap_tokens: int
+    embed_headings: bool
+
+
+class DocumentEntry(_Frozen):
+    """One source document of a version."""
+
+    doc_id: str
+    title: str
+    source: str
+    format: str
+    content_hash: str
+    chunk_count: int
+    chars: int
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class FileError(_Frozen):
+    """A file the build could not read; the rest of the build went on."""
+
+    source: str
+    error: str
+
+
+class Manifest(_Frozen):
+    """Everything that produced one immutable version of an index."""
+
+    index: str
+    version: int
+    engine: str
+    source: str
+    created_at: datetime
+    embedder: EmbedderSpec
+    sparse: SparseSpec
+    chunker: ChunkerSpec
+    documents: list[DocumentEntry]
+    chunk_count: int
+    chunks_embedded: int
+    chunks_reused: int = 0
+    parent_version: int | None = None
+    errors: list[FileError] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    evaluation: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,73 @@
+"""The answer records: every answer with its question, citations, version, prompt, model and timings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["AnswerLog"]
+
+metadata = sa.MetaData()
+
+answers_table = sa.Table(
+    "answers",
+    metadata,
+    sa.Column("answer_id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("refused", sa.Boolean, nullable=False),
+    sa.Column("index_name", sa.String(128), nullable=False),
+    sa.Column("index_version", sa.Integer, nullable=False),
+    sa.Column("alias", sa.String(160)),
+    sa.Column("prompt", sa.String(64), nullable=False),
+    sa.Column("model_provider", sa.String(32), nullable=False),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("citations_dropped", sa.Integer, nullable=False, default=0),
+    sa.Column("record", sa.Text, nullable=False),
+)
+
+
+class AnswerLog:
+    """Stores answer records in the metadata database (one row per answer, never updated)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._db = engine
+        metadata.create_all(engine)
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Append one answer record (the full record is kept as JSON next to indexed columns)."""
+        with self._db.begin() as conn:
+            conn.execute(
+                answers_table.insert().values(
+                    answer_id=record["answer_id"],
+                    created_at=datetime.now(UTC),
+                    question=record["question"],
+                    answer=record["answer"],
+                    refused=record["refused"],
+                    index_name=record["index"]["name"],
+                    index_version=record["index"]["version"],
+                    alias=record["index"]["alias"],
+                    prompt=f"{record['prompt']['name']}/{record['prompt']['version']}",
+                    model_provider=record["model"]["provider"],
+                    model_name=record["model"]["name"],
+                    citations_dropped=record.get("citations_dropped", 0),
+                    record=json.dumps(record, default=str),
+                )
+            )
+
+    def get(self, answer_id: str) -> dict[str, Any] | None:
+        """The stored record of an answer, or None."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(answers_table.c.record).where(answers_table.c.answer_id == answer_id)
+            ).first()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def count(self) -> int:
+        """How many answers are stored."""
+        with self._db.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(answers_table)).scalar() or 0)

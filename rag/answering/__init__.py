@@ -1,0 +1,1 @@
+"""Answer generation: the answerer interface and its implementations (extractive, openai)."""

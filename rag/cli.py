@@ -1,0 +1,218 @@
+"""The ``rag`` command line: build, list, promote and roll back versions, ask, and serve the API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.wiring import Services
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Policy assistant: versioned policy indexes and answers with citations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    """Services built from the environment's settings, closed on exit (heavy imports load here)."""
+    from rag.wiring import build_services
+
+    services = build_services(Settings())
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Folder of policy documents (md, html, pdf, docx, txt).")],
+    index: Annotated[str, typer.Option(help="Index name.")] = "policies",
+    promote: Annotated[bool, typer.Option(help="Point the index's alias at the new version.")] = False,
+    if_changed: Annotated[
+        bool, typer.Option(help="Do nothing when the live version was built from the same documents.")
+    ] = False,
+) -> None:
+    """Build SOURCE into a new version of an index."""
+    try:
+        with _services() as s:
+            if if_changed and _unchanged(s, index, source):
+                live = s.registry.live_version(index)
+                out.print(f"{index}@{live} is live and built from the same documents: nothing to do.")
+                return
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=not err.is_terminal,
+            ) as bar:
+                tasks: dict[str, object] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    label = {"load": "reading documents", "embed": "embedding chunks"}.get(stage, stage)
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(label, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+                result = s.builder.build(index, source, promote=promote, progress=progress)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    m = result.manifest
+    out.print(
+        f"built [bold]{index}@{m.version}[/]: {len(m.documents)} documents, {m.chunk_count} chunks "
+        f"({m.chunks_embedded} embedded, {m.chunks_reused} reused) in {m.timings_ms['total'] / 1000:.1f} s"
+    )
+    for e in m.errors:
+        err.print(f"[yellow]skipped[/] {e.source}: {e.error}")
+    if result.promoted:
+        out.print(f"alias [bold]{index}[/] -> version {m.version}")
+    else:
+        out.print(f"not promoted; run: rag promote {index} {m.version}")
+
+
+def _unchanged(services: Services, index: str, source: Path) -> bool:
+    """Whether the live version was built by the same embedder from documents with the same hashes."""
+    from ingest.loaders import LoadError, load_document
+    from ingest.sources import discover
+
+    live = services.registry.live_version(index)
+    if live is None:
+        return False
+    info = services.catalog.get_version(index, live)
+    if info is None or info.manifest is None or info.manifest.embedder != services.embedder.spec:
+        return False
+    files, _ = discover(source)
+    hashes: dict[str, str] = {}
+    for f in files:
+        try:
+            doc = load_document(f.path, f.name)
+        except LoadError:
+            continue
+        hashes[doc.doc_id] = doc.content_hash
+    return hashes == {d.doc_id: d.content_hash for d in info.manifest.documents}
+
+
+@app.command()
+def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
+    """List the versions of an index, newest first."""
+    with _services() as s:
+        rows = s.catalog.list_versions(index)
+        live = s.registry.live_version(index)
+    if not rows:
+        raise _fail(f"unknown index {index!r}")
+    table = Table("version", "state", "live", "documents", "chunks", "embedder", "created")
+    for v in rows:
+        m = v.manifest
+        table.add_row(
+            str(v.version),
+            v.state,
+            "*" if v.version == live else "",
+            str(len(m.documents)) if m else "-",
+            str(m.chunk_count) if m else "-",
+            m.embedder.model_id if m else "-",
+            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    out.print(table)
+
+
+@app.command()
+def promote(
+    index: Annotated[str, typer.Argument(help="Index name.")],
+    version: Annotated[int, typer.Argument(help="Version to make live.")],
+) -> None:
+    """Point the index's alias at VERSION."""
+    try:
+        with _services() as s:
+            previous = s.registry.promote(index, version)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    out.print(f"alias {index}: {previous or '-'} -> {version}")
+
+
+@app.command()
+def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
+    """Return the alias to the previously promoted version."""
+    try:
+        with _services() as s:
+            before, after = s.registry.rollback(index)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    out.print(f"alias {index}: {before} -> {after}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index: Annotated[str | None, typer.Option(help="'policies' or 'policies@3'.")] = None,
+    top_k: Annotated[int | None, typer.Option(help="Chunks to retrieve.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer record.")] = False,
+) -> None:
+    """Ask a question and print the answer with its citations."""
+    try:
+        with _services() as s:
+            record = s.assistant.ask(question, index, top_k)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    if as_json:
+        sys.stdout.write(json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
+        return
+    out.print(record.answer)
+    for c in record.citations:
+        where = " > ".join([c.title, *c.heading_path])
+        page = f", page {c.page}" if c.page else ""
+        out.print(f"  [{c.n}] {where} ({c.source}{page})")
+    out.print(
+        f"[dim]{record.index.name}@{record.index.version} · prompt {record.prompt.name}/"
+        f"{record.prompt.version} · {record.model.provider}:{record.model.name}[/]"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default RAG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default RAG_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port
+    out.print(
+        f"serving on http://{bind_host}:{bind_port} (docs at /docs); data in {settings.data_dir.resolve()}\n"
+        f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
+        '-d \'{"question": "How many vacation days do I get?"}\''
+    )
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

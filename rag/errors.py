@@ -1,0 +1,81 @@
+"""The error hierarchy; every error carries a stable machine-readable code.
+
+RagError
+├── InvalidInput            (422)  bad question, bad index reference
+│   └── QuestionTooLong
+├── NotFound                (404)
+│   ├── IndexNotFound
+│   └── VersionNotFound
+├── Conflict                (409)  e.g. promoting a version that is not ready
+├── ModelUnavailable        (503)  the answer model cannot be reached
+├── EmbedderUnavailable     (503)  a version's embedder cannot be loaded
+└── SourceError             (CLI)  a missing or unreadable build source
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "EmbedderUnavailable",
+    "IndexNotFound",
+    "InvalidInput",
+    "ModelUnavailable",
+    "NotFound",
+    "QuestionTooLong",
+    "RagError",
+    "SourceError",
+    "VersionNotFound",
+]
+
+
+class RagError(Exception):
+    """Base of every error the service reports; ``code`` is stable across releases."""
+
+    code = "rag_error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(RagError):
+    code = "invalid_input"
+    status = 422
+
+
+class QuestionTooLong(InvalidInput):
+    code = "question_too_long"
+
+
+class NotFound(RagError):
+    code = "not_found"
+    status = 404
+
+
+class IndexNotFound(NotFound):
+    code = "index_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class Conflict(RagError):
+    code = "conflict"
+    status = 409
+
+
+class ModelUnavailable(RagError):
+    code = "model_unavailable"
+    status = 503
+
+
+class EmbedderUnavailable(RagError):
+    code = "embedder_unavailable"
+    status = 503
+
+
+class SourceError(RagError):
+    code = "source_error"
+    status = 422

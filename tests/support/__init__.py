@@ -1,0 +1,1 @@
+"""Test support: real servers and fakes shared by the test packages."""
