@@ -130,7 +130,9 @@ def test_iter_points_round_trips_vectors_and_payload(engine: VectorEngine, corpu
 
 def test_iter_points_pages_through_many_points(engine: VectorEngine, bm25: qdrant_edge.Bm25) -> None:
     rng = np.random.default_rng(3)
-    points = [make_point(bm25, f"doc-{i % 7}", i, f"chunk {i}", unit(rng.normal(size=DIM))) for i in range(600)]
+    points = [
+        make_point(bm25, f"doc-{i % 7}", i, f"chunk {i}", unit(rng.normal(size=DIM))) for i in range(600)
+    ]
     build(engine, points)
     assert sorted(p.chunk.chunk_id for p in engine.iter_points(INDEX, 1)) == sorted(
         p.chunk.chunk_id for p in points
@@ -178,9 +180,12 @@ def test_hybrid_fuses_both_rankings_by_reciprocal_rank(
     # The sparse ranking must be free of ties for the expected ranks to be well defined.
     assert len({round(hit.score, 6) for hit in sparse_hits}) == len(sparse_hits) == 4
 
-    # The union: the dense winner and the only "zebra" chunk both come out on top.
-    assert set(ids(hybrid[:2])) == {corpus[1].chunk.chunk_id, corpus[ZEBRA].chunk.chunk_id}
+    # The union of both rankings; the chunks both rankings found come first, led by the dense
+    # winner (also a "vacation" match), and the only "zebra" chunk is among them.
     assert set(ids(hybrid)) == set(ids(dense_hits)) | set(ids(sparse_hits))
+    assert set(ids(hybrid[:4])) == set(ids(sparse_hits))
+    assert hybrid[0].chunk.chunk_id == corpus[1].chunk.chunk_id == dense_hits[0].chunk.chunk_id
+    assert sparse_hits[0].chunk.chunk_id == corpus[ZEBRA].chunk.chunk_id
 
     # RRF with 0-based ranks: score = sum over rankings of 1 / (k + rank).
     expected: dict[str, float] = {}
@@ -220,7 +225,9 @@ def test_similarity_is_the_dense_cosine(
         assert hit.similarity == pytest.approx(cosine(dense, by_id[hit.chunk.chunk_id].dense), abs=1e-5)
 
 
-def test_limit_and_invalid_queries(engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25) -> None:
+def test_limit_and_invalid_queries(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
+) -> None:
     build(engine, corpus)
     assert len(engine.search(INDEX, 1, query(bm25, near(corpus[0]), "vacation", limit=3))) == 3
     with pytest.raises(InvalidInput):
@@ -267,7 +274,9 @@ def test_alias_to_missing_version_fails_and_keeps_target(
     assert engine.resolve_alias("live") == (INDEX, 1)
 
 
-def test_drop_version_removes_it(engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25) -> None:
+def test_drop_version_removes_it(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
+) -> None:
     build(engine, corpus, version=1)
     build(engine, corpus[:3], version=2)
     engine.set_alias("live", INDEX, 1)
@@ -314,7 +323,8 @@ def test_engines_return_the_same_hits_and_scores(
     for seed, (mode, text, doc_ids) in enumerate(
         [
             ("hybrid", "vacation days", None),
-            ("hybrid", "zebra expense claim", ["doc-a", "doc-b"]),
+            ("hybrid", "zebra crossing travel", ["doc-a", "doc-b"]),
+            ("hybrid", "passwords vacation travel", None),
             ("dense", "", None),
             ("sparse", "passwords vacation travel", None),
             ("sparse", "days", ["doc-c"]),
@@ -322,6 +332,10 @@ def test_engines_return_the_same_hits_and_scores(
     ):
         dense = np.random.default_rng(seed).normal(size=DIM)
         q = query(bm25, dense, text, mode=mode, limit=8, doc_ids=doc_ids)
+        # Points tied inside one ranking are ordered differently by the two engines, which
+        # changes their fused scores; the queries are chosen so that no ranking has ties.
+        sparse_scores = [h.score for h in edge.search(INDEX, 1, dataclasses.replace(q, mode="sparse"))]
+        assert len(set(sparse_scores)) == len(sparse_scores), text
         a, b = edge.search(INDEX, 1, q), server.search(INDEX, 1, q)
         assert ids(a) == ids(b), (mode, text)
         assert [h.score for h in a] == pytest.approx([h.score for h in b], rel=1e-4)
@@ -349,7 +363,9 @@ def test_edge_data_and_aliases_survive_reopening(
         second.create_version(INDEX, 1, DIM)
 
 
-def test_edge_unsealed_writes_survive_reopening(make_edge: Callable[[], EdgeEngine], corpus: list[IndexPoint]) -> None:
+def test_edge_unsealed_writes_survive_reopening(
+    make_edge: Callable[[], EdgeEngine], corpus: list[IndexPoint]
+) -> None:
     first = make_edge()
     first.create_version(INDEX, 1, DIM)
     first.upsert(INDEX, 1, corpus)

