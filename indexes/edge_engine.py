@@ -25,13 +25,21 @@ Aliases live in an :class:`~indexes.alias_store.AliasStore` (the catalog), one r
 transaction, so switching an alias is atomic. An alias whose version has been dropped resolves
 to None, as a Qdrant server forgets the aliases of a deleted collection.
 
-Concurrency: opening a shard costs time and an open shard locks its write-ahead log, so a
-directory can be open only once per process (a second ``EdgeShard.load`` fails). The engine opens
-each version at most once and keeps it in a cache guarded by a lock. ``EdgeShard.query`` is safe
-to call from many threads at once (the contract tests run 4 threads x 50 searches and compare
-with sequential results), so searches take no lock. ``drop_version`` and ``close`` close shards
-under the lock; a search that was already running on a dropped version raises
-:class:`~indexes.errors.VersionNotFound`, one running during ``close`` reopens the shard.
+Ordering: Edge returns points with equal fused scores in no fixed order (it differs from one
+call to the next), so the engine fetches a few extra hits and orders them by score, then chunk id;
+the same query on the same version gives the same hits.
+
+Concurrency and files: opening a shard costs time, and an open shard holds an exclusive lock on
+its write-ahead log, so a version directory can be open in one place only, in this process or
+any other (a second ``EdgeShard.load`` fails with ``WouldBlock``; two processes cannot read the
+same version at once). The engine opens each version at most once and keeps it in a cache
+guarded by a lock. ``EdgeShard.query`` is safe to call from many threads at once (the contract
+tests run 4 threads x 50 searches and compare with sequential results), so searches take no
+lock; note that it holds the GIL for the whole call (measured), so concurrent searches are
+correct but run one at a time, each parallelized over segments by Edge's own search threads.
+``drop_version`` and ``close`` close shards under the lock; a search already running on a
+dropped version raises :class:`~indexes.errors.VersionNotFound`, one running during ``close``
+reopens the shard.
 """
 
 from __future__ import annotations

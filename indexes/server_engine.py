@@ -7,16 +7,19 @@ Each collection has the same shape as a Qdrant Edge shard of :mod:`indexes.edge_
 dense vector ``dense`` (cosine), named sparse vector ``bm25`` with the IDF modifier, keyword
 payload indexes on :data:`indexes.engine.KEYWORD_FIELDS`, point id = chunk id, payload =
 ``ChunkRecord.to_payload()``. Searches use the same prefetches, filter and reciprocal rank fusion
-(``models.RrfQuery(rrf=models.Rrf(k=rrf_k))``, the parametrized RRF of recent Qdrant servers), so
-both engines return the same hits with the same scores for the same data.
+(``models.RrfQuery(rrf=models.Rrf(k=rrf_k))``, the parametrized RRF of recent Qdrant servers;
+older servers reject it), so both engines return the same hits with the same scores for the same
+data. The one difference: points with equal scores inside one prefetch ranking may be ranked in
+a different order by each engine, which changes their fused scores slightly.
 
 Aliases are real Qdrant aliases. :meth:`QdrantServerEngine.set_alias` sends the delete of the old
 alias and the creation of the new one in one ``update_collection_aliases`` request, which the
 server applies atomically; deleting a collection deletes its aliases.
 
-The client belongs to the caller (the API lifespan or the CLI builds it); :meth:`close` leaves it
-open. Tests run this engine over ``QdrantClient(":memory:")``, qdrant-client's local mode, which
-speaks the same API but ignores payload indexes (and warns that it does).
+The engine takes ownership of the client it is given (the composition root builds it for the
+engine alone): :meth:`QdrantServerEngine.close` closes it. Tests run this engine over
+``QdrantClient(":memory:")``, qdrant-client's local mode, which speaks the same API but ignores
+payload indexes (and warns that it does) and searches by brute force.
 """
 
 from __future__ import annotations
@@ -218,7 +221,8 @@ class QdrantServerEngine(VectorEngine):
         return None
 
     def close(self) -> None:
-        """Nothing to release: the client is owned, and closed, by whoever built it."""
+        """Close the client (idempotent): the engine owns the client it was given."""
+        self._client.close()
 
     # --- internals ------------------------------------------------------------------------
 

@@ -93,7 +93,8 @@ class Embedder:
 
     def encode_query(self, text: str) -> Matrix:
         """Embed one question; a normalized 1-D vector."""
-        return self.encode_documents([text])[0]
+        vector: Matrix = self.encode_documents([text])[0]
+        return vector
 
 
 def load_embedder(name: str, device: str = "cpu", batch_size: int = 64) -> Embedder:

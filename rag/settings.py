@@ -50,10 +50,11 @@ class Settings(BaseSettings):
     prefetch_limit: int = Field(50, ge=1, le=1000)
     rrf_k: int = Field(60, ge=1)
     refusal_threshold: float = Field(
-        0.30,
+        0.35,
         ge=-1.0,
         le=1.0,
-        description="Refuse when the best chunk's cosine similarity to the question is below this.",
+        description="Refuse when the best chunk's cosine similarity to the question is below this "
+        "(calibrated on the sample golden sets: bench/refusal_calibration.py).",
     )
 
     llm_model: str | None = Field(

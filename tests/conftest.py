@@ -40,9 +40,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture()
-def services_factory(
-    tmp_path: Path, embedder: Embedder
-) -> Iterator[ServicesFactory]:
+def services_factory(tmp_path: Path, embedder: Embedder) -> Iterator[ServicesFactory]:
     """Builds services on a fresh data folder (or a given one); closes them all at teardown."""
     opened: list[Services] = []
 

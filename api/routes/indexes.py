@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.deps import ServicesDep
@@ -14,7 +16,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 
-_NOT_FOUND = {404: {"model": ErrorBody, "description": "Unknown index or version."}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown index or version."}
+}
 
 
 def _version_out(info: VersionInfo, live: int | None) -> VersionOut:

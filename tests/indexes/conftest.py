@@ -170,8 +170,6 @@ def engine(
         yield built
         built.close()
     else:
-        client = QdrantClient(":memory:")
-        built = QdrantServerEngine(client, prefix="test_")
+        built = QdrantServerEngine(QdrantClient(":memory:"), prefix="test_")
         yield built
-        built.close()
-        client.close()
+        built.close()  # closes the client too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -389,7 +390,8 @@ def test_edge_concurrent_searches_match_sequential(
     make_edge: Callable[[], EdgeEngine], bm25: qdrant_edge.Bm25
 ) -> None:
     rng = np.random.default_rng(5)
-    words = "vacation expense travel laptop password visitor holiday receipt claim policy zebra".split()
+    words = ["vacation", "expense", "travel", "laptop", "password", "visitor", "holiday", "receipt"]
+    words += ["claim", "policy", "zebra"]
     points = [
         make_point(bm25, f"doc-{i % 9}", i, " ".join(rng.choice(words, size=12)), unit(rng.normal(size=DIM)))
         for i in range(2000)
@@ -431,3 +433,37 @@ def test_edge_concurrent_searches_match_sequential(
     assert len(results) == 4
     for got in results.values():
         assert got == sequential
+
+
+def test_edge_searches_survive_close_and_see_drop(
+    make_edge: Callable[[], EdgeEngine], corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
+) -> None:
+    engine = make_edge()
+    build(engine, corpus)
+    q = query(bm25, near(corpus[3]), "vacation zebra", limit=6)
+    expected = engine.search(INDEX, 1, q)
+    outcomes: list[object] = []
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                outcomes.append("same" if engine.search(INDEX, 1, q) == expected else "different")
+            except VersionNotFound:
+                outcomes.append("gone")
+            except BaseException as exc:  # reported by the main thread
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    engine.close()  # searches reopen the shard
+    time.sleep(0.05)
+    engine.drop_version(INDEX, 1)  # searches now fail cleanly
+    time.sleep(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert set(outcomes) == {"same", "gone"}
+    assert outcomes[-1] == "gone"

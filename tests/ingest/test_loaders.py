@@ -142,7 +142,7 @@ def test_bad_files_raise_load_error_naming_the_file(
 def test_unsupported_type(tmp_path: Path) -> None:
     path = tmp_path / "sheet.xlsx"
     path.write_bytes(b"x")
-    with pytest.raises(UnsupportedFormat, match="unsupported file type '.xlsx'"):
+    with pytest.raises(UnsupportedFormat, match=r"unsupported file type '\.xlsx'"):
         load_document(path, "sheet.xlsx")
 
 
