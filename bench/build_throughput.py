@@ -221,8 +221,7 @@ def main() -> None:
     write_result(
         "build_throughput" if args.limit is None else f"build_throughput_limit{args.limit}",
         {
-            "source": "../shared/data/handbooks"
-            + ("" if args.limit is None else f" (first {args.limit} files)"),
+            "source": "../shared/data/handbooks" + ("" if args.limit is None else f" (first {args.limit} files)"),
             "files": len(files) if args.limit is None else min(args.limit, len(files)),
             "documents": len(manifest.documents),
             "errors": len(manifest.errors),

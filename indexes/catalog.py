@@ -127,9 +127,7 @@ class Catalog:
         for _ in range(20):
             with self._db.begin() as conn:
                 current = conn.execute(
-                    sa.select(sa.func.max(versions_table.c.version)).where(
-                        versions_table.c.index_name == index
-                    )
+                    sa.select(sa.func.max(versions_table.c.version)).where(versions_table.c.index_name == index)
                 ).scalar()
                 version = int(current or 0) + 1
                 try:
@@ -219,9 +217,7 @@ class Catalog:
         """The (index, version) an alias names in this catalog, or None."""
         with self._db.connect() as conn:
             row = conn.execute(
-                sa.select(aliases_table.c.index_name, aliases_table.c.version).where(
-                    aliases_table.c.alias == alias
-                )
+                sa.select(aliases_table.c.index_name, aliases_table.c.version).where(aliases_table.c.alias == alias)
             ).first()
         return None if row is None else (str(row[0]), int(row[1]))
 
@@ -235,22 +231,16 @@ class Catalog:
             ).rowcount
             if not updated:
                 conn.execute(
-                    aliases_table.insert().values(
-                        alias=alias, index_name=index, version=version, updated_at=_now()
-                    )
+                    aliases_table.insert().values(alias=alias, index_name=index, version=version, updated_at=_now())
                 )
 
-    def record_alias_event(
-        self, alias: str, index: str, version: int, previous: int | None, action: str
-    ) -> None:
+    def record_alias_event(self, alias: str, index: str, version: int, previous: int | None, action: str) -> None:
         """Append an alias switch to the history (kept for rollback and audit)."""
         with self._db.begin() as conn:
             self._record(conn, alias, index, version, previous, action)
 
     @staticmethod
-    def _record(
-        conn: sa.Connection, alias: str, index: str, version: int, previous: int | None, action: str
-    ) -> None:
+    def _record(conn: sa.Connection, alias: str, index: str, version: int, previous: int | None, action: str) -> None:
         conn.execute(
             alias_events_table.insert().values(
                 alias=alias,

@@ -102,9 +102,7 @@ class QdrantServerEngine(VectorEngine):
             raise
         try:
             for field in KEYWORD_FIELDS:
-                self._client.create_payload_index(
-                    name, field, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
-                )
+                self._client.create_payload_index(name, field, field_schema=models.PayloadSchemaType.KEYWORD, wait=True)
         except BaseException:
             self._client.delete_collection(name)
             raise
@@ -287,9 +285,7 @@ def _point_struct(point: IndexPoint) -> models.PointStruct:
         id=point_id,
         vector={
             DENSE_VECTOR: [float(x) for x in point.dense],
-            SPARSE_VECTOR: models.SparseVector(
-                indices=list(point.sparse.indices), values=list(point.sparse.values)
-            ),
+            SPARSE_VECTOR: models.SparseVector(indices=list(point.sparse.indices), values=list(point.sparse.values)),
         },
         payload=point.chunk.to_payload(),
     )

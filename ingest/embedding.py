@@ -60,9 +60,7 @@ class Embedder:
     @property
     def spec(self) -> EmbedderSpec:
         """What a manifest records about this embedder."""
-        return EmbedderSpec(
-            model_id=self.model_id, dimension=self.dimension, max_seq_length=self.max_seq_length
-        )
+        return EmbedderSpec(model_id=self.model_id, dimension=self.dimension, max_seq_length=self.max_seq_length)
 
     @property
     def max_content_tokens(self) -> int:
@@ -109,6 +107,9 @@ def load_embedder(name: str, device: str = "cpu", batch_size: int = 64) -> Embed
     path = resolve_model_path(name)
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         model = SentenceTransformer(path, device=device, local_files_only=True)
     except Exception as exc:

@@ -62,9 +62,7 @@ class AnswerLog:
     def get(self, answer_id: str) -> dict[str, Any] | None:
         """The stored record of an answer, or None."""
         with self._db.connect() as conn:
-            row = conn.execute(
-                sa.select(answers_table.c.record).where(answers_table.c.answer_id == answer_id)
-            ).first()
+            row = conn.execute(sa.select(answers_table.c.record).where(answers_table.c.answer_id == answer_id)).first()
         return None if row is None else dict(json.loads(row[0]))
 
     def count(self) -> int:

@@ -69,9 +69,7 @@ class Assistant:
         if not text:
             raise InvalidInput("the question is empty")
         if len(text) > self.max_question_chars:
-            raise QuestionTooLong(
-                f"the question has {len(text)} characters; the limit is {self.max_question_chars}"
-            )
+            raise QuestionTooLong(f"the question has {len(text)} characters; the limit is {self.max_question_chars}")
         return text
 
     def ask(self, question: str, index: str | None = None, top_k: int | None = None) -> AnswerRecord:

@@ -27,8 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
@@ -58,7 +58,12 @@ def ingest(
     ] = False,
 ) -> None:
     """Build SOURCE into a new version of an index."""
+    from indexes.refs import check_index_name
+    from ingest.sources import discover
+
     try:
+        check_index_name(index)
+        discover(source)  # a missing or empty source fails here, before any model is loaded
         with _services() as s:
             if if_changed and _unchanged(s, index, source):
                 live = s.registry.live_version(index)

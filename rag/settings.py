@@ -24,12 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Field(Path("var/rag"), description="Where the SQLite metadata and Edge shards live.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL for metadata; default: SQLite file in data_dir."
-    )
-    qdrant_url: str | None = Field(
-        None, description="Qdrant server URL; unset means the embedded Qdrant Edge engine."
-    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL for metadata; default: SQLite file in data_dir.")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means the embedded Qdrant Edge engine.")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
 
     embedding_model: str = Field(

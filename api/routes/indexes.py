@@ -16,9 +16,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "Unknown index or version."}
-}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown index or version."}}
 
 
 def _version_out(info: VersionInfo, live: int | None) -> VersionOut:

@@ -345,9 +345,7 @@ def build(check: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--check", action="store_true", help="fail if the generated files are missing or out of date"
-    )
+    parser.add_argument("--check", action="store_true", help="fail if the generated files are missing or out of date")
     args = parser.parse_args(argv)
     return build(check=args.check)
 

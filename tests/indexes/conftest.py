@@ -94,9 +94,7 @@ def sparse_query(bm25: qdrant_edge.Bm25, text: str) -> SparseVector:
     return SparseVector(indices=list(vec.indices), values=list(vec.values))
 
 
-def make_point(
-    bm25: qdrant_edge.Bm25, doc_id: str, ordinal: int, text: str, dense: list[float]
-) -> IndexPoint:
+def make_point(bm25: qdrant_edge.Bm25, doc_id: str, ordinal: int, text: str, dense: list[float]) -> IndexPoint:
     chunk = ChunkRecord(
         chunk_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"test://{doc_id}/{ordinal}")),
         doc_id=doc_id,
@@ -160,9 +158,7 @@ def qdrant_client() -> Iterator[QdrantClient]:
         pytest.param("qdrant", marks=pytest.mark.filterwarnings(_LOCAL_MODE_WARNING)),
     ]
 )
-def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, alias_store: SqliteAliasStore
-) -> Iterator[VectorEngine]:
+def engine(request: pytest.FixtureRequest, tmp_path: Path, alias_store: SqliteAliasStore) -> Iterator[VectorEngine]:
     """Each engine in turn: Edge in a temporary directory, the server engine over local mode."""
     built: VectorEngine
     if request.param == "edge":

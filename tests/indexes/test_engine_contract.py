@@ -105,9 +105,7 @@ def test_invalid_index_or_version_is_rejected(engine: VectorEngine, index: str, 
         engine.create_version(index, version, DIM)
 
 
-def test_upsert_rejects_non_uuid_chunk_ids_before_writing(
-    engine: VectorEngine, corpus: list[IndexPoint]
-) -> None:
+def test_upsert_rejects_non_uuid_chunk_ids_before_writing(engine: VectorEngine, corpus: list[IndexPoint]) -> None:
     engine.create_version(INDEX, 1, DIM)
     bad = dataclasses.replace(corpus[-1], chunk=dataclasses.replace(corpus[-1].chunk, chunk_id="chunk-12"))
     with pytest.raises(InvalidInput):
@@ -131,13 +129,9 @@ def test_iter_points_round_trips_vectors_and_payload(engine: VectorEngine, corpu
 
 def test_iter_points_pages_through_many_points(engine: VectorEngine, bm25: qdrant_edge.Bm25) -> None:
     rng = np.random.default_rng(3)
-    points = [
-        make_point(bm25, f"doc-{i % 7}", i, f"chunk {i}", unit(rng.normal(size=DIM))) for i in range(600)
-    ]
+    points = [make_point(bm25, f"doc-{i % 7}", i, f"chunk {i}", unit(rng.normal(size=DIM))) for i in range(600)]
     build(engine, points)
-    assert sorted(p.chunk.chunk_id for p in engine.iter_points(INDEX, 1)) == sorted(
-        p.chunk.chunk_id for p in points
-    )
+    assert sorted(p.chunk.chunk_id for p in engine.iter_points(INDEX, 1)) == sorted(p.chunk.chunk_id for p in points)
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -226,9 +220,7 @@ def test_similarity_is_the_dense_cosine(
         assert hit.similarity == pytest.approx(cosine(dense, by_id[hit.chunk.chunk_id].dense), abs=1e-5)
 
 
-def test_limit_and_invalid_queries(
-    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
-) -> None:
+def test_limit_and_invalid_queries(engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25) -> None:
     build(engine, corpus)
     assert len(engine.search(INDEX, 1, query(bm25, near(corpus[0]), "vacation", limit=3))) == 3
     with pytest.raises(InvalidInput):
@@ -265,9 +257,7 @@ def test_aliases_switch_atomically_between_versions(engine: VectorEngine, corpus
     assert engine.resolve_alias("unknown") is None
 
 
-def test_alias_to_missing_version_fails_and_keeps_target(
-    engine: VectorEngine, corpus: list[IndexPoint]
-) -> None:
+def test_alias_to_missing_version_fails_and_keeps_target(engine: VectorEngine, corpus: list[IndexPoint]) -> None:
     build(engine, corpus)
     engine.set_alias("live", INDEX, 1)
     with pytest.raises(VersionNotFound):
@@ -275,9 +265,7 @@ def test_alias_to_missing_version_fails_and_keeps_target(
     assert engine.resolve_alias("live") == (INDEX, 1)
 
 
-def test_drop_version_removes_it(
-    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
-) -> None:
+def test_drop_version_removes_it(engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25) -> None:
     build(engine, corpus, version=1)
     build(engine, corpus[:3], version=2)
     engine.set_alias("live", INDEX, 1)
@@ -364,9 +352,7 @@ def test_edge_data_and_aliases_survive_reopening(
         second.create_version(INDEX, 1, DIM)
 
 
-def test_edge_unsealed_writes_survive_reopening(
-    make_edge: Callable[[], EdgeEngine], corpus: list[IndexPoint]
-) -> None:
+def test_edge_unsealed_writes_survive_reopening(make_edge: Callable[[], EdgeEngine], corpus: list[IndexPoint]) -> None:
     first = make_edge()
     first.create_version(INDEX, 1, DIM)
     first.upsert(INDEX, 1, corpus)
@@ -386,9 +372,7 @@ def test_edge_version_directory_layout(tmp_path: Path, alias_store: SqliteAliasS
         engine.close()
 
 
-def test_edge_concurrent_searches_match_sequential(
-    make_edge: Callable[[], EdgeEngine], bm25: qdrant_edge.Bm25
-) -> None:
+def test_edge_concurrent_searches_match_sequential(make_edge: Callable[[], EdgeEngine], bm25: qdrant_edge.Bm25) -> None:
     rng = np.random.default_rng(5)
     words = ["vacation", "expense", "travel", "laptop", "password", "visitor", "holiday", "receipt"]
     words += ["claim", "policy", "zebra"]

@@ -67,9 +67,7 @@ def test_rebuilding_unchanged_source_reuses_vectors_and_never_duplicates(
     assert ids1 == ids2 and len(set(ids2)) == len(ids2)
     # change one document: only its changed chunks are embedded again
     leave = src / "people/annual-leave.md"
-    leave.write_text(
-        leave.read_text() + "\n\n## Sabbatical\n\nAfter seven years, staff may take a sabbatical.\n"
-    )
+    leave.write_text(leave.read_text() + "\n\n## Sabbatical\n\nAfter seven years, staff may take a sabbatical.\n")
     third = s.builder.build("policies", src).manifest
     assert 0 < third.chunks_embedded < third.chunk_count
     assert third.chunks_embedded + third.chunks_reused == third.chunk_count

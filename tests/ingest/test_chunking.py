@@ -18,9 +18,7 @@ def _doc(text: str, pages: list[PageSpan] | None = None) -> LoadedDocument:
 
 LONG = (
     "# Travel policy\n\nIntro text about travel.\n\n## Booking\n\n"
-    + " ".join(
-        f"Rule {i}: book trip number {i} through the portal at least {i} days ahead." for i in range(120)
-    )
+    + " ".join(f"Rule {i}: book trip number {i} through the portal at least {i} days ahead." for i in range(120))
     + "\n\n### Flights\n\nEconomy class for flights under six hours.\n\n## Per diem\n\nEUR 45 per day.\n"
 )
 

@@ -127,9 +127,7 @@ def test_text_file_title_is_its_first_line(tmp_path: Path) -> None:
         ("empty.md", b"---\ntitle: x\n---\n\n", "no text"),
     ],
 )
-def test_bad_files_raise_load_error_naming_the_file(
-    tmp_path: Path, name: str, content: bytes, reason: str
-) -> None:
+def test_bad_files_raise_load_error_naming_the_file(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(LoadError) as info:

@@ -26,7 +26,5 @@ def openai_server(_openai_server_process: OpenAITestServer) -> OpenAITestServer:
 @pytest.fixture
 def openai_client(openai_server: OpenAITestServer) -> Iterator[openai.OpenAI]:
     """A real ``openai.OpenAI`` client for the test server: no retries, a 5 s timeout."""
-    with openai.OpenAI(
-        api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=0, timeout=5.0
-    ) as client:
+    with openai.OpenAI(api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=0, timeout=5.0) as client:
         yield client

@@ -184,9 +184,7 @@ def test_credentials_and_query_are_removed_from_the_message() -> None:
     assert "http://127.0.0.1:" in caught.value.message
 
 
-def test_server_error_is_model_unavailable(
-    openai_server: OpenAITestServer, openai_client: openai.OpenAI
-) -> None:
+def test_server_error_is_model_unavailable(openai_server: OpenAITestServer, openai_client: openai.OpenAI) -> None:
     openai_server.fail_with(500)
     answerer = OpenAIAnswerer(openai_client, MODEL)
 
@@ -201,9 +199,7 @@ def test_server_error_is_model_unavailable(
 def test_server_error_is_raised_after_the_clients_own_retries(openai_server: OpenAITestServer) -> None:
     openai_server.fail_with(503)
     with (
-        openai.OpenAI(
-            api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=2, timeout=5.0
-        ) as client,
+        openai.OpenAI(api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=2, timeout=5.0) as client,
         pytest.raises(ModelUnavailable, match="HTTP 503 after 2 retries"),
     ):
         OpenAIAnswerer(client, MODEL).answer(EVIDENCE, PROMPT)
@@ -238,9 +234,7 @@ def test_hanging_server_is_model_unavailable_after_the_client_timeout(
     openai_server: OpenAITestServer,
 ) -> None:
     openai_server.hang(10.0)
-    with openai.OpenAI(
-        api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=0, timeout=0.3
-    ) as client:
+    with openai.OpenAI(api_key=FAKE_API_KEY, base_url=openai_server.base_url, max_retries=0, timeout=0.3) as client:
         started = time.monotonic()
         with pytest.raises(ModelUnavailable, match="did not answer within the client timeout") as caught:
             OpenAIAnswerer(client, MODEL).answer(EVIDENCE, PROMPT)

@@ -1,0 +1,69 @@
+"""Index references, the catalog and the version registry (promote, rollback, resolve)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes.catalog import Catalog, VersionState
+from indexes.refs import IndexRef
+from rag.errors import Conflict, IndexNotFound, InvalidInput, VersionNotFound
+from tests.conftest import SAMPLE_DIR, ServicesFactory
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("policies", IndexRef("policies")),
+        ("policies@3", IndexRef("policies", 3)),
+        ("hr-docs@v12", IndexRef("hr-docs", 12)),
+    ],
+)
+def test_parse_refs(text: str, expected: IndexRef) -> None:
+    assert IndexRef.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "Policies", "policies@", "policies@0", "a b", "policies@-1", "x" * 64])
+def test_bad_refs(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        IndexRef.parse(text)
+
+
+def test_version_numbers_are_never_reused() -> None:
+    catalog = Catalog.from_url("sqlite://")
+    assert [catalog.allocate_version("p") for _ in range(3)] == [1, 2, 3]
+    catalog.mark_failed("p", 3, "boom")
+    assert catalog.allocate_version("p") == 4
+    assert catalog.allocate_version("q") == 1
+    assert [v.version for v in catalog.list_versions("p")] == [4, 3, 2, 1]
+    assert catalog.get_version("p", 3).state == VersionState.FAILED  # type: ignore[union-attr]
+
+
+def test_rollback_walks_back_through_promotions(services_factory: ServicesFactory) -> None:
+    s = services_factory()
+    for _ in range(3):
+        s.builder.build("policies", SAMPLE_DIR / "people", promote=True)
+    assert s.registry.live_version("policies") == 3
+    assert s.registry.rollback("policies") == (3, 2)
+    assert s.registry.rollback("policies") == (2, 1)
+    with pytest.raises(Conflict):
+        s.registry.rollback("policies")
+    s.registry.promote("policies", 3)
+    assert s.registry.rollback("policies") == (3, 1)
+    history = [(e.action, e.version) for e in s.catalog.alias_history("policies")]
+    assert history[-2:] == [("promote", 3), ("rollback", 1)]
+
+
+def test_resolve(services_factory: ServicesFactory) -> None:
+    s = services_factory()
+    with pytest.raises(IndexNotFound):
+        s.registry.resolve(IndexRef("policies"))
+    s.builder.build("policies", SAMPLE_DIR / "people")
+    with pytest.raises(VersionNotFound, match="no promoted version"):
+        s.registry.resolve(IndexRef("policies"))
+    pinned = s.registry.resolve(IndexRef("policies", 1))
+    assert (pinned.alias, pinned.version) == (None, 1)
+    s.registry.promote("policies", 1)
+    live = s.registry.resolve(IndexRef("policies"))
+    assert (live.alias, live.version, live.manifest.version) == ("policies", 1, 1)
+    with pytest.raises(VersionNotFound):
+        s.registry.resolve(IndexRef("policies", 2))

@@ -1,0 +1,75 @@
+"""The ``rag`` command line, run in-process with typer's runner against a temporary data folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from tests.conftest import SAMPLE_DIR
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    for name in ("RAG_QDRANT_URL", "RAG_LLM_MODEL", "RAG_LLM_BASE_URL", "RAG_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "src"
+    shutil.copytree(SAMPLE_DIR / "people", src)
+    return src
+
+
+def test_missing_source_is_a_clear_error_with_nonzero_exit(env: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(tmp_path / "nowhere"), "--index", "policies"])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_ingest_promote_versions_ask_rollback(env: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(env), "--index", "policies", "--promote"])
+    assert result.exit_code == 0, result.output
+    assert "built policies@1" in result.output and "alias policies -> version 1" in result.output
+
+    again = runner.invoke(app, ["ingest", str(env), "--index", "policies", "--promote", "--if-changed"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+
+    (env / "new-policy.md").write_text("# Pets\n\nDogs are welcome in the office on Fridays.\n")
+    changed = runner.invoke(app, ["ingest", str(env), "--index", "policies", "--if-changed"])
+    assert changed.exit_code == 0 and "built policies@2" in changed.output
+    assert "not promoted; run: rag promote policies 2" in changed.output
+
+    listing = runner.invoke(app, ["versions", "policies"])
+    assert listing.exit_code == 0 and listing.output.count("ready") == 2
+
+    promoted = runner.invoke(app, ["promote", "policies", "2"])
+    assert promoted.exit_code == 0 and "1 -> 2" in promoted.output
+
+    asked = runner.invoke(app, ["ask", "Can I bring my dog to the office?", "--json"])
+    assert asked.exit_code == 0, asked.output
+    record = json.loads(asked.stdout)
+    assert record["index"]["version"] == 2 and record["citations"][0]["source"] == "new-policy.md"
+
+    pinned = runner.invoke(app, ["ask", "Can I bring my dog to the office?", "--index", "policies@1", "--json"])
+    assert json.loads(pinned.stdout)["index"]["version"] == 1
+
+    back = runner.invoke(app, ["rollback", "policies"])
+    assert back.exit_code == 0 and "2 -> 1" in back.output
+    nothing = runner.invoke(app, ["rollback", "policies"])
+    assert nothing.exit_code == 1 and "no earlier promoted version" in nothing.output
+
+
+def test_bad_promote_and_unknown_index(env: Path) -> None:
+    assert runner.invoke(app, ["ingest", str(env), "--index", "policies"]).exit_code == 0
+    bad = runner.invoke(app, ["promote", "policies", "9"])
+    assert bad.exit_code == 1 and "no version 9" in bad.output
+    unknown = runner.invoke(app, ["versions", "handbook"])
+    assert unknown.exit_code == 1 and "unknown index" in unknown.output
+    asked = runner.invoke(app, ["ask", "anything", "--index", "handbook"])
+    assert asked.exit_code == 1 and "unknown index" in asked.output
