@@ -66,7 +66,7 @@ from indexes.engine import (
     fetch_limit,
     rank_hits,
 )
-from indexes.errors import EngineError, InvalidInput, VersionExists, version_not_found
+from indexes.errors import EngineError, InvalidInput, ShardBusy, VersionExists, version_not_found
 from indexes.types import ChunkRecord, IndexPoint, SearchHit, SearchQuery, SparseVector
 
 __all__ = ["KEYWORD_FIELDS", "EdgeEngine"]
@@ -224,7 +224,15 @@ class EdgeEngine(VectorEngine):
             if shard is None:
                 if not _holds_shard(path):
                     raise version_not_found(index, version)
-                shard = qe.EdgeShard.load(str(path))
+                try:
+                    shard = qe.EdgeShard.load(str(path))
+                except Exception as exc:
+                    if "WouldBlock" in str(exc):
+                        raise ShardBusy(
+                            f"{index} v{version} is open in another process (a running `rag serve`?); "
+                            "stop it or send the request to its HTTP API"
+                        ) from exc
+                    raise
                 self._shards[key] = shard
             return shard
 

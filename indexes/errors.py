@@ -7,6 +7,7 @@
     ├── Conflict
     │   └── VersionExists      create_version on a version that already holds data
     └── EngineError            the engine returned data it cannot read, or timed out
+        └── ShardBusy          an Edge shard is held open by another process
 
 ``InvalidInput`` and ``VersionNotFound`` are the service's own classes, re-exported here so the
 engines and their callers share one class per failure.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from rag.errors import Conflict, InvalidInput, RagError, VersionNotFound
 
-__all__ = ["EngineError", "InvalidInput", "VersionExists", "VersionNotFound", "version_not_found"]
+__all__ = ["EngineError", "InvalidInput", "ShardBusy", "VersionExists", "VersionNotFound", "version_not_found"]
 
 
 class VersionExists(Conflict):
@@ -34,6 +35,13 @@ class EngineError(RagError):
     """The vector engine failed in a way the caller cannot fix (unreadable data, timeout)."""
 
     code = "engine_error"
+
+
+class ShardBusy(EngineError):
+    """The version's Edge shard is open in another process; Edge shards have a single owner."""
+
+    code = "shard_busy"
+    status = 503
 
 
 def version_not_found(index: str, version: int) -> VersionNotFound:

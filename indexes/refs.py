@@ -15,7 +15,7 @@ _REF = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]{0,62})(?:@v?(?P<version>[0-9]{1
 
 def check_index_name(name: str) -> str:
     """Return ``name`` if it is a valid index name (lower-case letters, digits, ``-``, ``_``)."""
-    if not INDEX_NAME.match(name):
+    if not INDEX_NAME.fullmatch(name):
         raise InvalidInput(f"invalid index name {name!r}: use 1-63 lower-case letters, digits, '-' or '_'")
     return name
 
@@ -30,7 +30,7 @@ class IndexRef:
     @classmethod
     def parse(cls, text: str) -> IndexRef:
         """Parse ``name`` or ``name@N``; raises ``InvalidInput`` on anything else."""
-        match = _REF.match(text.strip())
+        match = _REF.fullmatch(text.strip())
         if not match:
             raise InvalidInput(f"invalid index reference {text!r}: expected 'name' or 'name@version'")
         version = match.group("version")

@@ -109,7 +109,7 @@ def load_embedder(name: str, device: str = "cpu", batch_size: int = 64) -> Embed
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         model = SentenceTransformer(path, device=device, local_files_only=True)
     except Exception as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from indexes.catalog import Catalog, VersionState
@@ -67,3 +69,34 @@ def test_resolve(services_factory: ServicesFactory) -> None:
     assert (live.alias, live.version, live.manifest.version) == ("policies", 1, 1)
     with pytest.raises(VersionNotFound):
         s.registry.resolve(IndexRef("policies", 2))
+
+
+def test_a_shard_held_by_another_process_is_a_clear_error(services_factory: ServicesFactory, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from indexes.edge_engine import EdgeEngine
+    from indexes.errors import ShardBusy
+
+    s = services_factory()
+    s.builder.build("policies", SAMPLE_DIR / "people", promote=True)
+    s.engine.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, qdrant_edge; s = qdrant_edge.EdgeShard.load(sys.argv[1]); print('open', flush=True); "
+            "sys.stdin.read()",
+            str(s.engine.version_path("policies", 1)),  # type: ignore[attr-defined]
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        engine = EdgeEngine(s.settings.shards_dir, s.engine._aliases)  # type: ignore[attr-defined]
+        with pytest.raises(ShardBusy, match="open in another process"):
+            engine.count("policies", 1)
+    finally:
+        holder.communicate("", timeout=30)
