@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import shutil
 import statistics
@@ -193,6 +194,7 @@ def main() -> None:
 
     import torch
 
+    load_before = os.getloadavg()
     handbooks = SHARED_DATA / "handbooks"
     files, _ = discover(handbooks)
     source = _source(files, args.limit, "handbooks-subset")
@@ -239,6 +241,7 @@ def main() -> None:
             "manifest_timings_ms": manifest.timings_ms,
             "pipeline_breakdown_s": breakdown,
             "profile": profile,
+            "load_average_1m": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
         },
     )
 

@@ -366,6 +366,7 @@ def main() -> None:
     args = parser.parse_args()
     total: int = args.total
 
+    load_before = os.getloadavg()
     questions = _questions()
     real, source_manifest, handbooks = _real_points(args.handbooks_dir)
     embedder = handbooks.embedder
@@ -429,13 +430,12 @@ def main() -> None:
             ms["local_search"].append(_timed(search(local, query)))
             ms["edge_retrieval"].append(_timed(retrieve(edge_retriever, resolved, q)))
             ms["local_retrieval"].append(_timed(retrieve(local_retriever, local_resolved, q)))
-        same_top1 = sum(
-            a[0].chunk.chunk_id == b[0].chunk.chunk_id
-            for a, b in (
-                (services.engine.search(INDEX, version, query), local.search(INDEX, version, query))
-                for query in queries
-            )
-        )
+        top1 = [
+            (services.engine.search(INDEX, version, query)[0].chunk, local.search(INDEX, version, query)[0].chunk)
+            for query in queries
+        ]
+        same_chunk = sum(e.chunk_id == m.chunk_id for e, m in top1)
+        same_doc = sum(e.doc_id.split("#copy")[0] == m.doc_id.split("#copy")[0] for e, m in top1)
 
         server, thread, port = _serve_in_thread(services)
         try:
@@ -481,13 +481,14 @@ def main() -> None:
                     stats["local_retrieval"]["p95_ms"] / stats["edge_retrieval"]["p95_ms"], 1
                 ),
             },
-            "same_top1_edge_vs_local": same_top1,
+            "top1_agreement_edge_vs_local": {"same_chunk": same_chunk, "same_source_document": same_doc},
             "ask_http_edge": {**ask, "refused": refused},
             "targets": {
                 "retrieval_p95_le_30ms": edge_retrieval_p95 <= 30,
                 "ask_p95_le_100ms": ask["p95_ms"] <= 100,
             },
             "serve_process": rss,
+            "load_average_1m": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
         },
     )
 

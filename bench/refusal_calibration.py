@@ -26,11 +26,12 @@ def _read(name: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in (GOLDEN / name).read_text().splitlines() if line.strip()]
 
 
-def main() -> None:
+def main(mode: str = "hybrid") -> None:
     answerable = _read("golden.jsonl")
     unanswerable = _read("unanswerable.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
-        services = build_services(Settings(_env_file=None, data_dir=Path(tmp)))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=Path(tmp), retrieval_mode=mode)  # type: ignore[call-arg]
+        services = build_services(settings)
         try:
             services.builder.build("policies", ROOT / "ingest" / "sample_handbook", promote=True)
             version = services.registry.resolve(IndexRef("policies"))
@@ -75,8 +76,9 @@ def main() -> None:
     precise = [r for r in sweep if float(r["refusal_precision"]) >= 0.9] or sweep[:1]
     chosen = max(precise, key=lambda r: (r["refusal_recall"], -float(r["threshold"])))
     write_result(
-        "refusal_calibration",
+        "refusal_calibration" if mode == "hybrid" else f"refusal_calibration_{mode}",
         {
+            "retrieval_mode": mode,
             "answerable": len(pos),
             "unanswerable": len(neg),
             "recall_at_5": round(recall5 / len(answerable), 3),
@@ -92,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "hybrid")

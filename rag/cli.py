@@ -189,7 +189,7 @@ def ask(
         return
     out.print(record.answer)
     for c in record.citations:
-        where = " > ".join([c.title, *c.heading_path])
+        where = " > ".join([c.title, *[h for h in c.heading_path if h != c.title]])
         page = f", page {c.page}" if c.page else ""
         out.print(f"  [{c.n}] {where} ({c.source}{page})")
     out.print(

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     prefetch_limit: int = Field(50, ge=1, le=1000)
     rrf_k: int = Field(60, ge=1)
     refusal_threshold: float = Field(
-        0.35,
+        0.37,
         ge=-1.0,
         le=1.0,
         description="Refuse when the best chunk's cosine similarity to the question is below this "

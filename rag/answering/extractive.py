@@ -31,8 +31,15 @@ class ExtractiveAnswerer:
     ``max_sentences`` sentences in source order.
     """
 
-    def __init__(self, max_sentences: int = 3, min_words: int = 4, relative_cutoff: float = 0.6) -> None:
+    def __init__(
+        self,
+        max_sentences: int = 3,
+        min_words: int = 4,
+        relative_cutoff: float = 0.6,
+        table_row_weight: float = 0.6,
+    ) -> None:
         self.max_sentences = max_sentences
+        self.table_row_weight = table_row_weight
         self.min_words = min_words
         self.relative_cutoff = relative_cutoff
         self._terms = SparseEncoder()
@@ -53,6 +60,8 @@ class ExtractiveAnswerer:
                 terms = set(self._terms.encode_query(sentence).indices)
                 overlap = len(query & terms)
                 score = prior + overlap / math.sqrt(max(len(terms), 1)) if overlap else prior * 0.5
+                if sentence.startswith("|"):
+                    score *= self.table_row_weight  # a bare table row reads poorly out of its table
                 out.append(_Candidate(n=n, position=position, sentence=sentence, score=score))
         return out
 
