@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,12 +27,27 @@ from ingest.embedding import Embedder
 from ingest.loaders import LoadError, load_document
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
-from rag.errors import RagError
+from rag.errors import Conflict, RagError, SourceError
 
-__all__ = ["BuildFailed", "BuildResult", "Builder", "ProgressFn"]
+__all__ = [
+    "BuildCancelled",
+    "BuildFailed",
+    "BuildMode",
+    "BuildResult",
+    "Builder",
+    "CancelFn",
+    "EmbedderChanged",
+    "FinalizeFn",
+    "ProgressFn",
+]
 
 ProgressFn = Callable[[str, int, int], None]
 """Progress callback: (stage, done, total). Stages: ``load``, ``embed``."""
+CancelFn = Callable[[], bool]
+"""Polled between steps; returning True cancels the build."""
+FinalizeFn = Callable[[Manifest], Manifest]
+"""Runs on the sealed version before it becomes ready (e.g. the evaluation gate); may amend the manifest."""
+BuildMode = Literal["incremental", "full"]
 
 
 class BuildFailed(RagError):
@@ -39,6 +55,19 @@ class BuildFailed(RagError):
 
     code = "build_failed"
     status = 500
+
+
+class BuildCancelled(RagError):
+    """The build was cancelled; its half-built version was dropped and marked failed."""
+
+    code = "build_cancelled"
+    status = 409
+
+
+class EmbedderChanged(Conflict):
+    """An incremental build would mix embedders; changing the embedder needs a full build."""
+
+    code = "embedder_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +86,10 @@ class BuildResult:
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _never() -> bool:
+    return False
 
 
 class Builder:
@@ -86,25 +119,53 @@ class Builder:
     def build(
         self,
         index: str,
-        source: Path,
+        source: Path | None = None,
         *,
+        files: Sequence[SourceFile] | None = None,
+        skipped: Sequence[str] = (),
+        mode: BuildMode = "incremental",
         promote: bool = False,
         progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+        finalize: FinalizeFn | None = None,
     ) -> BuildResult:
-        """Build ``source`` into a new version of ``index``; promote it if asked.
+        """Build a folder (``source``) or a list of ``files`` into a new version of ``index``.
 
-        Files that cannot be read are reported in the manifest's ``errors`` and skipped.
-        Raises ``SourceError`` for a missing or empty source (before any version is allocated)
-        and ``BuildFailed`` when no version could be produced.
+        ``incremental`` copies the live version's vector for every chunk whose embedded text is
+        unchanged; ``full`` embeds everything. Files that cannot be read are reported in the
+        manifest's ``errors`` and skipped. Raises ``SourceError`` for a missing or empty source and
+        ``EmbedderChanged`` for an incremental build over a version built by another embedder
+        (both before any version is allocated), ``BuildCancelled`` when ``should_cancel`` says so,
+        and ``BuildFailed`` when no version could be produced. On any failure the new version is
+        dropped and marked failed, and no alias moves.
         """
         check_index_name(index)
         report = progress or _noop
-        files, skipped = discover(source)
+        if files is None:
+            if source is None:
+                raise ValueError("give a source folder or a list of files")
+            files, found_skipped = discover(source)
+            skipped = found_skipped
+        elif not files:
+            raise SourceError(f"index {index!r} has no documents to build")
+        parent, reusable_from = self._parent(index, mode)
         started = time.perf_counter()
         version = self.catalog.allocate_version(index)
         try:
             self.engine.create_version(index, version, self.embedder.dimension)
-            manifest = self._build_into(index, version, source, files, report, started)
+            manifest = self._build_into(
+                index,
+                version,
+                str(source) if source is not None else f"{len(files)} documents",
+                files,
+                report,
+                started,
+                parent,
+                reusable_from,
+                should_cancel or _never,
+            )
+            if finalize is not None:
+                manifest = finalize(manifest)
         except BaseException as exc:
             self._abandon(index, version, exc)
             if isinstance(exc, RagError):
@@ -117,7 +178,23 @@ class Builder:
         if promote:
             self.registry.promote(index, version)
             promoted = True
-        return BuildResult(manifest=manifest, promoted=promoted, skipped=skipped)
+        return BuildResult(manifest=manifest, promoted=promoted, skipped=list(skipped))
+
+    def _parent(self, index: str, mode: BuildMode) -> tuple[int | None, int | None]:
+        """(the live version, the version whose vectors may be reused) for a build in ``mode``."""
+        parent = self.registry.live_version(index)
+        if parent is None or mode == "full":
+            return parent, None
+        info = self.catalog.get_version(index, parent)
+        if info is None or info.manifest is None:
+            return parent, None
+        if info.manifest.embedder != self.embedder.spec:
+            raise EmbedderChanged(
+                f"{index} v{parent} was built with {info.manifest.embedder.model_id!r} "
+                f"({info.manifest.embedder.dimension} dims); this build uses {self.embedder.model_id!r}. "
+                "Vectors of two embedders never mix: run a full build (mode=full)."
+            )
+        return parent, parent
 
     def _abandon(self, index: str, version: int, exc: BaseException) -> None:
         try:
@@ -129,18 +206,25 @@ class Builder:
         self,
         index: str,
         version: int,
-        source: Path,
+        source: str,
         files: Sequence[SourceFile],
         report: ProgressFn,
         started: float,
+        parent: int | None,
+        reusable_from: int | None,
+        should_cancel: CancelFn,
     ) -> Manifest:
         docs: list[LoadedDocument] = []
         errors: list[FileError] = []
         seen: dict[str, str] = {}
         chunks_by_doc: list[list[Chunk]] = []
         for i, entry in enumerate(files, start=1):
+            if should_cancel():
+                raise BuildCancelled(f"build of {index} v{version} was cancelled")
             try:
-                doc = load_document(entry.path, entry.name)
+                doc = load_document(entry.path, entry.name, entry.doc_id)
+                if entry.metadata:
+                    doc = replace(doc, metadata={**doc.metadata, **entry.metadata})
                 if doc.doc_id in seen:
                     raise LoadError(entry.name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self.chunker.chunk(doc)
@@ -160,11 +244,13 @@ class Builder:
         all_chunks = [c for group in chunks_by_doc for c in group]
         words = [len(c.embed_text.split()) for c in all_chunks]
         sparse = SparseEncoder(avg_len=max(1.0, float(np.mean(words))))
-        parent, reusable = self._reusable_vectors(index)
+        reusable = self._reusable_vectors(index, reusable_from)
 
         embedded = reused = 0
         total = len(all_chunks)
         for lo in range(0, total, self.upsert_batch):
+            if should_cancel():
+                raise BuildCancelled(f"build of {index} v{version} was cancelled")
             batch = all_chunks[lo : lo + self.upsert_batch]
             dense: list[list[float] | None] = [reusable.get(c.record.content_hash) for c in batch]
             todo = [i for i, vec in enumerate(dense) if vec is None]
@@ -191,7 +277,7 @@ class Builder:
             index=index,
             version=version,
             engine=self.engine.name,
-            source=str(source),
+            source=source,
             created_at=datetime.now(UTC),
             embedder=self.embedder.spec,
             sparse=sparse.spec,
@@ -222,15 +308,8 @@ class Builder:
             },
         )
 
-    def _reusable_vectors(self, index: str) -> tuple[int | None, dict[str, list[float]]]:
-        """Dense vectors of the live version by chunk content hash, when built by the same embedder."""
-        parent = self.registry.live_version(index)
-        if parent is None:
-            return None, {}
-        info = self.catalog.get_version(index, parent)
-        if info is None or info.manifest is None or info.manifest.embedder != self.embedder.spec:
-            return parent, {}
-        vectors: dict[str, list[float]] = {}
-        for point in self.engine.iter_points(index, parent):
-            vectors[point.chunk.content_hash] = point.dense
-        return parent, vectors
+    def _reusable_vectors(self, index: str, version: int | None) -> dict[str, list[float]]:
+        """Dense vectors of ``version`` by the content hash of their embedded text (empty for None)."""
+        if version is None:
+            return {}
+        return {p.chunk.content_hash: p.dense for p in self.engine.iter_points(index, version)}

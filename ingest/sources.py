@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.errors import SourceError
@@ -13,10 +14,15 @@ __all__ = ["SourceFile", "discover"]
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A file to load and the name it is reported and cited by (path relative to the source)."""
+    """A file to load and the name it is reported and cited by (path relative to the source).
+
+    ``doc_id`` and ``metadata``, when set (uploads), override what the file itself says.
+    """
 
     path: Path
     name: str
+    doc_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def discover(root: Path) -> tuple[list[SourceFile], list[str]]:

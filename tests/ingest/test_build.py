@@ -152,3 +152,67 @@ def test_a_source_where_nothing_loads_fails_without_touching_the_alias(
     with pytest.raises(BuildFailed, match="no document"):
         s.builder.build("policies", bad, promote=True)
     assert s.registry.live_version("policies") == 1
+
+
+def test_full_mode_embeds_everything_again(services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    first = s.builder.build("policies", src, promote=True).manifest
+    full = s.builder.build("policies", src, mode="full").manifest
+    assert (full.chunks_embedded, full.chunks_reused) == (first.chunk_count, 0)
+    assert full.parent_version == 1
+
+
+def test_an_incremental_build_never_mixes_embedders(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    from ingest.build import EmbedderChanged
+    from ingest.embedding import Embedder
+
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    s.builder.build("policies", src, promote=True)
+    s.builder.embedder = Embedder(s.embedder._model, model_id="another-model")
+    with pytest.raises(EmbedderChanged, match="run a full build"):
+        s.builder.build("policies", src)
+    assert [v.version for v in s.catalog.list_versions("policies")] == [1]  # nothing allocated
+    full = s.builder.build("policies", src, mode="full", promote=True).manifest
+    assert full.embedder.model_id == "another-model" and full.chunks_reused == 0
+
+
+def test_cancel_drops_the_half_built_version(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    from ingest.build import BuildCancelled
+
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    s.builder.build("policies", src, promote=True)
+    calls = {"n": 0}
+
+    def cancel_after_loading() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3  # three files load, then the embedding loop sees the cancel
+
+    with pytest.raises(BuildCancelled):
+        s.builder.build("policies", src, mode="full", promote=True, should_cancel=cancel_after_loading)
+    assert s.registry.live_version("policies") == 1
+    assert not s.engine.has_version("policies", 2)
+    assert s.catalog.get_version("policies", 2).state == VersionState.FAILED  # type: ignore[union-attr]
+
+
+def test_finalize_runs_on_the_sealed_version_before_it_is_ready(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    seen: list[tuple[int, str]] = []
+
+    def finalize(manifest):  # type: ignore[no-untyped-def]
+        info = s.catalog.get_version("policies", manifest.version)
+        seen.append((s.engine.count("policies", manifest.version), info.state))
+        return manifest.model_copy(update={"evaluation": {"recall@5": 1.0}})
+
+    result = s.builder.build("policies", src, finalize=finalize)
+    assert seen == [(result.manifest.chunk_count, VersionState.BUILDING)]
+    assert s.catalog.get_version("policies", 1).manifest.evaluation == {"recall@5": 1.0}  # type: ignore[union-attr]
