@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import ask, health, indexes
+from api.routes import ask, documents, health, indexes, jobs, lifecycle
+from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
 
@@ -27,6 +29,15 @@ def create_app(
         resolved = settings or Settings()
         services = (services_factory or build_services)(resolved)
         app.state.services = services
+        if resolved.worker_enabled and services.jobs is not None:
+            recover(
+                services.jobs.store,
+                services.jobs.queue,
+                services.catalog,
+                services.engine,
+                timedelta(seconds=resolved.job_stale_after_s),
+            )
+            services.jobs.start_worker(resolved.worker_threads)
         try:
             yield
         finally:
@@ -42,4 +53,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(indexes.router)
+    app.include_router(lifecycle.router)
+    app.include_router(documents.router)
+    app.include_router(jobs.router)
     return app

@@ -12,11 +12,18 @@ from rag.records import AnswerRecord
 __all__ = [
     "AnswerRecord",
     "AskRequest",
+    "CanaryOut",
+    "CanaryRemoved",
+    "CanaryRequest",
+    "DocumentChangeOut",
     "ErrorBody",
     "ErrorOut",
     "IndexSummary",
     "PromoteRequest",
     "PromoteResult",
+    "RetentionRequest",
+    "RetentionResult",
+    "VersionDiffOut",
     "VersionOut",
 ]
 
@@ -63,13 +70,15 @@ class VersionOut(BaseModel):
 
 
 class IndexSummary(BaseModel):
-    """An index, its live version and how many versions it has."""
+    """An index, its live version, its canary (if any) and how many versions it has."""
 
     name: str
     alias: str
     live_version: int | None
     versions: int
     latest_version: int | None
+    canary_version: int | None = Field(None, description="The version alias '<name>:canary' names, if any.")
+    canary_share: float | None = Field(None, description="Share of unpinned questions the canary answers.")
 
 
 class PromoteRequest(BaseModel):
@@ -85,3 +94,71 @@ class PromoteResult(BaseModel):
     alias: str
     version: int
     previous_version: int | None
+
+
+class CanaryRequest(BaseModel):
+    """Make a ready version the canary, answering ``share`` of the questions that name no version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    share: float = Field(gt=0, le=1, description="Share of unpinned questions answered by the canary (0 < share <= 1).")
+
+
+class CanaryOut(BaseModel):
+    """An index's canary: the version its canary alias names and its traffic share."""
+
+    index: str
+    alias: str
+    version: int
+    share: float
+
+
+class CanaryRemoved(BaseModel):
+    """The canary that was removed; ``version`` and ``share`` are null when there was none."""
+
+    index: str
+    alias: str
+    version: int | None
+    share: float | None
+
+
+class RetentionRequest(BaseModel):
+    """Run retention now; ``keep`` defaults to the configured ``RAG_RETAIN_VERSIONS``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep: int | None = Field(None, ge=1, description="How many of the newest ready versions to keep.")
+
+
+class RetentionResult(BaseModel):
+    """What retention did: the versions whose storage it dropped."""
+
+    index: str
+    keep: int
+    dropped: list[int]
+
+
+class DocumentChangeOut(BaseModel):
+    """A document that differs between two versions; null on the side where it is absent."""
+
+    doc_id: str
+    title: str
+    from_chunks: int | None
+    to_chunks: int | None
+    from_hash: str | None
+    to_hash: str | None
+
+
+class VersionDiffOut(BaseModel):
+    """Documents added, changed (content hash or chunk count) and removed between two versions."""
+
+    index: str
+    from_version: int
+    to_version: int
+    added: list[DocumentChangeOut]
+    changed: list[DocumentChangeOut]
+    removed: list[DocumentChangeOut]
+    unchanged: int
+    from_chunks: int
+    to_chunks: int

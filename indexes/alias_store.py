@@ -14,7 +14,8 @@ class AliasStore(Protocol):
     - ``set`` is atomic: a concurrent ``get`` returns the old target or the new one, never
       nothing and never a mix of the two (one row updated in one transaction).
     - ``set`` on an existing alias replaces its target; it never creates a second entry.
-    - ``get`` of an alias that was never set returns None.
+    - ``get`` of an alias that was never set (or was deleted) returns None.
+    - ``delete`` of an alias that does not exist is a no-op.
     """
 
     def get(self, alias: str) -> tuple[str, int] | None:
@@ -23,4 +24,8 @@ class AliasStore(Protocol):
 
     def set(self, alias: str, index: str, version: int) -> None:
         """Point ``alias`` at ``index`` version ``version``, creating or replacing it atomically."""
+        ...
+
+    def delete(self, alias: str) -> None:
+        """Remove ``alias`` (one row deleted in one transaction); a missing alias is a no-op."""
         ...

@@ -1,4 +1,4 @@
-"""The metadata catalog (SQLAlchemy): index versions with their manifests, aliases and alias history.
+"""The metadata catalog (SQLAlchemy): index versions with their manifests, aliases, alias history, canary shares.
 
 Works on SQLite (the embedded default) and Postgres. Every state change is one transaction.
 """
@@ -6,6 +6,7 @@ Works on SQLite (the embedded default) and Postgres. Every state change is one t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from indexes.manifest import Manifest
+from rag.errors import VersionNotFound
 
 __all__ = ["AliasEvent", "Catalog", "CatalogAliasStore", "VersionInfo", "VersionState"]
 
@@ -52,12 +54,27 @@ alias_events_table = sa.Table(
 )
 
 
+canaries_table = sa.Table(
+    "canaries",
+    metadata,
+    sa.Column("index_name", sa.String(128), primary_key=True),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The traffic share of each index's canary; the alias ``<index>:canary`` names its version."""
+
+
 class VersionState:
-    """The states a version moves through: building -> ready | failed."""
+    """The states a version moves through: building -> ready | failed, and ready -> dropped.
+
+    A dropped version's storage is gone (retention removed it); its manifest stays for audit
+    and diffs, and it is never resolved or aliased again.
+    """
 
     BUILDING = "building"
     READY = "ready"
     FAILED = "failed"
+    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,59 @@ class Catalog:
                 .values(state=VersionState.FAILED, finished_at=_now(), error=error[:4000])
             )
 
+    def mark_dropped(self, index: str, version: int) -> bool:
+        """Move a ready version to ``dropped``; False (and nothing changes) if it was not ready."""
+        with self._db.begin() as conn:
+            updated = conn.execute(
+                versions_table.update()
+                .where(
+                    versions_table.c.index_name == index,
+                    versions_table.c.version == version,
+                    versions_table.c.state == VersionState.READY,
+                )
+                .values(state=VersionState.DROPPED)
+            ).rowcount
+        return bool(updated)
+
+    def amend_manifest(self, index: str, version: int, change: Callable[[Manifest], Manifest]) -> Manifest:
+        """Replace a ready version's manifest by ``change(current)``; returns the new manifest.
+
+        Compare-and-swap: the row is updated only if its manifest is still the one ``change``
+        saw, and ``change`` runs again on the newer one otherwise, so concurrent amendments (in
+        any process) are never lost. Raises VersionNotFound unless the version is ready, and
+        ValueError if the new manifest names another version.
+        """
+        for _ in range(20):
+            with self._db.connect() as conn:
+                row = conn.execute(
+                    sa.select(versions_table.c.state, versions_table.c.manifest).where(
+                        versions_table.c.index_name == index, versions_table.c.version == version
+                    )
+                ).first()
+            if row is None or row.state != VersionState.READY or not row.manifest:
+                raise VersionNotFound(f"index {index!r} version {version} is not a ready version")
+            amended = change(Manifest.model_validate(json.loads(row.manifest)))
+            if (amended.index, amended.version) != (index, version):
+                raise ValueError(f"the amended manifest names {amended.index} v{amended.version}")
+            with self._db.begin() as conn:
+                updated = conn.execute(
+                    versions_table.update()
+                    .where(
+                        versions_table.c.index_name == index,
+                        versions_table.c.version == version,
+                        versions_table.c.state == VersionState.READY,
+                        versions_table.c.manifest == row.manifest,
+                    )
+                    .values(manifest=amended.model_dump_json())
+                ).rowcount
+            if updated:
+                return amended
+        raise RuntimeError(f"could not amend the manifest of {index} v{version}: too many concurrent changes")
+
+    def replace_manifest(self, manifest: Manifest) -> None:
+        """Store ``manifest`` as the manifest of its (ready) version; VersionNotFound otherwise."""
+        self.amend_manifest(manifest.index, manifest.version, lambda _: manifest)
+
     def get_version(self, index: str, version: int) -> VersionInfo | None:
         """The catalog row of one version, or None."""
         with self._db.connect() as conn:
@@ -188,6 +258,16 @@ class Catalog:
                 .order_by(versions_table.c.version.desc())
             ).all()
         return [self._version(r) for r in rows]
+
+    def building_versions(self) -> list[tuple[str, int]]:
+        """(index, version) of every version still in state ``building``."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(versions_table.c.index_name, versions_table.c.version).where(
+                    versions_table.c.state == VersionState.BUILDING
+                )
+            ).all()
+        return [(str(r[0]), int(r[1])) for r in rows]
 
     def list_indexes(self) -> list[str]:
         """Names of every index that has at least one version."""
@@ -234,6 +314,11 @@ class Catalog:
                     aliases_table.insert().values(alias=alias, index_name=index, version=version, updated_at=_now())
                 )
 
+    def delete_alias(self, alias: str) -> None:
+        """Remove an alias row; a missing alias is a no-op."""
+        with self._db.begin() as conn:
+            conn.execute(aliases_table.delete().where(aliases_table.c.alias == alias))
+
     def record_alias_event(self, alias: str, index: str, version: int, previous: int | None, action: str) -> None:
         """Append an alias switch to the history (kept for rollback and audit)."""
         with self._db.begin() as conn:
@@ -278,6 +363,31 @@ class Catalog:
             rows = conn.execute(sa.select(aliases_table)).all()
         return {str(r.alias): (str(r.index_name), int(r.version)) for r in rows}
 
+    # canary shares ---------------------------------------------------------------------------
+
+    def get_canary_share(self, index: str) -> float | None:
+        """The share of ``index``'s unpinned traffic its canary answers, or None without a canary."""
+        with self._db.connect() as conn:
+            share = conn.execute(sa.select(canaries_table.c.share).where(canaries_table.c.index_name == index)).scalar()
+        return None if share is None else float(share)
+
+    def set_canary_share(self, index: str, share: float) -> None:
+        """Create or replace ``index``'s canary share in one transaction."""
+        with self._db.begin() as conn:
+            updated = conn.execute(
+                canaries_table.update()
+                .where(canaries_table.c.index_name == index)
+                .values(share=share, updated_at=_now())
+            ).rowcount
+            if not updated:
+                conn.execute(canaries_table.insert().values(index_name=index, share=share, updated_at=_now()))
+
+    def delete_canary_share(self, index: str) -> bool:
+        """Remove ``index``'s canary share; returns whether there was one."""
+        with self._db.begin() as conn:
+            deleted = conn.execute(canaries_table.delete().where(canaries_table.c.index_name == index)).rowcount
+        return bool(deleted)
+
     def close(self) -> None:
         """Dispose of the connection pool."""
         self._db.dispose()
@@ -296,3 +406,7 @@ class CatalogAliasStore:
     def set(self, alias: str, index: str, version: int) -> None:
         """Point ``alias`` at a version atomically."""
         self._catalog.set_alias(alias, index, version)
+
+    def delete(self, alias: str) -> None:
+        """Remove ``alias``; a missing alias is a no-op."""
+        self._catalog.delete_alias(alias)

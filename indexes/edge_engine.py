@@ -22,8 +22,13 @@ applied in every prefetch and in the fused query. ``SearchHit.similarity`` is al
 cosine between the query's dense vector and the hit's stored dense vector, whatever the mode.
 
 Aliases live in an :class:`~indexes.alias_store.AliasStore` (the catalog), one row updated in one
-transaction, so switching an alias is atomic. An alias whose version has been dropped resolves
-to None, as a Qdrant server forgets the aliases of a deleted collection.
+transaction, so switching an alias is atomic. Alias names are checked by
+:func:`indexes.engine.check_alias` and stored as given (``policies``, ``policies:canary``). An
+alias whose version has been dropped resolves to None, as a Qdrant server forgets the aliases of a
+deleted collection.
+
+Deleting documents (:meth:`EdgeEngine.delete_documents`) is a delete-by-filter on the indexed
+``doc_id`` payload field, flushed before the call returns.
 
 Ordering: Edge returns points with equal fused scores in no fixed order (it differs from one
 call to the next), so the engine fetches a few extra hits and orders them by score, then chunk id;
@@ -60,6 +65,8 @@ from indexes.engine import (
     KEYWORD_FIELDS,
     SPARSE_VECTOR,
     VectorEngine,
+    check_alias,
+    check_doc_ids,
     check_query,
     check_version,
     dense_similarity,
@@ -172,6 +179,24 @@ class EdgeEngine(VectorEngine):
         path = self.version_path(index, version)
         return (index, version) in self._shards or _holds_shard(path)
 
+    def delete_documents(self, index: str, version: int, doc_ids: Sequence[str]) -> int:
+        """Delete the documents' chunks by a filter on the indexed ``doc_id`` field, then flush.
+
+        Returns how many points matched (and were removed); an empty ``doc_ids`` removes nothing.
+        Raises VersionNotFound for a missing version. The deletion is on disk when this returns.
+        """
+        ids = check_doc_ids(doc_ids)
+        shard = self._shard(index, version)
+        if not ids:
+            return 0
+        flt = _doc_filter(ids)
+        assert flt is not None
+        removed = int(shard.count(qe.CountRequest(exact=True, filter=flt)))
+        if removed:
+            shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+            shard.flush()
+        return removed
+
     def drop_version(self, index: str, version: int) -> None:
         """Close the shard and delete its directory; a missing version is a no-op."""
         path = self.version_path(index, version)
@@ -189,18 +214,22 @@ class EdgeEngine(VectorEngine):
 
         Raises VersionNotFound (and leaves the alias untouched) if the version does not exist.
         """
-        _check_alias(alias)
+        check_alias(alias)
         if not self.has_version(index, version):
             raise version_not_found(index, version)
         self._aliases.set(alias, index, version)
 
     def resolve_alias(self, alias: str) -> tuple[str, int] | None:
         """The (index, version) of ``alias``; None if it was never set or its version was dropped."""
-        _check_alias(alias)
+        check_alias(alias)
         target = self._aliases.get(alias)
         if target is None or not self.has_version(*target):
             return None
         return target
+
+    def delete_alias(self, alias: str) -> None:
+        """Remove ``alias`` from the alias store; a missing alias is a no-op."""
+        self._aliases.delete(check_alias(alias))
 
     def close(self) -> None:
         """Close every open shard; the engine stays usable and reopens shards on demand."""
@@ -254,11 +283,6 @@ class EdgeEngine(VectorEngine):
 def _holds_shard(path: Path) -> bool:
     """Whether ``path`` is a directory with content (Edge refuses to create a shard there)."""
     return path.is_dir() and any(path.iterdir())
-
-
-def _check_alias(alias: str) -> None:
-    if not isinstance(alias, str) or not alias.strip():
-        raise InvalidInput(f"invalid alias {alias!r}")
 
 
 def _edge_config(dim: int) -> qe.EdgeConfig:

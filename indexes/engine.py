@@ -7,6 +7,7 @@ similarity of a hit and the final ordering of hits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -17,11 +18,14 @@ from indexes.refs import check_index_name
 from indexes.types import IndexPoint, SearchHit, SearchQuery
 
 __all__ = [
+    "ALIAS_NAME",
     "DENSE_VECTOR",
     "KEYWORD_FIELDS",
     "SEARCH_MODES",
     "SPARSE_VECTOR",
     "VectorEngine",
+    "check_alias",
+    "check_doc_ids",
     "check_query",
     "check_version",
     "dense_similarity",
@@ -38,6 +42,9 @@ class VectorEngine(Protocol):
     - ``upsert`` is idempotent: writing the same chunk ids twice never duplicates points.
     - ``set_alias`` is atomic: a reader sees the old target or the new one, never neither.
     - ``search`` reads exactly the version it is given.
+    - ``delete_documents`` removes every chunk of the given documents from one version, and
+      nothing else; afterwards no search of that version returns them.
+    - Alias names are checked by :func:`check_alias` (``policies`` or ``policies:canary``).
     """
 
     name: str
@@ -70,6 +77,10 @@ class VectorEngine(Protocol):
         """Whether storage for the version exists."""
         ...
 
+    def delete_documents(self, index: str, version: int, doc_ids: Sequence[str]) -> int:
+        """Delete every chunk whose ``doc_id`` is in ``doc_ids``; returns how many were removed."""
+        ...
+
     def drop_version(self, index: str, version: int) -> None:
         """Delete the version's storage; dropping a missing version is a no-op."""
         ...
@@ -80,6 +91,10 @@ class VectorEngine(Protocol):
 
     def resolve_alias(self, alias: str) -> tuple[str, int] | None:
         """The (index, version) the alias names, or None when the alias does not exist."""
+        ...
+
+    def delete_alias(self, alias: str) -> None:
+        """Remove ``alias``; removing an alias that does not exist is a no-op."""
         ...
 
     def close(self) -> None:
@@ -105,6 +120,31 @@ SEARCH_MODES = frozenset({"hybrid", "dense", "sparse"})
 # points in no fixed order. Engines fetch this many extra hits and order ties by chunk id, so
 # the same query gives the same answer unless more than this many hits tie at the cut.
 _TIE_SLACK = 16
+
+
+ALIAS_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}(?::[a-z0-9][a-z0-9_-]{0,62})?$")
+"""Valid alias names: an index name, optionally followed by ``:`` and a label (``policies:canary``).
+
+Alias names never contain ``.``, which lets the server engine spell ``:`` as ``.`` in Qdrant
+(whose names may not contain ``:``) without two aliases ever sharing a Qdrant name.
+"""
+
+
+def check_alias(alias: str) -> str:
+    """Return ``alias`` if it matches :data:`ALIAS_NAME`; raise InvalidInput otherwise."""
+    if not isinstance(alias, str) or not ALIAS_NAME.fullmatch(alias):
+        raise InvalidInput(f"invalid alias {alias!r}: use an index name, optionally followed by ':label'")
+    return alias
+
+
+def check_doc_ids(doc_ids: Sequence[str]) -> list[str]:
+    """The document ids as a list; raise InvalidInput unless every one is a non-empty string."""
+    if isinstance(doc_ids, str):
+        raise InvalidInput("doc_ids must be a sequence of document ids, not one string")
+    ids = list(doc_ids)
+    if any(not isinstance(doc_id, str) or not doc_id for doc_id in ids):
+        raise InvalidInput(f"invalid document ids {ids!r}: each must be a non-empty string")
+    return ids
 
 
 def check_version(index: str, version: int) -> None:

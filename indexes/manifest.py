@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ChunkerSpec", "DocumentEntry", "EmbedderSpec", "FileError", "Manifest", "SparseSpec"]
+__all__ = ["ChunkerSpec", "DocumentEntry", "EmbedderSpec", "FileError", "Manifest", "PurgeRecord", "SparseSpec"]
 
 
 class _Frozen(BaseModel):
@@ -62,8 +62,20 @@ class FileError(_Frozen):
     error: str
 
 
+class PurgeRecord(_Frozen):
+    """A document removed from a version after it was built (``indexes.purge``)."""
+
+    doc_id: str
+    at: datetime
+    chunks_removed: int
+
+
 class Manifest(_Frozen):
-    """Everything that produced one immutable version of an index."""
+    """Everything that produced one immutable version of an index.
+
+    A version's content changes after its build only by a purge: the purged document leaves
+    ``documents``, its chunks leave ``chunk_count``, and ``purged`` records what was removed when.
+    """
 
     index: str
     version: int
@@ -81,3 +93,4 @@ class Manifest(_Frozen):
     errors: list[FileError] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     evaluation: dict[str, Any] = Field(default_factory=dict)
+    purged: list[PurgeRecord] = Field(default_factory=list)

@@ -2,6 +2,11 @@
 
 Naming: ``index`` version 7 is the collection ``<prefix><index>__v0007``; an alias ``live`` is
 the Qdrant alias ``<prefix>live``. The optional prefix lets several deployments share a server.
+Qdrant names may not contain ``:`` (collection names never may, and an alias is used wherever a
+collection name is), so the ``:`` of an alias such as ``policies:canary`` is spelled ``.`` on the
+server: ``<prefix>policies.canary``. Valid alias and index names never contain ``.``
+(:func:`indexes.engine.check_alias`), so no two aliases, and no alias and collection, share a
+Qdrant name.
 
 Each collection has the same shape as a Qdrant Edge shard of :mod:`indexes.edge_engine`: named
 dense vector ``dense`` (cosine), named sparse vector ``bm25`` with the IDF modifier, keyword
@@ -15,6 +20,9 @@ a different order by each engine, which changes their fused scores slightly.
 Aliases are real Qdrant aliases. :meth:`QdrantServerEngine.set_alias` sends the delete of the old
 alias and the creation of the new one in one ``update_collection_aliases`` request, which the
 server applies atomically; deleting a collection deletes its aliases.
+
+Deleting documents (:meth:`QdrantServerEngine.delete_documents`) is one delete request with a
+filter on the indexed ``doc_id`` payload field, acknowledged (``wait=True``) before it returns.
 
 The engine takes ownership of the client it is given (the composition root builds it for the
 engine alone): :meth:`QdrantServerEngine.close` closes it. Tests run this engine over
@@ -37,6 +45,8 @@ from indexes.engine import (
     KEYWORD_FIELDS,
     SPARSE_VECTOR,
     VectorEngine,
+    check_alias,
+    check_doc_ids,
     check_query,
     check_version,
     dense_similarity,
@@ -185,6 +195,26 @@ class QdrantServerEngine(VectorEngine):
         """Whether the version's collection exists."""
         return self._client.collection_exists(self.collection_name(index, version))
 
+    def delete_documents(self, index: str, version: int, doc_ids: Sequence[str]) -> int:
+        """Delete the documents' chunks with one filtered delete, acknowledged before returning.
+
+        Returns how many points matched (and were removed); an empty ``doc_ids`` removes nothing.
+        Raises VersionNotFound for a missing version.
+        """
+        ids = check_doc_ids(doc_ids)
+        name = self.collection_name(index, version)
+        if not self._client.collection_exists(name):
+            raise version_not_found(index, version)
+        if not ids:
+            return 0
+        flt = _doc_filter(ids)
+        assert flt is not None
+        removed = self._guard(index, version, lambda: self._client.count(name, count_filter=flt, exact=True).count)
+        if removed:
+            selector = models.FilterSelector(filter=flt)
+            self._guard(index, version, partial(self._client.delete, name, points_selector=selector, wait=True))
+        return int(removed)
+
     def drop_version(self, index: str, version: int) -> None:
         """Delete the collection (and with it the aliases naming it); missing is a no-op."""
         name = self.collection_name(index, version)
@@ -218,6 +248,17 @@ class QdrantServerEngine(VectorEngine):
                 return self._parse_collection_name(description.collection_name)
         return None
 
+    def delete_alias(self, alias: str) -> None:
+        """Delete the Qdrant alias; deleting an alias that does not exist is a no-op."""
+        alias_name = self._alias_name(alias)
+        if not any(d.alias_name == alias_name for d in self._client.get_aliases().aliases):
+            return
+        self._client.update_collection_aliases(
+            change_aliases_operations=[
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias_name)),
+            ]
+        )
+
     def close(self) -> None:
         """Close the client (idempotent): the engine owns the client it was given."""
         self._client.close()
@@ -225,9 +266,8 @@ class QdrantServerEngine(VectorEngine):
     # --- internals ------------------------------------------------------------------------
 
     def _alias_name(self, alias: str) -> str:
-        if not isinstance(alias, str) or not alias.strip():
-            raise InvalidInput(f"invalid alias {alias!r}")
-        return f"{self._prefix}{alias}"
+        """The Qdrant name of ``alias``: the prefix, then the alias with ``:`` spelled ``.``."""
+        return f"{self._prefix}{check_alias(alias).replace(':', '.')}"
 
     def _parse_collection_name(self, name: str) -> tuple[str, int] | None:
         if not name.startswith(self._prefix):

@@ -1,21 +1,31 @@
-"""Version lifecycle over the catalog and an engine: resolve references, promote, roll back."""
+"""Version lifecycle over the catalog and an engine: resolve references, promote, roll back, canary."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from indexes.canary import CANARY_ACTIONS, Canary, CanaryStore, check_share
 from indexes.catalog import Catalog, VersionInfo, VersionState
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
 from indexes.refs import IndexRef
 from rag.errors import Conflict, IndexNotFound, VersionNotFound
 
-__all__ = ["ResolvedVersion", "VersionRegistry"]
+__all__ = ["Draw", "ResolvedVersion", "VersionRegistry"]
+
+Draw = Callable[[], float]
+"""A source of uniform random numbers in ``[0, 1)``; decides which requests the canary answers."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedVersion:
-    """A readable version: which index, which alias led to it (if any), and its manifest."""
+    """A readable version: which index, which alias led to it (if any), and its manifest.
+
+    ``alias`` is the index name for the live alias, ``<index>:canary`` when the canary answered,
+    and None for a pinned version.
+    """
 
     index: str
     alias: str | None
@@ -27,12 +37,22 @@ class VersionRegistry:
     """The one place that turns references into versions and moves aliases.
 
     The live alias of an index has the index's own name. Guarantees: only versions in state
-    ``ready`` are ever resolved or aliased; a promote or rollback is one atomic alias switch.
+    ``ready`` are ever resolved or aliased (never ``dropped`` or ``failed`` ones); a promote or
+    rollback is one atomic alias switch. With a canary of share ``s``, a reference that names no
+    version resolves to the canary when ``draw() < s`` (so a share of ``s`` of such requests),
+    else to the live version; a pinned reference is never redirected. When the live alias comes to
+    name the canary's version (promote or rollback), the canary is removed: it has nothing left
+    to test.
+
+    ``draw`` is the test seam for the canary's coin: a callable returning uniform floats in
+    ``[0, 1)``; by default a private ``random.Random``.
     """
 
-    def __init__(self, catalog: Catalog, engine: VectorEngine) -> None:
+    def __init__(self, catalog: Catalog, engine: VectorEngine, *, draw: Draw | None = None) -> None:
         self.catalog = catalog
         self.engine = engine
+        self.canaries = CanaryStore(catalog, engine)
+        self._draw: Draw = draw or random.Random().random
 
     def live_version(self, index: str) -> int | None:
         """The version the index's alias names, or None before the first promotion."""
@@ -40,9 +60,15 @@ class VersionRegistry:
         return target[1] if target and target[0] == index else None
 
     def resolve(self, ref: IndexRef) -> ResolvedVersion:
-        """The ready version a reference names; 404-style errors when there is none."""
+        """The ready version a reference names; 404-style errors when there is none.
+
+        Without a version, the canary (if any) answers a ``share`` of calls, the live alias the rest.
+        """
         alias: str | None = None
         if ref.version is None:
+            canary = self._canary_draw(ref.name)
+            if canary is not None:
+                return canary
             target = self.engine.resolve_alias(ref.name)
             if target is None:
                 if self.catalog.list_versions(ref.name):
@@ -57,6 +83,16 @@ class VersionRegistry:
         info = self._ready(index, version)
         assert info.manifest is not None
         return ResolvedVersion(index=index, alias=alias, version=version, manifest=info.manifest)
+
+    def _canary_draw(self, index: str) -> ResolvedVersion | None:
+        """The canary version when the index has a ready canary and the draw picks it, else None."""
+        canary = self.canaries.get(index)
+        if canary is None or self._draw() >= canary.share:
+            return None
+        info = self.catalog.get_version(index, canary.version)
+        if info is None or info.state != VersionState.READY or info.manifest is None:
+            return None
+        return ResolvedVersion(index=index, alias=canary.alias, version=canary.version, manifest=info.manifest)
 
     def _ready(self, index: str, version: int) -> VersionInfo:
         info = self.catalog.get_version(index, version)
@@ -74,12 +110,18 @@ class VersionRegistry:
         previous = self.live_version(index)
         self.engine.set_alias(index, index, version)
         self.catalog.record_alias_event(index, index, version, previous, action)
+        self._retire_canary(index, version)
         return previous
 
     def promoted_stack(self, index: str) -> list[int]:
-        """Versions promoted and not rolled back, oldest first; the last one is live."""
+        """Versions promoted and not rolled back, oldest first; the last one is live.
+
+        Canary events (``canary``, ``canary_removed``) never move the live alias and are skipped.
+        """
         stack: list[int] = []
         for event in self.catalog.alias_history(index):
+            if event.action in CANARY_ACTIONS:
+                continue
             if event.action == "rollback":
                 if stack:
                     stack.pop()
@@ -104,6 +146,40 @@ class VersionRegistry:
             if info is not None and info.state == VersionState.READY:
                 self.engine.set_alias(index, index, target)
                 self.catalog.record_alias_event(index, index, target, live, "rollback")
+                self._retire_canary(index, target)
                 return live, target
             stack.pop(-2)
         raise Conflict(f"index {index!r} has no earlier promoted version to roll back to")
+
+    # canary -------------------------------------------------------------------------------------
+
+    def canary(self, index: str) -> Canary | None:
+        """The index's canary, or None."""
+        return self.canaries.get(index)
+
+    def set_canary(self, index: str, version: int, share: float) -> Canary:
+        """Make a ready version the canary, answering ``share`` (0 < share <= 1) of unpinned requests.
+
+        Raises InvalidInput for a bad share, IndexNotFound / VersionNotFound unless the version
+        is ready, and Conflict when the index has no live version or the version is the live one.
+        """
+        share = check_share(share)
+        self._ready(index, version)
+        live = self.live_version(index)
+        if live is None:
+            raise Conflict(f"index {index!r} has no live version: promote one before adding a canary")
+        if live == version:
+            raise Conflict(f"{index} v{version} is already live; a canary must be another version")
+        return self.canaries.put(index, version, share)
+
+    def remove_canary(self, index: str) -> Canary | None:
+        """Remove the index's canary; returns it, or None when there was none (a no-op)."""
+        if not self.catalog.list_versions(index):
+            raise IndexNotFound(f"unknown index {index!r}")
+        return self.canaries.remove(index)
+
+    def _retire_canary(self, index: str, live: int) -> None:
+        """Remove the canary once the live alias names its version."""
+        canary = self.canaries.get(index)
+        if canary is not None and canary.version == live:
+            self.canaries.remove(index)

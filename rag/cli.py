@@ -199,6 +199,72 @@ def ask(
 
 
 @app.command()
+def build(
+    index: Annotated[str, typer.Argument(help="Index name.")] = "policies",
+    mode: Annotated[str, typer.Option(help="incremental or full.")] = "incremental",
+    promote: Annotated[str, typer.Option(help="never, if_gate_passes or always.")] = "if_gate_passes",
+    source: Annotated[Path | None, typer.Option(help="Folder to build instead of the configured sources.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the job to finish (a worker must be running).")] = False,
+) -> None:
+    """Queue a build job (run by `rag serve` or `rag worker`); prints the job id."""
+    import time
+
+    from indexes.refs import check_index_name
+
+    if mode not in ("incremental", "full") or promote not in ("never", "if_gate_passes", "always"):
+        raise _fail("--mode is incremental|full and --promote is never|if_gate_passes|always")
+    try:
+        check_index_name(index)
+        with _services() as s:
+            assert s.jobs is not None
+            job = s.jobs.store.create(index, mode, promote, str(source.resolve()) if source else None)
+            s.jobs.queue.enqueue(job.job_id)
+            out.print(f"queued job {job.job_id} ({mode} build of {index}, promote: {promote})")
+            while wait:
+                current = s.jobs.store.get(job.job_id)
+                assert current is not None
+                if current.state in ("succeeded", "failed", "cancelled"):
+                    out.print(f"job {job.job_id} {current.state}: {current.error or current.result}")
+                    if current.state != "succeeded":
+                        raise typer.Exit(1)
+                    break
+                time.sleep(1)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+
+
+@app.command()
+def jobs(index: Annotated[str | None, typer.Option(help="Only this index.")] = None) -> None:
+    """List build jobs, newest first."""
+    with _services() as s:
+        assert s.jobs is not None
+        rows = s.jobs.store.list_jobs(index)
+    table = Table("job", "index", "state", "mode", "promote", "version", "created")
+    for j in rows:
+        version = str(j.result.get("version", "")) if j.result else ""
+        table.add_row(
+            j.job_id, j.index, j.state, j.mode, j.promote, version, j.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        )
+    out.print(table)
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option(help="Worker threads.")] = 1) -> None:
+    """Run build jobs from the queue in the foreground (multi-host: beside N API replicas)."""
+    from datetime import timedelta
+
+    from ingest.jobs.recovery import recover
+
+    with _services() as s:
+        assert s.jobs is not None
+        done = recover(s.jobs.store, s.jobs.queue, s.catalog, s.engine, timedelta(seconds=s.settings.job_stale_after_s))
+        if done.failed_jobs or done.requeued_jobs:
+            err.print(f"recovered: failed {done.failed_jobs}, requeued {done.requeued_jobs}")
+        out.print(f"worker {s.jobs.runner.worker} waiting for build jobs (Ctrl-C stops)")
+        s.jobs.queue.run_forever(threads)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default RAG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default RAG_PORT).")] = None,

@@ -5,7 +5,10 @@ RagError
 │   └── QuestionTooLong
 ├── NotFound                (404)
 │   ├── IndexNotFound
-│   └── VersionNotFound
+│   ├── VersionNotFound
+│   └── DocumentNotFound
+├── PayloadTooLarge         (413)  an upload over the size limit
+├── UnsupportedMediaType    (415)  an upload whose content is not a supported document type
 ├── Conflict                (409)  e.g. promoting a version that is not ready
 ├── ModelUnavailable        (503)  the answer model cannot be reached
 ├── EmbedderUnavailable     (503)  a version's embedder cannot be loaded
@@ -16,14 +19,17 @@ from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "DocumentNotFound",
     "EmbedderUnavailable",
     "IndexNotFound",
     "InvalidInput",
     "ModelUnavailable",
     "NotFound",
+    "PayloadTooLarge",
     "QuestionTooLong",
     "RagError",
     "SourceError",
+    "UnsupportedMediaType",
     "VersionNotFound",
 ]
 
@@ -59,6 +65,20 @@ class IndexNotFound(NotFound):
 
 class VersionNotFound(NotFound):
     code = "version_not_found"
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+
+
+class PayloadTooLarge(RagError):
+    code = "upload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(RagError):
+    code = "unsupported_media_type"
+    status = 415
 
 
 class Conflict(RagError):

@@ -52,6 +52,18 @@ class Settings(BaseSettings):
         description="Refuse when the best chunk's cosine similarity to the question is below this "
         "(calibrated on the sample golden sets: bench/refusal_calibration.py).",
     )
+    gate_tolerance: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="Promotion gate: the most recall@5 or MRR@10 on the golden set may drop below the "
+        "live version's before a new version is held back.",
+    )
+    golden_set: Path | None = Field(
+        None,
+        description="Golden question set (JSON Lines) the promotion gate scores new versions on; "
+        "unset: the sample handbook's golden set, and only for the sample handbook.",
+    )
 
     llm_model: str | None = Field(
         None, description="Model name at an OpenAI-compatible endpoint; unset: extractive answers."
@@ -64,6 +76,21 @@ class Settings(BaseSettings):
     prompt: str = Field("answer/v1", description="Versioned answer prompt template in prompts/.")
     default_index: str = "policies"
     max_question_chars: int = Field(2000, ge=1)
+    retain_versions: int = Field(
+        5, ge=1, description="Retention: keep this many newest ready versions (plus the live and canary ones)."
+    )
+    upload_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1, description="Largest document upload accepted, in bytes (larger: HTTP 413)."
+    )
+
+    queue_url: str | None = Field(
+        None, description="Job queue: redis://... for many hosts; unset: a SQLite queue in data_dir."
+    )
+    worker_enabled: bool = Field(True, description="Run the build worker inside `rag serve`.")
+    worker_threads: int = Field(1, ge=1, le=16, description="Build worker threads per process.")
+    job_stale_after_s: float = Field(
+        120.0, gt=0, description="A running job without a heartbeat for this long is failed as presumed dead."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from indexes.catalog import Catalog, CatalogAliasStore
 from indexes.engine import VectorEngine
+from indexes.manifest import Manifest
+from indexes.retention import apply_retention
 from indexes.versions import VersionRegistry
 from ingest.build import Builder
 from ingest.chunking import Chunker
+from ingest.document_store import DocumentStore
 from ingest.embedding import Embedder, EmbedderPool
+from ingest.jobs.queue import BuildQueue, make_huey, worker_id
+from ingest.jobs.runner import BuildRunner, Hooks
+from ingest.jobs.store import JobStore
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import Assistant
+from rag.evaluation.gate import gate_evaluation
+from rag.evaluation.golden import load_golden_set
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
-__all__ = ["Services", "build_answerer", "build_engine", "build_services"]
+__all__ = ["JobServices", "Services", "build_answerer", "build_engine", "build_jobs", "build_services"]
 
 
 @dataclass
@@ -34,14 +43,64 @@ class Services:
     builder: Builder
     assistant: Assistant
     answers: AnswerLog
+    documents: DocumentStore
+    jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
-        """Release the engine's files and the database pool (idempotent)."""
+        """Stop the in-process worker, release the engine's files and the database pool (idempotent)."""
         if not self._closed:
             self._closed = True
+            if self.jobs is not None:
+                self.jobs.stop_worker()
             self.engine.close()
             self.catalog.close()
+
+
+@dataclass
+class JobServices:
+    """Build jobs: their records, the queue that delivers them and the runner that executes them."""
+
+    store: JobStore
+    queue: BuildQueue
+    runner: BuildRunner
+
+    def start_worker(self, threads: int = 1) -> None:
+        """Run the build worker inside this process (``rag serve``, embedded default)."""
+        self.queue.start(threads)
+
+    def stop_worker(self) -> None:
+        """Stop the in-process worker; a job in hand goes back to the queue."""
+        self.runner.stopping.set()
+        self.queue.stop()
+
+
+def build_jobs(services: Services) -> JobServices:
+    """The job store on the metadata database, the queue (SQLite or Redis) and the runner."""
+    settings = services.settings
+    store = JobStore(services.catalog.engine)
+    hooks = Hooks(collect=services.documents.collect)
+    if settings.golden_set is not None:
+        golden = load_golden_set(settings.golden_set)
+        gated_index = settings.default_index
+
+        def gate(index: str, manifest: Manifest) -> dict[str, Any]:
+            if index != gated_index:
+                return {}
+            return gate_evaluation(
+                services.assistant.retriever, services.registry, index, manifest, golden, settings.gate_tolerance
+            )
+
+        hooks.gate = gate
+
+    def retention(index: str) -> list[int]:
+        return apply_retention(services.catalog, services.engine, services.registry, index, settings.retain_versions)
+
+    hooks.retention = retention
+    runner = BuildRunner(store, services.builder, worker_id(), hooks)
+    queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
+    runner.attach(queue)
+    return JobServices(store=store, queue=queue, runner=runner)
 
 
 def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
@@ -120,7 +179,7 @@ def build_services(
         refusal_threshold=settings.refusal_threshold,
         max_question_chars=settings.max_question_chars,
     )
-    return Services(
+    services = Services(
         settings=settings,
         catalog=catalog,
         engine=engine,
@@ -130,4 +189,9 @@ def build_services(
         builder=builder,
         assistant=assistant,
         answers=answers,
+        documents=DocumentStore(
+            catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
+        ),
     )
+    services.jobs = build_jobs(services)
+    return services

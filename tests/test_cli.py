@@ -73,3 +73,40 @@ def test_bad_promote_and_unknown_index(env: Path) -> None:
     assert unknown.exit_code == 1 and "unknown index" in unknown.output
     asked = runner.invoke(app, ["ask", "anything", "--index", "handbook"])
     assert asked.exit_code == 1 and "unknown index" in asked.output
+
+
+def test_build_queues_a_job_that_rag_worker_runs(env: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from indexes.catalog import Catalog
+    from ingest.jobs.store import JobStore
+
+    queued = runner.invoke(app, ["build", "policies", "--promote", "always", "--source", str(env)])
+    assert queued.exit_code == 0, queued.output
+    job_id = queued.output.split()[2]
+    listing = runner.invoke(app, ["jobs", "--index", "policies"])
+    assert job_id[:8] in listing.output and "queued" in listing.output
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "worker"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    catalog = Catalog.from_url(f"sqlite:///{tmp_path / 'data' / 'rag.sqlite3'}")
+    store = JobStore(catalog.engine)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            job = store.get(job_id)
+            assert job is not None
+            if job.state not in ("queued", "running"):
+                break
+            time.sleep(0.5)
+        assert job.state == "succeeded", job
+        assert job.result is not None and job.result["version"] == 1 and job.result["promoted"]
+    finally:
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=60)
+        catalog.close()
+    assert "waiting for build jobs" in output

@@ -37,10 +37,11 @@ def _version_out(info: VersionInfo, live: int | None) -> VersionOut:
 
 @router.get("", response_model=list[IndexSummary])
 def list_indexes(services: ServicesDep) -> list[IndexSummary]:
-    """Every index with its live version."""
+    """Every index with its live version and its canary."""
     out = []
     for name in services.catalog.list_indexes():
         versions = services.catalog.list_versions(name)
+        canary = services.registry.canary(name)
         out.append(
             IndexSummary(
                 name=name,
@@ -48,6 +49,8 @@ def list_indexes(services: ServicesDep) -> list[IndexSummary]:
                 live_version=services.registry.live_version(name),
                 versions=len(versions),
                 latest_version=versions[0].version if versions else None,
+                canary_version=canary.version if canary else None,
+                canary_share=canary.share if canary else None,
             )
         )
     return out

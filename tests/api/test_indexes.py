@@ -18,7 +18,15 @@ def _services(client: TestClient) -> Services:
 
 def test_list_indexes_and_versions(client: TestClient) -> None:
     assert client.get("/v1/indexes").json() == [
-        {"name": "policies", "alias": "policies", "live_version": 1, "versions": 1, "latest_version": 1}
+        {
+            "name": "policies",
+            "alias": "policies",
+            "live_version": 1,
+            "versions": 1,
+            "latest_version": 1,
+            "canary_version": None,
+            "canary_share": None,
+        }
     ]
     [v1] = client.get("/v1/indexes/policies/versions").json()
     assert (v1["version"], v1["state"], v1["live"]) == (1, "ready", True)

@@ -13,6 +13,7 @@ import pytest
 import qdrant_edge
 from qdrant_client import QdrantClient
 
+from indexes.catalog import Catalog
 from indexes.edge_engine import EdgeEngine
 from indexes.engine import VectorEngine
 from indexes.server_engine import QdrantServerEngine
@@ -71,6 +72,10 @@ class SqliteAliasStore:
                 "version = excluded.version",
                 (alias, index, version),
             )
+
+    def delete(self, alias: str) -> None:
+        with closing(sqlite3.connect(self._path)) as db, db:
+            db.execute("DELETE FROM aliases WHERE alias = ?", (alias,))
 
 
 @pytest.fixture(scope="session")
@@ -169,3 +174,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, alias_store: SqliteAl
         built = QdrantServerEngine(QdrantClient(":memory:"), prefix="test_")
         yield built
         built.close()  # closes the client too
+
+
+@pytest.fixture
+def catalog() -> Iterator[Catalog]:
+    """A fresh in-memory SQLite catalog."""
+    built = Catalog.from_url("sqlite://")
+    yield built
+    built.close()

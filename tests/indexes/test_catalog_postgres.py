@@ -81,3 +81,42 @@ def test_catalog_on_postgres(pg_url: str) -> None:
         assert log.get("a1") == record and log.count() == 1
     finally:
         catalog.close()
+
+
+def test_lifecycle_state_on_postgres(pg_url: str) -> None:
+    """Dropped versions, manifest amendments (compare-and-swap), canary shares and alias deletes."""
+    catalog = Catalog.from_url(pg_url)
+    try:
+        assert [catalog.allocate_version("policies") for _ in range(2)] == [1, 2]
+        catalog.mark_ready(_manifest(1))
+        assert not catalog.mark_dropped("policies", 2)  # still building: not dropped
+        first: list[bool] = []
+
+        def add_error(m: Manifest) -> Manifest:
+            if not first:
+                first.append(True)  # a concurrent writer lands between this read and this write
+                catalog.replace_manifest(m.model_copy(update={"chunk_count": 7}))
+            return m.model_copy(update={"source": "amended"})
+
+        amended = catalog.amend_manifest("policies", 1, add_error)
+        assert (amended.source, amended.chunk_count) == ("amended", 7)
+        stored = catalog.get_version("policies", 1)
+        assert stored is not None and stored.manifest == amended
+
+        catalog.set_canary_share("policies", 0.25)
+        catalog.set_canary_share("policies", 0.5)
+        assert catalog.get_canary_share("policies") == 0.5
+        assert catalog.delete_canary_share("policies")
+        assert not catalog.delete_canary_share("policies")
+        assert catalog.get_canary_share("policies") is None
+
+        catalog.set_alias("policies:canary", "policies", 1)
+        catalog.delete_alias("policies:canary")
+        catalog.delete_alias("policies:canary")
+        assert catalog.get_alias("policies:canary") is None
+
+        assert catalog.mark_dropped("policies", 1)
+        assert not catalog.mark_dropped("policies", 1)
+        assert catalog.get_version("policies", 1).state == VersionState.DROPPED  # type: ignore[union-attr]
+    finally:
+        catalog.close()

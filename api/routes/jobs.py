@@ -1,0 +1,98 @@
+"""Build jobs over HTTP: start a build of an index, follow it, list jobs, cancel one."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServicesDep
+from api.schemas import ErrorBody
+from indexes.refs import check_index_name
+from ingest.jobs.store import Job
+from rag.errors import Conflict, NotFound, RagError
+from rag.wiring import JobServices, Services
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+class BuildRequest(BaseModel):
+    """A reindex request; without ``source`` the index's configured folder and uploads are built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["incremental", "full"] = Field(
+        "incremental", description="incremental reuses unchanged chunks' vectors; full embeds everything."
+    )
+    promote: Literal["never", "if_gate_passes", "always"] = "if_gate_passes"
+    source: str | None = Field(None, description="A folder to build instead of the configured sources.")
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    state: str
+    url: str
+
+
+def _jobs(services: Services) -> JobServices:
+    if services.jobs is None:  # pragma: no cover - always wired by build_services
+        raise RagError("build jobs are not configured")
+    return services.jobs
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown job."},
+    409: {"model": ErrorBody, "description": "The job already finished."},
+}
+
+
+@router.post("/indexes/{name}/builds", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
+def start_build(name: str, body: BuildRequest, services: ServicesDep, response: Response) -> JobAccepted:
+    """Queue a build of a new version; follow it at ``/v1/jobs/{job_id}``."""
+    check_index_name(name)
+    jobs = _jobs(services)
+    job = jobs.store.create(name, body.mode, body.promote, body.source)
+    jobs.queue.enqueue(job.job_id)
+    url = f"/v1/jobs/{job.job_id}"
+    response.headers["Location"] = url
+    return JobAccepted(job_id=job.job_id, state=job.state, url=url)
+
+
+@router.get("/jobs/{job_id}", response_model=Job, responses=_ERRORS)
+def get_job(job_id: str, services: ServicesDep) -> Job:
+    """A job's state, progress, result (version, chunks embedded vs reused, errors, gate) and timings."""
+    job = _jobs(services).store.get(job_id)
+    if job is None:
+        raise JobNotFound(f"unknown job {job_id!r}")
+    return job
+
+
+@router.get("/jobs", response_model=list[Job])
+def list_jobs(
+    services: ServicesDep,
+    index: str | None = Query(None, description="Only jobs of this index."),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[Job]:
+    """Jobs, newest first."""
+    return _jobs(services).store.list_jobs(index, limit)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=Job, responses=_ERRORS)
+def cancel_job(job_id: str, services: ServicesDep) -> Job:
+    """Cancel a queued job now, or ask a running one to stop (it leaves no half-built version)."""
+    store = _jobs(services).store
+    before = store.get(job_id)
+    if before is None:
+        raise JobNotFound(f"unknown job {job_id!r}")
+    if before.state not in ("queued", "running"):
+        raise Conflict(f"job {job_id} already {before.state}")
+    job = store.request_cancel(job_id)
+    assert job is not None
+    return job

@@ -1,0 +1,90 @@
+"""Version lifecycle routes: diff two versions, set or remove the canary, run retention."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import ServicesDep
+from api.schemas import (
+    CanaryOut,
+    CanaryRemoved,
+    CanaryRequest,
+    DocumentChangeOut,
+    ErrorBody,
+    RetentionRequest,
+    RetentionResult,
+    VersionDiffOut,
+)
+from indexes.canary import canary_alias
+from indexes.diff import DocumentChange, diff_versions
+from indexes.refs import check_index_name
+from indexes.retention import apply_retention
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown index or version."}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "No live version, or the version is already live."}
+}
+
+
+def _change_out(change: DocumentChange) -> DocumentChangeOut:
+    return DocumentChangeOut(**dataclasses.asdict(change))
+
+
+@router.get("/{name}/diff", response_model=VersionDiffOut, responses=_NOT_FOUND)
+def diff(
+    name: str,
+    services: ServicesDep,
+    from_version: Annotated[int, Query(alias="from", ge=1, description="The older version.")],
+    to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version.")],
+) -> VersionDiffOut:
+    """Documents added, changed and removed between two versions, from their manifests."""
+    check_index_name(name)
+    d = diff_versions(services.catalog, name, from_version, to_version)
+    return VersionDiffOut(
+        index=d.index,
+        from_version=d.from_version,
+        to_version=d.to_version,
+        added=[_change_out(c) for c in d.added],
+        changed=[_change_out(c) for c in d.changed],
+        removed=[_change_out(c) for c in d.removed],
+        unchanged=d.unchanged,
+        from_chunks=d.from_chunks,
+        to_chunks=d.to_chunks,
+    )
+
+
+@router.post("/{name}/canary", response_model=CanaryOut, responses={**_NOT_FOUND, **_CONFLICT})
+def set_canary(name: str, body: CanaryRequest, services: ServicesDep) -> CanaryOut:
+    """Point ``<name>:canary`` at a ready version that answers ``share`` of unpinned questions."""
+    check_index_name(name)
+    canary = services.registry.set_canary(name, body.version, body.share)
+    return CanaryOut(index=name, alias=canary.alias, version=canary.version, share=canary.share)
+
+
+@router.delete("/{name}/canary", response_model=CanaryRemoved, responses=_NOT_FOUND)
+def remove_canary(name: str, services: ServicesDep) -> CanaryRemoved:
+    """Remove the canary: every unpinned question goes to the live version again (idempotent)."""
+    check_index_name(name)
+    removed = services.registry.remove_canary(name)
+    return CanaryRemoved(
+        index=name,
+        alias=canary_alias(name),
+        version=removed.version if removed else None,
+        share=removed.share if removed else None,
+    )
+
+
+@router.post("/{name}/retention", response_model=RetentionResult, responses=_NOT_FOUND)
+def retention(name: str, services: ServicesDep, body: RetentionRequest | None = None) -> RetentionResult:
+    """Drop the storage of ready versions beyond the newest ``keep`` that no alias names."""
+    check_index_name(name)
+    keep = body.keep if body is not None and body.keep is not None else services.settings.retain_versions
+    dropped = apply_retention(services.catalog, services.engine, services.registry, name, keep)
+    return RetentionResult(index=name, keep=keep, dropped=dropped)

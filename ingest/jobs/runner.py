@@ -1,0 +1,199 @@
+"""Runs one build job: claim it, build the version, gate it, promote it by policy, record the outcome.
+
+Guarantees: a job ends in exactly one final state with a reason; builds of one index never run at
+the same time (a queue lock); cancellation or failure leaves no half-built version and never moves
+an alias; a worker that shuts down puts its job back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huey.exceptions import RetryTask, TaskLockedException
+
+from indexes.manifest import Manifest
+from ingest.build import BuildCancelled, Builder, BuildResult
+from ingest.jobs.queue import BuildQueue
+from ingest.jobs.store import Job, JobStore
+from ingest.sources import SourceFile, discover
+from rag.errors import RagError, SourceError
+
+__all__ = ["BuildRunner", "Hooks"]
+
+log = logging.getLogger("ingest.jobs.runner")
+
+CollectFn = Callable[[str], tuple[list[SourceFile], list[str]]]
+GateFn = Callable[[str, Manifest], dict[str, Any]]
+AfterFn = Callable[[str], list[int]]
+
+
+@dataclass
+class Hooks:
+    """What the runner needs beyond the builder, wired by the composition root.
+
+    ``collect``: the documents of an index's next build (its configured folder and uploads).
+    ``gate``: evaluates a sealed version against the live one; the result goes into the manifest.
+    ``retention``: drops old versions after a build; returns the versions dropped.
+    """
+
+    collect: CollectFn | None = None
+    gate: GateFn | None = None
+    retention: AfterFn | None = None
+
+
+class BuildRunner:
+    """Executes build jobs delivered by a ``BuildQueue``."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        builder: Builder,
+        worker: str,
+        hooks: Hooks | None = None,
+        *,
+        heartbeat_s: float = 1.0,
+        lock_retry_s: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.builder = builder
+        self.worker = worker
+        self.hooks = hooks or Hooks()
+        self.heartbeat_s = heartbeat_s
+        self.lock_retry_s = lock_retry_s
+        self.queue: BuildQueue | None = None
+        self.stopping = threading.Event()
+
+    def attach(self, queue: BuildQueue) -> None:
+        """The queue whose per-index lock the runner takes."""
+        self.queue = queue
+
+    def __call__(self, job_id: str) -> None:
+        """Run one delivered job (the queue's task function)."""
+        job = self.store.get(job_id)
+        if job is None or job.state != "queued":
+            return  # unknown, cancelled or already handled: duplicate deliveries are no-ops
+        assert self.queue is not None, "attach a queue first"
+        lock = self.queue.lock(job.index)
+        try:
+            lock.acquire()
+        except TaskLockedException:
+            self.store.note(job_id, {"stage": "queued", "note": f"waiting for another build of {job.index}"})
+            raise RetryTask(delay=self.lock_retry_s) from None
+        try:
+            claimed = self.store.claim(job_id, self.worker)
+            if claimed is not None:
+                self._run(claimed)
+        finally:
+            lock.release()
+
+    def _files(self, job: Job) -> tuple[list[SourceFile], list[str]]:
+        if job.source:
+            return discover(Path(job.source))
+        if self.hooks.collect is None:
+            raise SourceError(f"index {job.index!r} has no source folder: give one with the build request")
+        return self.hooks.collect(job.index)
+
+    def _run(self, job: Job) -> None:
+        progress: dict[str, Any] = {"stage": "collecting"}
+        last = [0.0]
+        cancel = [False]
+
+        def beat(force: bool = False) -> None:
+            now = time.monotonic()
+            if force or now - last[0] >= self.heartbeat_s:
+                last[0] = now
+                cancel[0] = self.store.heartbeat(job.job_id, progress) or cancel[0]
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            key = {"load": "documents", "embed": "chunks"}.get(stage, stage)
+            progress.update({"stage": stage, f"{key}_done": done, f"{key}_total": total})
+            beat()
+
+        def should_cancel() -> bool:
+            beat()
+            return cancel[0] or self.stopping.is_set()
+
+        started = time.perf_counter()
+        gate_result: dict[str, Any] = {}
+
+        def finalize(manifest: Manifest) -> Manifest:
+            if self.hooks.gate is None:
+                return manifest
+            progress["stage"] = "evaluating"
+            beat(force=True)
+            gate_result.update(self.hooks.gate(job.index, manifest))
+            return manifest.model_copy(update={"evaluation": {**manifest.evaluation, "gate": gate_result}})
+
+        try:
+            beat(force=True)
+            files, skipped = self._files(job)
+            result = self.builder.build(
+                job.index,
+                files=files,
+                skipped=skipped,
+                mode=job.mode,
+                promote=job.promote == "always",
+                progress=on_progress,
+                should_cancel=should_cancel,
+                finalize=finalize if (self.hooks.gate is not None and job.promote != "always") else None,
+            )
+        except BuildCancelled as exc:
+            beat(force=True)
+            if self.stopping.is_set() and not cancel[0]:
+                self.store.requeue(job.job_id, "worker shut down; the job will run again")
+                if self.queue is not None:
+                    self.queue.enqueue(job.job_id)
+                return
+            self.store.finish(job.job_id, "cancelled", error=exc.message)
+            return
+        except RagError as exc:
+            beat(force=True)
+            self.store.finish(job.job_id, "failed", error=f"{exc.code}: {exc.message}")
+            return
+        except Exception as exc:  # the job records every failure; the worker keeps running
+            log.exception("build job %s failed", job.job_id)
+            self.store.finish(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        progress["stage"] = "finishing"
+        beat(force=True)
+        promoted, reason = self._promote(job, result, gate_result)
+        dropped = self.hooks.retention(job.index) if self.hooks.retention else []
+        m = result.manifest
+        self.store.finish(
+            job.job_id,
+            "succeeded",
+            result={
+                "version": m.version,
+                "promoted": promoted,
+                "promotion": reason,
+                "documents": len(m.documents),
+                "chunks": m.chunk_count,
+                "chunks_embedded": m.chunks_embedded,
+                "chunks_reused": m.chunks_reused,
+                "parent_version": m.parent_version,
+                "errors": [e.model_dump() for e in m.errors],
+                "skipped": result.skipped,
+                "gate": gate_result or None,
+                "retention_dropped": dropped,
+                "timings_ms": {**m.timings_ms, "job_total": round((time.perf_counter() - started) * 1000, 1)},
+            },
+        )
+
+    def _promote(self, job: Job, result: BuildResult, gate: dict[str, Any]) -> tuple[bool, str]:
+        version = result.manifest.version
+        if job.promote == "always":
+            return True, f"promoted v{version}: policy 'always'"
+        if job.promote == "never":
+            return False, f"not promoted: policy 'never'; promote v{version} by hand"
+        if not gate:
+            return False, "not promoted: no golden set to gate on"
+        if gate.get("passed"):
+            self.builder.registry.promote(job.index, version)
+            return True, f"promoted v{version}: gate passed ({'; '.join(gate.get('reasons', []))})"
+        return False, f"not promoted: gate failed ({'; '.join(gate.get('reasons', []))})"

@@ -1,0 +1,1 @@
+"""Retrieval evaluation: ranking metrics, golden question sets and the promotion gate."""
