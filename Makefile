@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 run: install
 	$(VENV)/bin/rag ingest $(SAMPLE) --index policies --promote --if-changed
-	$(VENV)/bin/rag serve
+	$(VENV)/bin/rag source policies $(SAMPLE)
+	RAG_GOLDEN_SET=$${RAG_GOLDEN_SET:-ingest/sample_handbook_golden/golden.jsonl} $(VENV)/bin/rag serve
 
 test: install
 	$(PY) -m pytest -q

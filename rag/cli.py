@@ -234,6 +234,20 @@ def build(
 
 
 @app.command()
+def source(
+    index: Annotated[str, typer.Argument(help="Index name.")],
+    folder: Annotated[Path, typer.Argument(help="The owners' folder that build jobs of the index read.")],
+) -> None:
+    """Configure the folder an index's build jobs read (uploads are added, deletions removed)."""
+    try:
+        with _services() as s:
+            config = s.documents.set_source(index, folder)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    out.print(f"index {index} builds from {config.folder}")
+
+
+@app.command()
 def jobs(index: Annotated[str | None, typer.Option(help="Only this index.")] = None) -> None:
     """List build jobs, newest first."""
     with _services() as s:

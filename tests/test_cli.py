@@ -110,3 +110,10 @@ def test_build_queues_a_job_that_rag_worker_runs(env: Path, tmp_path: Path) -> N
         output, _ = worker.communicate(timeout=60)
         catalog.close()
     assert "waiting for build jobs" in output
+
+
+def test_source_configures_the_folder_build_jobs_read(env: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["source", "policies", str(env)])
+    assert result.exit_code == 0 and "builds from" in result.output
+    missing = runner.invoke(app, ["source", "policies", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1
