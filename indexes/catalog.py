@@ -259,6 +259,16 @@ class Catalog:
             ).all()
         return [self._version(r) for r in rows]
 
+    def version_state(self, index: str, version: int) -> str | None:
+        """Only the state of a version (None if it does not exist): a cheap check for readers."""
+        with self._db.connect() as conn:
+            state = conn.execute(
+                sa.select(versions_table.c.state).where(
+                    versions_table.c.index_name == index, versions_table.c.version == version
+                )
+            ).scalar()
+        return None if state is None else str(state)
+
     def building_versions(self) -> list[tuple[str, int]]:
         """(index, version) of every version still in state ``building``."""
         with self._db.connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,10 @@ class VersionRegistry:
         self.engine = engine
         self.canaries = CanaryStore(catalog, engine)
         self._draw: Draw = draw or random.Random().random
+        # Manifests of ready versions, read once: the fields queries use (embedder, sparse settings)
+        # never change for a version; its state is still checked on every resolve.
+        self._manifests: dict[tuple[str, int], Manifest] = {}
+        self._lock = threading.Lock()
 
     def live_version(self, index: str) -> int | None:
         """The version the index's alias names, or None before the first promotion."""
@@ -80,19 +85,30 @@ class VersionRegistry:
             index, version = target
         else:
             index, version = ref.name, ref.version
-        info = self._ready(index, version)
-        assert info.manifest is not None
-        return ResolvedVersion(index=index, alias=alias, version=version, manifest=info.manifest)
+        return ResolvedVersion(index=index, alias=alias, version=version, manifest=self._ready_manifest(index, version))
 
     def _canary_draw(self, index: str) -> ResolvedVersion | None:
         """The canary version when the index has a ready canary and the draw picks it, else None."""
         canary = self.canaries.get(index)
         if canary is None or self._draw() >= canary.share:
             return None
-        info = self.catalog.get_version(index, canary.version)
-        if info is None or info.state != VersionState.READY or info.manifest is None:
+        if self.catalog.version_state(index, canary.version) != VersionState.READY:
             return None
-        return ResolvedVersion(index=index, alias=canary.alias, version=canary.version, manifest=info.manifest)
+        manifest = self._ready_manifest(index, canary.version)
+        return ResolvedVersion(index=index, alias=canary.alias, version=canary.version, manifest=manifest)
+
+    def _ready_manifest(self, index: str, version: int) -> Manifest:
+        """The manifest of a ready version (cached); 404-style errors when it is not ready."""
+        key = (index, version)
+        with self._lock:
+            cached = self._manifests.get(key)
+        if cached is not None and self.catalog.version_state(index, version) == VersionState.READY:
+            return cached
+        info = self._ready(index, version)
+        assert info.manifest is not None
+        with self._lock:
+            self._manifests[key] = info.manifest
+        return info.manifest
 
     def _ready(self, index: str, version: int) -> VersionInfo:
         info = self.catalog.get_version(index, version)
