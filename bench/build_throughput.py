@@ -16,9 +16,11 @@ the extra time goes: the padded tokens the model runs when all chunks are encode
 in the builder's 256-chunk calls (``encode`` sorts by length within a call only), a timed A/B/A/B
 of the two on ``--ab-texts`` texts, and a cProfile of a build of ``--profile-files`` files.
 
-Run: ``python bench/build_throughput.py`` (full corpus, several minutes on 2 CPU cores), or
-``python bench/build_throughput.py --limit 40`` for a quick trial on the first 40 files.
-Writes ``bench/results/build_throughput.json`` (``build_throughput_limit<N>.json`` with --limit).
+Run: ``python bench/build_throughput.py`` (full corpus, 20-30 minutes on 2 CPU cores), or
+``python bench/build_throughput.py --limit 40`` for a quick trial on the first 40 files, or
+``python bench/build_throughput.py --profile-only`` for the profile alone (about 8 minutes).
+Writes ``bench/results/build_throughput.json`` (``build_throughput_limit<N>.json`` with --limit,
+``build_throughput_profile.json`` with --profile-only).
 """
 
 from __future__ import annotations
@@ -228,6 +230,9 @@ def main() -> None:
     parser.add_argument("--profile-files", type=int, default=60, help="files in the profiled subset")
     parser.add_argument("--profile", action="store_true", help="profile even when the target is met")
     parser.add_argument("--ab-texts", type=int, default=1536, help="texts in the timed one-call/sliced A/B")
+    parser.add_argument(
+        "--profile-only", action="store_true", help="only the profile (padding, A/B, cProfile), no full build"
+    )
     args = parser.parse_args()
 
     import torch
@@ -235,6 +240,17 @@ def main() -> None:
     load_before = os.getloadavg()
     handbooks = SHARED_DATA / "handbooks"
     files, _ = discover(handbooks)
+    if args.profile_only:
+        services = _services(WORK / "build-profile")
+        try:
+            texts = _embed_texts(services, handbooks)
+            services.embedder._model.encode(texts[:64], batch_size=services.embedder.batch_size)  # warm-up
+            profile = _profile(services, handbooks, args.profile_files, texts, args.ab_texts)
+        finally:
+            services.close()
+        load = {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)}
+        write_result("build_throughput_profile", {"chunks": len(texts), "profile": profile, "load_average_1m": load})
+        return
     source = _source(files, args.limit, "handbooks-subset")
     data_dir = WORK / ("handbooks" if args.limit is None else "handbooks-limit")
     services = _services(data_dir)
