@@ -218,6 +218,8 @@ class Builder:
         errors: list[FileError] = []
         seen: dict[str, str] = {}
         chunks_by_doc: list[list[Chunk]] = []
+        parent_docs, parent_points = self._parent_content(index, reusable_from)
+        reusable = {p.chunk.content_hash: p.dense for points in parent_points.values() for p in points}
         for i, entry in enumerate(files, start=1):
             if should_cancel():
                 raise BuildCancelled(f"build of {index} v{version} was cancelled")
@@ -227,7 +229,9 @@ class Builder:
                     doc = replace(doc, metadata={**doc.metadata, **entry.metadata})
                 if doc.doc_id in seen:
                     raise LoadError(entry.name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
-                chunks = self.chunker.chunk(doc)
+                chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
+                if chunks is None:
+                    chunks = self.chunker.chunk(doc)
                 if not chunks:
                     raise LoadError(entry.name, "no text to index")
             except LoadError as exc:
@@ -244,7 +248,6 @@ class Builder:
         all_chunks = [c for group in chunks_by_doc for c in group]
         words = [len(c.embed_text.split()) for c in all_chunks]
         sparse = SparseEncoder(avg_len=max(1.0, float(np.mean(words))))
-        reusable = self._reusable_vectors(index, reusable_from)
 
         embedded = reused = 0
         total = len(all_chunks)
@@ -267,6 +270,8 @@ class Builder:
             ]
             self.engine.upsert(index, version, points)
             report("embed", min(lo + len(batch), total), total)
+        if should_cancel():
+            raise BuildCancelled(f"build of {index} v{version} was cancelled")
         embedded_at = time.perf_counter()
         self.engine.seal(index, version)
         stored = self.engine.count(index, version)
@@ -308,8 +313,47 @@ class Builder:
             },
         )
 
-    def _reusable_vectors(self, index: str, version: int | None) -> dict[str, list[float]]:
-        """Dense vectors of ``version`` by the content hash of their embedded text (empty for None)."""
+    def _parent_content(
+        self, index: str, version: int | None
+    ) -> tuple[dict[str, DocumentEntry], dict[str, list[IndexPoint]]]:
+        """The reusable version's documents (only when its chunker matches this one) and its points by doc id.
+
+        Both are empty for None. Points are in reading order (by ordinal) within each document.
+        """
         if version is None:
-            return {}
-        return {p.chunk.content_hash: p.dense for p in self.engine.iter_points(index, version)}
+            return {}, {}
+        info = self.catalog.get_version(index, version)
+        points: dict[str, list[IndexPoint]] = {}
+        for point in self.engine.iter_points(index, version):
+            points.setdefault(point.chunk.doc_id, []).append(point)
+        for group in points.values():
+            group.sort(key=lambda p: p.chunk.ordinal)
+        if info is None or info.manifest is None or info.manifest.chunker != self.chunker.spec:
+            return {}, points
+        return {d.doc_id: d for d in info.manifest.documents}, points
+
+    def _carried_chunks(
+        self, doc: LoadedDocument, entry: DocumentEntry | None, points: list[IndexPoint] | None
+    ) -> list[Chunk] | None:
+        """The parent version's chunks of ``doc`` when the document is unchanged, else None.
+
+        Unchanged means the same normalized text and title (content hash), source, format and
+        metadata, under the same chunker; chunking it again would give the same chunks, so they
+        are carried over instead (with their embedded text rebuilt and checked by hash).
+        """
+        if entry is None or not points or len(points) != entry.chunk_count:
+            return None
+        if (entry.content_hash, entry.source, entry.format, entry.metadata) != (
+            doc.content_hash,
+            doc.source,
+            doc.format,
+            doc.metadata,
+        ):
+            return None
+        chunks: list[Chunk] = []
+        for point in points:
+            embed_text = self.chunker.embed_text_of(point.chunk)
+            if embed_text is None:
+                return None
+            chunks.append(Chunk(record=point.chunk, embed_text=embed_text))
+        return chunks

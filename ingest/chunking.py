@@ -106,6 +106,19 @@ class Chunker:
                 chunks.append(Chunk(record=record, embed_text=embed_text))
         return chunks
 
+    def embed_text_of(self, record: ChunkRecord) -> str | None:
+        """The embedded text of a chunk this chunker made earlier, or None if it cannot be rebuilt.
+
+        The result is checked against the record's content hash, so a returned text is exactly the
+        one that was embedded (the prefix is the title and heading path, the title alone, or empty).
+        """
+        candidates = [self._prefix(record.title, record.heading_path), self._prefix(record.title, []), ""]
+        for prefix in dict.fromkeys(candidates):
+            text = prefix + record.text
+            if content_hash(text) == record.content_hash:
+                return text
+        return None
+
     def _prefix(self, title: str, heading_path: list[str]) -> str:
         if not self.embed_headings:
             return ""

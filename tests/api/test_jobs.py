@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from ingest.embedding import Embedder
 from tests.api.conftest import ClientFactory
 from tests.conftest import SAMPLE_DIR
 
@@ -144,3 +147,40 @@ def test_if_gate_passes_promotes_only_when_no_metric_drops(client_factory: Clien
     assert bad["state"] == "succeeded" and bad["result"]["promoted"] is False
     assert "gate failed" in bad["result"]["promotion"] and "recall@5" in bad["result"]["promotion"]
     assert client.get("/v1/indexes").json()[0]["live_version"] == 2
+
+
+def test_cancel_a_running_job_leaves_no_version_behind_an_alias(
+    client_factory: ClientFactory, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_factory()
+    embedding = threading.Event()
+    release = threading.Event()
+    original = embedder.encode_documents
+
+    def held_encode(texts: list[str]) -> Any:
+        embedding.set()  # the job is mid-build: its version exists and is being written
+        assert release.wait(60), "the test never released the build"
+        return original(texts)
+
+    monkeypatch.setattr(embedder, "encode_documents", held_encode)
+    versions_before = client.get("/v1/indexes/policies/versions").json()
+    job_id = client.post(
+        "/v1/indexes/policies/builds", json={"mode": "full", "promote": "always", "source": str(SAMPLE_DIR)}
+    ).json()["job_id"]
+    assert embedding.wait(60), "the build never reached the embedding stage"
+    running = client.get(f"/v1/jobs/{job_id}").json()
+    assert running["state"] == "running"
+    building = [v for v in client.get("/v1/indexes/policies/versions").json() if v["state"] == "building"]
+    assert len(building) == 1
+    accepted = client.post(f"/v1/jobs/{job_id}/cancel")
+    assert accepted.status_code == 200
+    assert accepted.json()["state"] == "running" and accepted.json()["cancel_requested"] is True
+    time.sleep(1.2)  # longer than the worker's heartbeat interval, when it next reads the request
+    release.set()
+    job = _wait(client, job_id)
+    assert job["state"] == "cancelled" and "cancelled" in job["error"]
+    after = {v["version"]: v for v in client.get("/v1/indexes/policies/versions").json()}
+    assert after[building[0]["version"]]["state"] == "failed"  # dropped, never readable
+    assert client.get("/v1/indexes").json()[0]["live_version"] == 1  # the alias never moved
+    assert len(after) == len(versions_before) + 1
+    assert client.post("/v1/ask", json={"question": "How long must passwords be?"}).json()["index"]["version"] == 1

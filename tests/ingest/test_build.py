@@ -216,3 +216,44 @@ def test_finalize_runs_on_the_sealed_version_before_it_is_ready(
     result = s.builder.build("policies", src, finalize=finalize)
     assert seen == [(result.manifest.chunk_count, VersionState.BUILDING)]
     assert s.catalog.get_version("policies", 1).manifest.evaluation == {"recall@5": 1.0}  # type: ignore[union-attr]
+
+
+def test_unchanged_documents_are_carried_over_without_rechunking(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    first = s.builder.build("policies", src, promote=True).manifest
+    leave = src / "people/annual-leave.md"
+    leave.write_text(leave.read_text() + "\n\n## Sabbatical\n\nAfter seven years, staff may take a sabbatical.\n")
+    rechunked: list[str] = []
+    original = s.builder.chunker.chunk
+    monkeypatch.setattr(s.builder.chunker, "chunk", lambda doc: rechunked.append(doc.source) or original(doc))
+    second = s.builder.build("policies", src, promote=True).manifest
+    assert rechunked == ["people/annual-leave.md"]  # only the changed document is cut again
+    # carried chunks are exactly what chunking them again would give, sparse vectors included
+    rebuilt = s.builder.build("policies", src, mode="full").manifest
+    by_id = {p.chunk.chunk_id: p for p in s.engine.iter_points("policies", second.version)}
+    again = {p.chunk.chunk_id: p for p in s.engine.iter_points("policies", rebuilt.version)}
+    assert by_id.keys() == again.keys() and len(by_id) == second.chunk_count
+    for chunk_id, point in by_id.items():
+        assert point.chunk == again[chunk_id].chunk
+        assert point.sparse == again[chunk_id].sparse
+    unchanged = {d.doc_id: d.chunk_count for d in first.documents if d.source != "people/annual-leave.md"}
+    assert {d.doc_id: d.chunk_count for d in second.documents if d.doc_id in unchanged} == unchanged
+
+
+def test_a_changed_chunker_cuts_every_document_again(
+    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = services_factory()
+    src = _small_source(tmp_path, sample_dir)
+    first = s.builder.build("policies", src, promote=True).manifest
+    monkeypatch.setattr(s.builder.chunker, "max_tokens", 128)
+    rechunked: list[str] = []
+    original = s.builder.chunker.chunk
+    monkeypatch.setattr(s.builder.chunker, "chunk", lambda doc: rechunked.append(doc.source) or original(doc))
+    second = s.builder.build("policies", src).manifest
+    assert sorted(rechunked) == sorted(d.source for d in first.documents)
+    assert second.chunker.max_tokens == 128 and second.chunk_count > first.chunk_count
+    assert max(p.chunk.token_count for p in s.engine.iter_points("policies", second.version)) <= 128
