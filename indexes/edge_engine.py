@@ -337,7 +337,11 @@ def _query_request(query: SearchQuery) -> qe.QueryRequest:
         qe.Prefetch(limit=query.prefetch_limit, query=sparse, filter=flt),
     ]
     # The stubs type the query as ``Fusion`` although ``Fusion.Rrf`` is what the binding takes.
-    fusion: Any = qe.Fusion.Rrf(k=query.rrf_k)
+    fusion: Any = (
+        qe.Fusion.Dbsf()
+        if query.fusion == "dbsf"
+        else qe.Fusion.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
+    )
     return qe.QueryRequest(query=fusion, prefetches=prefetches, **common)
 
 

@@ -20,6 +20,7 @@ from indexes.types import IndexPoint, SearchHit, SearchQuery
 __all__ = [
     "ALIAS_NAME",
     "DENSE_VECTOR",
+    "FUSIONS",
     "KEYWORD_FIELDS",
     "SEARCH_MODES",
     "SPARSE_VECTOR",
@@ -115,6 +116,8 @@ KEYWORD_FIELDS: tuple[str, ...] = ("doc_id", "groups")
 
 SEARCH_MODES = frozenset({"hybrid", "dense", "sparse"})
 """Values ``SearchQuery.mode`` may take."""
+FUSIONS = frozenset({"rrf", "dbsf"})
+"""Values ``SearchQuery.fusion`` may take."""
 
 # Equal fused scores are common (rank 1 + rank 3 ties rank 3 + rank 1), and Qdrant returns tied
 # points in no fixed order. Engines fetch this many extra hits and order ties by chunk id, so
@@ -166,6 +169,12 @@ def check_query(query: SearchQuery) -> None:
         raise InvalidInput("limit and prefetch_limit must be at least 1")
     if query.rrf_k < 1:
         raise InvalidInput("rrf_k must be at least 1")
+    if query.fusion not in FUSIONS:
+        raise InvalidInput(f"unknown fusion {query.fusion!r}; use one of {sorted(FUSIONS)}")
+    if query.weights is not None and (
+        len(query.weights) != 2 or not all(w >= 0 for w in query.weights) or not any(query.weights)
+    ):
+        raise InvalidInput("weights must be two non-negative numbers (dense, sparse), not both 0")
 
 
 def fetch_limit(query: SearchQuery) -> int:

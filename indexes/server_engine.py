@@ -177,7 +177,13 @@ class QdrantServerEngine(VectorEngine):
                 models.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.prefetch_limit, filter=flt),
                 models.Prefetch(query=sparse, using=SPARSE_VECTOR, limit=query.prefetch_limit, filter=flt),
             ]
-            kwargs["query"] = models.RrfQuery(rrf=models.Rrf(k=query.rrf_k))
+            kwargs["query"] = (
+                models.FusionQuery(fusion=models.Fusion.DBSF)
+                if query.fusion == "dbsf"
+                else models.RrfQuery(
+                    rrf=models.Rrf(k=query.rrf_k, weights=list(query.weights) if query.weights else None)
+                )
+            )
         response = self._guard(index, version, partial(self._client.query_points, name, **kwargs))
         return rank_hits([_hit(point, query.dense) for point in response.points], query.limit)
 

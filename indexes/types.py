@@ -89,8 +89,11 @@ class IndexPoint:
 class SearchQuery:
     """One retrieval request against one version.
 
-    ``mode`` is ``hybrid`` (dense + sparse fused by reciprocal rank), ``dense`` or
-    ``sparse``. ``doc_ids`` restricts the search to those documents when given.
+    ``mode`` is ``hybrid`` (dense + sparse fused in one query), ``dense`` or ``sparse``.
+    ``fusion`` picks how hybrid fuses: ``rrf`` (reciprocal rank, ``sum(w / (rrf_k + rank))`` with
+    the per-prefetch ``weights``, dense first; both 1 when None) or ``dbsf`` (distribution-based
+    score fusion: each prefetch's scores normalized by mean +- 3 std, then summed).
+    ``doc_ids`` restricts the search to those documents when given.
     """
 
     dense: list[float]
@@ -100,6 +103,8 @@ class SearchQuery:
     prefetch_limit: int = 50
     rrf_k: int = 60
     doc_ids: list[str] | None = None
+    fusion: str = "rrf"
+    weights: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

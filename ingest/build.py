@@ -84,6 +84,22 @@ class BuildResult:
         return self.manifest.version
 
 
+_Item = tuple[str, Callable[[], LoadedDocument]]
+"""A document to build: its source name and how to load it (raising ``LoadError`` when it cannot)."""
+
+
+def _loader(entry: SourceFile) -> Callable[[], LoadedDocument]:
+    def load() -> LoadedDocument:
+        doc = load_document(entry.path, entry.name, entry.doc_id)
+        return replace(doc, metadata={**doc.metadata, **entry.metadata}) if entry.metadata else doc
+
+    return load
+
+
+def _given(doc: LoadedDocument) -> Callable[[], LoadedDocument]:
+    return lambda: doc
+
+
 def _noop(stage: str, done: int, total: int) -> None:
     return None
 
@@ -122,6 +138,7 @@ class Builder:
         source: Path | None = None,
         *,
         files: Sequence[SourceFile] | None = None,
+        documents: Sequence[LoadedDocument] | None = None,
         skipped: Sequence[str] = (),
         mode: BuildMode = "incremental",
         promote: bool = False,
@@ -129,7 +146,7 @@ class Builder:
         should_cancel: CancelFn | None = None,
         finalize: FinalizeFn | None = None,
     ) -> BuildResult:
-        """Build a folder (``source``) or a list of ``files`` into a new version of ``index``.
+        """Build a folder (``source``), a list of ``files`` or loaded ``documents`` into a new version of ``index``.
 
         ``incremental`` copies the live version's vector for every chunk whose embedded text is
         unchanged; ``full`` embeds everything. Files that cannot be read are reported in the
@@ -141,12 +158,17 @@ class Builder:
         """
         check_index_name(index)
         report = progress or _noop
-        if files is None:
-            if source is None:
-                raise ValueError("give a source folder or a list of files")
-            files, found_skipped = discover(source)
-            skipped = found_skipped
-        elif not files:
+        items: list[_Item]
+        if documents is not None:
+            items = [(d.source, _given(d)) for d in documents]
+        else:
+            if files is None:
+                if source is None:
+                    raise ValueError("give a source folder, a list of files or documents")
+                files, found_skipped = discover(source)
+                skipped = found_skipped
+            items = [(f.name, _loader(f)) for f in files]
+        if not items:
             raise SourceError(f"index {index!r} has no documents to build")
         parent, reusable_from = self._parent(index, mode)
         started = time.perf_counter()
@@ -156,8 +178,8 @@ class Builder:
             manifest = self._build_into(
                 index,
                 version,
-                str(source) if source is not None else f"{len(files)} documents",
-                files,
+                str(source) if source is not None else f"{len(items)} documents",
+                items,
                 report,
                 started,
                 parent,
@@ -207,7 +229,7 @@ class Builder:
         index: str,
         version: int,
         source: str,
-        files: Sequence[SourceFile],
+        items: Sequence[_Item],
         report: ProgressFn,
         started: float,
         parent: int | None,
@@ -220,27 +242,25 @@ class Builder:
         chunks_by_doc: list[list[Chunk]] = []
         parent_docs, parent_points = self._parent_content(index, reusable_from)
         reusable = {p.chunk.content_hash: p.dense for points in parent_points.values() for p in points}
-        for i, entry in enumerate(files, start=1):
+        for i, (name, load) in enumerate(items, start=1):
             if should_cancel():
                 raise BuildCancelled(f"build of {index} v{version} was cancelled")
             try:
-                doc = load_document(entry.path, entry.name, entry.doc_id)
-                if entry.metadata:
-                    doc = replace(doc, metadata={**doc.metadata, **entry.metadata})
+                doc = load()
                 if doc.doc_id in seen:
-                    raise LoadError(entry.name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
+                    raise LoadError(name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
                 if chunks is None:
                     chunks = self.chunker.chunk(doc)
                 if not chunks:
-                    raise LoadError(entry.name, "no text to index")
+                    raise LoadError(name, "no text to index")
             except LoadError as exc:
-                errors.append(FileError(source=entry.name, error=exc.reason))
+                errors.append(FileError(source=name, error=exc.reason))
             else:
-                seen[doc.doc_id] = entry.name
+                seen[doc.doc_id] = name
                 docs.append(doc)
                 chunks_by_doc.append(chunks)
-            report("load", i, len(files))
+            report("load", i, len(items))
         loaded_at = time.perf_counter()
         if not docs:
             raise BuildFailed(f"no document in {source} could be read ({len(errors)} errors)")

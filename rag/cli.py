@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rag.errors import RagError
+from rag.evaluation.command import eval_command
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("eval")(eval_command)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

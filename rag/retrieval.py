@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from indexes.engine import VectorEngine
 from indexes.manifest import SparseSpec
@@ -11,6 +12,7 @@ from indexes.versions import ResolvedVersion
 from ingest.embedding import EmbedderPool
 from ingest.sparse import SparseEncoder
 from rag.errors import EmbedderUnavailable
+from rag.reranking import Reranker
 
 __all__ = ["Retriever"]
 
@@ -31,14 +33,50 @@ class Retriever:
         mode: str = "hybrid",
         prefetch_limit: int = 50,
         rrf_k: int = 60,
+        fusion: str = "rrf",
+        weights: tuple[float, float] | None = None,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 30,
     ) -> None:
         self.engine = engine
         self.embedders = embedders
         self.mode = mode
         self.prefetch_limit = prefetch_limit
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.weights = weights
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
         self._sparse: dict[SparseSpec, SparseEncoder] = {}
         self._lock = threading.Lock()
+
+    def configured(self, **changes: Any) -> Retriever:
+        """A retriever over the same engine and embedders with some settings changed (e.g. ``mode``)."""
+        options = {
+            "mode": self.mode,
+            "prefetch_limit": self.prefetch_limit,
+            "rrf_k": self.rrf_k,
+            "fusion": self.fusion,
+            "weights": self.weights,
+            "reranker": self.reranker,
+            "rerank_candidates": self.rerank_candidates,
+        }
+        unknown = set(changes) - set(options)
+        if unknown:
+            raise ValueError(f"unknown retrieval settings: {', '.join(sorted(unknown))}")
+        return Retriever(self.engine, self.embedders, **{**options, **changes})
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that shape a ranking, as plain values (for reports and answer records)."""
+        return {
+            "mode": self.mode,
+            "fusion": self.fusion if self.mode == "hybrid" else None,
+            "weights": list(self.weights) if self.weights and self.mode == "hybrid" else None,
+            "rrf_k": self.rrf_k,
+            "prefetch_limit": self.prefetch_limit,
+            "reranker": self.reranker.name if self.reranker else None,
+            "rerank_candidates": self.rerank_candidates if self.reranker else None,
+        }
 
     def _sparse_encoder(self, spec: SparseSpec) -> SparseEncoder:
         with self._lock:
@@ -56,7 +94,11 @@ class Retriever:
         doc_ids: list[str] | None = None,
         mode: str | None = None,
     ) -> list[SearchHit]:
-        """The ``limit`` best chunks of the version for the question."""
+        """The ``limit`` best chunks of the version for the question.
+
+        With a reranker, the ``max(limit, rerank_candidates)`` best fused chunks are reordered by it
+        and the first ``limit`` returned.
+        """
         spec = version.manifest.embedder
         embedder = self.embedders.get(spec.model_id)
         if embedder.dimension != spec.dimension:
@@ -66,13 +108,19 @@ class Retriever:
             )
         dense = embedder.encode_query(question).tolist()
         sparse = self._sparse_encoder(version.manifest.sparse).encode_query(question)
+        fetch = max(limit, self.rerank_candidates) if self.reranker else limit
         query = SearchQuery(
             dense=dense,
             sparse=sparse,
-            limit=limit,
+            limit=fetch,
             mode=mode or self.mode,
-            prefetch_limit=max(self.prefetch_limit, limit),
+            prefetch_limit=max(self.prefetch_limit, fetch),
             rrf_k=self.rrf_k,
             doc_ids=doc_ids,
+            fusion=self.fusion,
+            weights=self.weights,
         )
-        return self.engine.search(version.index, version.version, query)
+        hits = self.engine.search(version.index, version.version, query)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(question, hits)
+        return hits[:limit]

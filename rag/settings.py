@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     prefetch_limit: int = Field(50, ge=1, le=1000)
     rrf_k: int = Field(60, ge=1)
+    fusion: Literal["rrf", "dbsf"] = Field(
+        "rrf", description="How hybrid search fuses dense and BM25: reciprocal rank (rrf) or score distributions."
+    )
+    fusion_weights: tuple[float, float] | None = Field(
+        None, description="RRF weights of the dense and the BM25 ranking (JSON list); equal when unset."
+    )
+    reranker_model: str | None = Field(
+        None, description="Cross-encoder (name or local path) that reorders the fused candidates; off when unset."
+    )
+    rerank_candidates: int = Field(30, ge=1, le=200, description="How many fused candidates the reranker sees.")
     refusal_threshold: float = Field(
         0.37,
         ge=-1.0,

@@ -24,6 +24,7 @@ from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import Assistant
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
+from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
@@ -166,6 +167,10 @@ def build_services(
         mode=settings.retrieval_mode,
         prefetch_limit=settings.prefetch_limit,
         rrf_k=settings.rrf_k,
+        fusion=settings.fusion,
+        weights=settings.fusion_weights,
+        reranker=load_reranker(settings.reranker_model, settings.embedding_device) if settings.reranker_model else None,
+        rerank_candidates=settings.rerank_candidates,
     )
     answers = AnswerLog(catalog.engine)
     assistant = Assistant(

@@ -1,0 +1,112 @@
+"""``rag eval``: score retrieval on a BEIR or spans folder, print a Markdown table, write JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+__all__ = ["eval_command"]
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def eval_command(
+    dataset: Annotated[Path, typer.Argument(help="A BEIR folder or a documents-plus-spans folder.")],
+    version: Annotated[
+        str | None, typer.Option(help="Score this version (name or name@N) instead of building the data set.")
+    ] = None,
+    index: Annotated[str | None, typer.Option(help="Index the data set is built into (default eval-<folder>).")] = None,
+    layout: Annotated[str | None, typer.Option(help="beir or spans (default: detected).")] = None,
+    settings: Annotated[
+        str | None, typer.Option("--settings", help="Retrieval settings of the base run, e.g. mode=dense.")
+    ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(help="Another run: a version (name@N) or settings (mode=dense,fusion=dbsf,weights=1:0.5)."),
+    ] = None,
+    queries: Annotated[int | None, typer.Option(min=1, help="Score only the first N judged queries.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the Markdown table here.")] = None,
+    per_query: Annotated[bool, typer.Option(help="Keep every query's scores in the JSON.")] = False,
+) -> None:
+    """Build (or pick) a version, run the queries through the /v1/ask retrieval path, report the metrics."""
+    from indexes.refs import IndexRef
+    from rag.evaluation.datasets import load_dataset
+    from rag.evaluation.report import markdown_table
+    from rag.evaluation.runner import evaluate
+    from rag.evaluation.session import Run, eval_index_name, parse_setting_changes, plan_runs, prepare_version
+    from rag.wiring import build_services
+
+    if layout not in (None, "beir", "spans"):
+        err.print(f"[bold red]error:[/] layout must be beir or spans, not {layout!r}")
+        raise typer.Exit(1)
+    try:
+        data = load_dataset(dataset, layout, limit=queries)  # type: ignore[arg-type]
+        base_changes = parse_setting_changes(settings) if settings else {}
+        config = Settings()
+        services = build_services(config)
+    except RagError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    try:
+        with _bar() as bar:
+            if version:
+                target = services.registry.resolve(IndexRef.parse(version))
+            else:
+                task = bar.add_task("building the data set", total=None)
+                target, built = prepare_version(
+                    services,
+                    data,
+                    index or eval_index_name(data),
+                    progress=lambda stage, done, total: bar.update(
+                        task, description=f"building: {stage}", completed=done, total=total
+                    ),
+                )
+                bar.update(task, description=f"{'built' if built else 'reusing'} {target.index}@{target.version}")
+            retriever = services.assistant.retriever
+            base = Run(target, retriever.configured(**base_changes) if base_changes else retriever)
+            runs = plan_runs(services, base, compare or [])
+            results = []
+            for n, run in enumerate(runs, start=1):
+                task = bar.add_task(f"run {n}/{len(runs)}: queries", total=len(data.queries))
+                results.append(
+                    evaluate(
+                        run.retriever,
+                        run.version,
+                        data,
+                        refusal_threshold=config.refusal_threshold,
+                        progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),  # type: ignore[misc]
+                        keep_per_query=per_query,
+                    )
+                )
+    except RagError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    table = markdown_table(results)
+    out.print(table, markup=False, highlight=False)
+    if markdown_out:
+        markdown_out.write_text(table)
+    if json_out:
+        json_out.write_text(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+    )
