@@ -90,8 +90,9 @@ class SearchQuery:
     """One retrieval request against one version.
 
     ``mode`` is ``hybrid`` (dense + sparse fused in one query), ``dense`` or ``sparse``.
-    ``fusion`` picks how hybrid fuses: ``rrf`` (reciprocal rank, ``sum(w / (rrf_k + rank))`` with
-    the per-prefetch ``weights``, dense first; both 1 when None) or ``dbsf`` (distribution-based
+    ``fusion`` picks how hybrid fuses: ``rrf`` (reciprocal rank with 0-based ranks,
+    ``sum(1 / ((rank + 1) / w + rrf_k - 1))`` with the per-prefetch ``weights`` w, dense first; both 1
+    when None, which is ``sum(1 / (rrf_k + rank))``) or ``dbsf`` (distribution-based
     score fusion: each prefetch's scores normalized by mean +- 3 std, then summed).
     ``doc_ids`` restricts the search to those documents when given.
     """

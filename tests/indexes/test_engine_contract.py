@@ -191,6 +191,57 @@ def test_hybrid_fuses_both_rankings_by_reciprocal_rank(
     assert [hit.score for hit in hybrid] == sorted((hit.score for hit in hybrid), reverse=True)
 
 
+def test_weighted_rrf_scales_each_ranking_by_its_weight(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
+) -> None:
+    build(engine, corpus)
+    dense = near(corpus[1])
+    text = "zebra vacation"
+    dense_hits = engine.search(INDEX, 1, query(bm25, dense, text, mode="dense", limit=20))
+    sparse_hits = engine.search(INDEX, 1, query(bm25, dense, text, mode="sparse", limit=20))
+    for weights in ((1.0, 3.0), (2.0, 0.5)):
+        q = dataclasses.replace(query(bm25, dense, text, limit=12), weights=weights)
+        hybrid = engine.search(INDEX, 1, q)
+        expected: dict[str, float] = {}
+        for weight, ranking in zip(weights, (dense_hits, sparse_hits), strict=True):
+            for rank, hit in enumerate(ranking):
+                # Qdrant's weighted RRF: 1 / ((rank + 1) / weight + k - 1), 1 / (k + rank) at weight 1
+                term = 1 / ((rank + 1) / weight + 60 - 1)
+                expected[hit.chunk.chunk_id] = expected.get(hit.chunk.chunk_id, 0.0) + term
+        assert {hit.chunk.chunk_id: hit.score for hit in hybrid} == pytest.approx(expected, rel=1e-5)
+
+
+def test_dbsf_fuses_normalized_scores(engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25) -> None:
+    build(engine, corpus)
+    dense = near(corpus[1])
+    text = "zebra vacation"
+    fused = engine.search(INDEX, 1, dataclasses.replace(query(bm25, dense, text, limit=12), fusion="dbsf"))
+    dense_hits = engine.search(INDEX, 1, query(bm25, dense, text, mode="dense", limit=20))
+    sparse_hits = engine.search(INDEX, 1, query(bm25, dense, text, mode="sparse", limit=20))
+
+    def normalized(hits: list[SearchHit]) -> dict[str, float]:
+        scores = np.asarray([h.score for h in hits], dtype=np.float64)
+        mean, std = scores.mean(), scores.std(ddof=1)
+        lo, hi = mean - 3 * std, mean + 3 * std
+        return {h.chunk.chunk_id: (h.score - lo) / (hi - lo) for h in hits}
+
+    expected: dict[str, float] = {}
+    for ranking in (dense_hits, sparse_hits):
+        for chunk_id, score in normalized(ranking).items():
+            expected[chunk_id] = expected.get(chunk_id, 0.0) + score
+    assert set(ids(fused)) == set(expected)
+    assert {h.chunk.chunk_id: h.score for h in fused} == pytest.approx(expected, rel=1e-3, abs=1e-4)
+
+
+@pytest.mark.parametrize("change", [{"fusion": "max"}, {"weights": (0.0, 0.0)}, {"weights": (-1.0, 1.0)}])
+def test_bad_fusion_settings_are_rejected(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25, change: dict[str, object]
+) -> None:
+    build(engine, corpus)
+    with pytest.raises(InvalidInput):
+        engine.search(INDEX, 1, dataclasses.replace(query(bm25, near(corpus[0]), "vacation"), **change))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
 def test_doc_filter_excludes_other_documents(
     engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25, mode: str
