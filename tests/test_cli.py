@@ -117,3 +117,37 @@ def test_source_configures_the_folder_build_jobs_read(env: Path, tmp_path: Path)
     assert result.exit_code == 0 and "builds from" in result.output
     missing = runner.invoke(app, ["source", "policies", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1
+
+
+def test_eval_builds_the_data_set_compares_runs_and_writes_reports(env: Path, tmp_path: Path) -> None:
+    from tests.rag.evaluation.eval_data import write_spans
+
+    folder = write_spans(tmp_path / "mini-spans")
+    result = runner.invoke(
+        app,
+        ["eval", str(folder), "--compare", "mode=dense", "--json", "out.json", "--markdown", "out.md", "--per-query"],
+    )
+    assert result.exit_code == 0, result.output
+    runs = json.loads((tmp_path / "out.json").read_text())
+    assert [r["retrieval"]["mode"] for r in runs] == ["hybrid", "dense"]
+    assert runs[0]["version"]["index"] == "eval-mini-spans" and runs[0]["dataset"]["queries"] == 4
+    assert set(runs[0]["metrics"]) == {"recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10"}
+    assert len(runs[1]["per_query"]) == 4
+    table = (tmp_path / "out.md").read_text()
+    assert "| ndcg@10 |" in table and "delta (2 - 1)" in table and table in result.output
+    # a second run reuses the version built from the same documents
+    again = runner.invoke(app, ["eval", str(folder), "--version", "eval-mini-spans", "--json", "again.json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "again.json").read_text())[0]["metrics"] == runs[0]["metrics"]
+
+
+def test_eval_bad_input_is_a_clear_error(env: Path, tmp_path: Path) -> None:
+    from tests.rag.evaluation.eval_data import write_beir
+
+    missing = runner.invoke(app, ["eval", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    folder = write_beir(tmp_path / "mini")
+    bad = runner.invoke(app, ["eval", str(folder), "--compare", "speed=fast"])
+    assert bad.exit_code == 1 and "expected key=value" in bad.output
+    unknown = runner.invoke(app, ["eval", str(folder), "--version", "nope@3"])
+    assert unknown.exit_code == 1 and "nope" in unknown.output

@@ -52,6 +52,8 @@ def eval_command(
     try:
         data = load_dataset(dataset, layout, limit=queries)  # type: ignore[arg-type]
         base_changes = parse_setting_changes(settings) if settings else {}
+        for value in compare or []:  # check every --compare before anything is built
+            parse_setting_changes(value) if "=" in value else IndexRef.parse(value)
         config = Settings()
         services = build_services(config)
     except RagError as exc:
