@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,25 @@ def test_compare_runs_settings_and_versions(services_factory: ServicesFactory, t
     assert [r.retriever.describe()["mode"] for r in runs] == ["hybrid", "dense", "hybrid", "hybrid"]
     assert runs[2].retriever.describe()["fusion"] == "dbsf" and runs[2].retriever.weights == (1.0, 2.0)
     assert runs[3].version.version == 1
+
+
+def test_answer_spans_checks_cited_quotes_against_gold_spans(services_factory: ServicesFactory, tmp_path: Path) -> None:
+    from rag.evaluation.answers import score_answer_spans
+
+    s = services_factory()
+    data = load_dataset(write_spans(tmp_path / "mini"))
+    version, _ = prepare_version(s, data, "eval-mini")
+    result = score_answer_spans(s.assistant, version, data)
+    assert result.queries == 4 and result.refused == 0
+    # the extractive answerer quotes whole sentences; each gold answer is part of one sentence
+    assert result.span_inside_quote >= 0.75 and result.span_overlaps_quote >= result.span_inside_quote
+    # the same spans said to be in another policy than the one each query is restricted to: never cited
+    others = {"leave": "travel", "travel": "security", "security": "leave"}
+    moved = [
+        dataclasses.replace(q, spans=tuple(dataclasses.replace(sp, doc_id=others[sp.doc_id]) for sp in q.spans))
+        for q in data.queries
+    ]
+    none = score_answer_spans(s.assistant, version, dataclasses.replace(data, queries=moved))
+    assert none.span_inside_quote == none.span_overlaps_quote == 0.0
+    with pytest.raises(ValueError):
+        score_answer_spans(s.assistant, version, dataclasses.replace(data, layout="beir"))
