@@ -291,6 +291,13 @@ def serve(
     from api.app import create_app
 
     settings = Settings()
+    if settings.reranker_model:  # a model that cannot load is a start-up error, said plainly
+        from rag.reranking import load_reranker
+
+        try:
+            load_reranker(settings.reranker_model, settings.embedding_device)
+        except RagError as exc:
+            raise _fail(exc.message) from None
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port
     out.print(

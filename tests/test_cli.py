@@ -151,3 +151,10 @@ def test_eval_bad_input_is_a_clear_error(env: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "expected key=value" in bad.output
     unknown = runner.invoke(app, ["eval", str(folder), "--version", "nope@3"])
     assert unknown.exit_code == 1 and "nope" in unknown.output
+
+
+def test_serve_refuses_to_start_with_a_reranker_that_cannot_load(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_RERANKER_MODEL", "no-such/cross-encoder")
+    result = runner.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert "cannot load reranker model 'no-such/cross-encoder'" in result.output
