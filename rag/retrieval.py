@@ -33,7 +33,7 @@ class Retriever:
         mode: str = "hybrid",
         prefetch_limit: int = 50,
         rrf_k: int = 60,
-        fusion: str = "rrf",
+        fusion: str = "dbsf",
         weights: tuple[float, float] | None = None,
         reranker: Reranker | None = None,
         rerank_candidates: int = 30,
