@@ -297,7 +297,10 @@ def serve(
         f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
         '-d \'{"question": "How many vacation days do I get?"}\''
     )
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+    from rag.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
 
 
 # feedback and golden-set candidates ---------------------------------------------------------------

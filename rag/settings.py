@@ -94,6 +94,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")
+    log_format: Literal["json", "console"] = Field(
+        "json", description="`json`: one JSON object per line, with the request id; `console`: for people."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
