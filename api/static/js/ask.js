@@ -116,6 +116,7 @@ async function ask() {
   $("status").textContent = "Looking in the policies…";
   $("ask-button").disabled = true;
   let streamed = "";
+  let deltas = 0;
   const body = { question: text, stream: true };
   const index = $("index").value.trim();
   if (index) body.index = index;
@@ -126,6 +127,7 @@ async function ask() {
       (name, data) => {
         if (name === "delta") {
           streamed += data.text;
+          answerBox.dataset.deltas = String(++deltas); // how many pieces arrived (tests read it)
           renderAnswer(streamed, false);
           $("status").textContent = "Answering…";
         } else if (name === "answer") {
