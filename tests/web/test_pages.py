@@ -1,7 +1,8 @@
 """The web pages in a real browser (Debian's chromium, headless) against the app served by uvicorn.
 
 Ask: the answer streams in, citations open their passage and the document, feedback is stored, an
-uncovered question says so. Admin: promote a version and roll back, and the alias moves.
+uncovered question says so. Admin: promote a version and roll back, and the alias moves; a build
+started from the page is followed to its end.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ QUESTION = "How many days of annual leave do full-time employees get?"
 
 @pytest.fixture(scope="module")
 def server(built_sample: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app over a private copy of the built sample, with a second (unpromoted) version built."""
+    """The app over a private copy of the built sample, with a second (unpromoted) version built
+    and the sample folder as the index's source."""
     data_dir = tmp_path_factory.mktemp("web") / "data"
     shutil.copytree(built_sample, data_dir)
     app = create_app(make_settings(data_dir), services_factory=lambda s: build_services(s, embedder=embedder))
     with LiveServer(app) as live:
         services: Services = app.state.services
         services.builder.build("policies", SAMPLE_DIR, promote=False)  # v2: every vector reused from v1
+        services.documents.set_source("policies", SAMPLE_DIR)  # what build jobs read
         live.app = app  # type: ignore[attr-defined]
         yield live
 
@@ -141,3 +144,17 @@ def test_admin_promotes_and_rolls_back(server: LiveServer, page: Page) -> None:
 
     page.get_by_role("button", name="Compare").click()
     expect(page.locator("#diff")).to_contain_text("v1 → v2")
+
+
+def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/admin")
+    expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
+    page.get_by_label("Promote", exact=True).select_option("never")
+    page.get_by_role("button", name="Build", exact=True).click()
+    expect(page.locator("#message")).to_contain_text("Build queued")
+    # the page polls the job until it finishes, then reloads the versions
+    job = page.locator("#jobs tr").first
+    expect(job).to_contain_text("succeeded", timeout=120_000)
+    expect(job).to_contain_text("reused")
+    expect(page.locator("#versions tr[data-version='3']")).to_be_visible()
+    assert _services(server).registry.live_version("policies") == 1  # promote: never
