@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -124,7 +125,7 @@ def _completion(body: ChatRequest, record: AnswerRecord) -> dict[str, Any]:
 def _chunks(body: ChatRequest, events: Iterator[StreamEvent], metrics: MetricsDep) -> Iterator[ServerSentEvent]:
     """The OpenAI streaming form of an answer's events; a failure becomes an ``error`` object."""
     created = int(time.time())
-    stream_id = f"chatcmpl-{created}"
+    stream_id = f"chatcmpl-{uuid.uuid4().hex}"
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         data = {

@@ -97,5 +97,11 @@ def test_export_review_and_golden_candidates(
     assert candidate.doc_ids == ("people/annual-leave.md",) and candidate.answer == "Up to 5 days."
     assert candidate.id == f"fb-{down['feedback_id'][:12]}"
 
+    (tmp_path / "golden.jsonl").write_text(
+        json.dumps({"id": "g1", "question": bad["question"].upper(), "doc_ids": ["people/annual-leave.md"]}) + "\n"
+    )
+    known = runner.invoke(cli, ["golden", "add-from-feedback", "--out", "other.jsonl", "--golden", "golden.jsonl"])
+    assert known.exit_code == 0 and "added 0 candidates" in known.output  # already in the golden set
+
     only_down = runner.invoke(cli, ["feedback", "export", "--rating", "down", "--unreviewed"])
     assert [json.loads(x)["answer_id"] for x in only_down.stdout.splitlines()] == [unreviewed["answer_id"]]

@@ -227,7 +227,9 @@ async function start() {
     me = await whoAmI();
     $("who").textContent = me.authEnabled ? `— ${me.name} (${me.role})` : "— authentication is off: everyone is an admin";
   } catch (error) {
-    say(`Who am I? ${error.message}`, true);
+    const hint = error.status === 401 || error.status === 403 ? " Enter your API key above." : "";
+    say(`Who am I? ${error.message}.${hint}`, true);
+    if (hint) document.querySelector("details.key").open = true;
     return;
   }
   await refresh();

@@ -16,6 +16,7 @@ async function showWho() {
     $("admin-link").hidden = !(canPromote(me) || me.role === "owner");
   } catch (error) {
     $("who").textContent = `— ${error.message}`;
+    if (error.status === 401 || error.status === 403) $("key-box").open = true; // a key is needed
   }
 }
 
