@@ -182,11 +182,16 @@ class Assistant:
             pieces: list[str] = []
             markers = MarkerFilter(set(range(1, len(prep.hits) + 1)))
             stream = self.answerer.stream(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
-            for piece in stream:
-                pieces.append(piece)
-                shown = markers.feed(piece)
-                if shown:
-                    yield Delta(shown)
+            try:
+                for piece in stream:
+                    pieces.append(piece)
+                    shown = markers.feed(piece)
+                    if shown:
+                        yield Delta(shown)
+            finally:  # a client gone mid-stream closes this generator: release the model's response now
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
             tail = markers.flush()
             if tail:
                 yield Delta(tail)
