@@ -293,7 +293,8 @@ def serve(
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port
     out.print(
-        f"serving on http://{bind_host}:{bind_port} (docs at /docs); data in {settings.data_dir.resolve()}\n"
+        f"serving on http://{bind_host}:{bind_port} (web page at /, admin at /admin, API docs at /docs); "
+        f"data in {settings.data_dir.resolve()}\n"
         f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
         '-d \'{"question": "How many vacation days do I get?"}\''
     )
