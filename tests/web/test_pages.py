@@ -114,6 +114,35 @@ def test_ask_streams_an_answer_with_citations_and_stores_feedback(server: LiveSe
     assert stored.answer["question"] == QUESTION and stored.answer["index"]["version"] == 1
 
 
+def test_keyboard_only_ask_and_citation(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.type("How long must passwords be?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#answered-by")).to_contain_text("version 1")
+    marker = page.locator("#answer button.marker").first
+    marker.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#citation-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#citation-dialog")).to_be_hidden()
+
+
+def test_pages_fit_a_phone_screen(server: LiveServer, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        phone = context.new_page()
+        for path in ("/", "/admin"):
+            phone.goto(server.url + path)
+            phone.wait_for_load_state("networkidle")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"{path} scrolls sideways on a phone ({width}px wide)"
+    finally:
+        context.close()
+
+
 def test_an_uncovered_question_says_so(server: LiveServer, page: Page) -> None:
     page.goto(server.url + "/")
     page.get_by_label("Your question about company policies").fill("What is the capital of Mongolia?")
