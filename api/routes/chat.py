@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import ServerSentEvent
 
 from api.deps import MetricsDep, ServicesDep
+from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
 from indexes.types import ChunkRecord
@@ -122,7 +123,7 @@ def _completion(body: ChatRequest, record: AnswerRecord) -> dict[str, Any]:
     }
 
 
-def _chunks(body: ChatRequest, events: Iterator[StreamEvent], metrics: MetricsDep) -> Iterator[ServerSentEvent]:
+def _chunks(body: ChatRequest, events: Iterator[StreamEvent], metrics: Metrics) -> Iterator[ServerSentEvent]:
     """The OpenAI streaming form of an answer's events; a failure becomes an ``error`` object."""
     created = int(time.time())
     stream_id = f"chatcmpl-{uuid.uuid4().hex}"

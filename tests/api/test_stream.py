@@ -79,3 +79,10 @@ def test_a_model_failure_mid_stream_is_an_error_event_and_nothing_is_recorded(cl
     assert names[-1] == "error" and "answer" not in names
     assert events[-1][1]["code"] == "model_unavailable"
     assert after == before
+
+
+def test_openapi_documents_the_event_stream(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ask = spec["paths"]["/v1/ask"]["post"]
+    assert "text/event-stream" in ask["responses"]["200"]["content"]
+    assert "stream" in spec["components"]["schemas"]["AskRequest"]["properties"]
