@@ -175,6 +175,23 @@ def test_admin_promotes_and_rolls_back(server: LiveServer, page: Page) -> None:
     expect(page.locator("#diff")).to_contain_text("v1 → v2")
 
 
+def test_admin_sets_and_removes_a_canary(server: LiveServer, page: Page) -> None:
+    registry = _services(server).registry
+    page.goto(server.url + "/admin")
+    expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
+    page.get_by_label("Canary version").select_option("2")
+    page.get_by_label("Share of questions (%)").fill("25")
+    page.get_by_role("button", name="Set canary").click()
+    expect(page.locator("#message")).to_contain_text("policies:canary now names version 2 for 25%")
+    canary = registry.canary("policies")
+    assert canary is not None and (canary.version, canary.share) == (2, 0.25)
+    expect(page.locator("#alias-line")).to_contain_text("25% of questions")
+    expect(page.locator("#versions tr[data-version='2']")).to_contain_text("canary")
+    page.get_by_role("button", name="Remove canary").click()
+    expect(page.locator("#message")).to_contain_text("Canary v2 removed")
+    assert registry.canary("policies") is None
+
+
 def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> None:
     page.goto(server.url + "/admin")
     expect(page.locator("#versions tr[data-version='2']")).to_be_visible()

@@ -83,6 +83,9 @@ async function loadVersions() {
     `Alias ${selected} → ${ix && ix.live_version ? `version ${ix.live_version}` : "no version"}` +
     (ix && ix.canary_version ? `; alias ${selected}:canary → version ${ix.canary_version}, ${Math.round(ix.canary_share * 100)}% of questions` : "");
   $("rollback-row").hidden = !canPromote(me);
+  $("canary-form").hidden = !canPromote(me);
+  const ready = versions.filter((v) => v.state === "ready" && !v.live);
+  $("canary-version").replaceChildren(...ready.map((v) => el("option", { value: v.version }, `v${v.version}`)));
   $("build-section").hidden = !canBuild(me, selected);
   const rows = [];
   for (const v of versions) {
@@ -189,6 +192,27 @@ $("index-select").addEventListener("change", (event) => {
   refresh();
 });
 $("rollback").addEventListener("click", rollback);
+$("canary-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const version = Number($("canary-version").value);
+  const share = Number($("canary-share").value) / 100;
+  try {
+    const c = await api(`/v1/indexes/${selected}/canary`, { method: "POST", body: { version, share } });
+    say(`${c.alias} now names version ${c.version} for ${Math.round(c.share * 100)}% of questions.`);
+  } catch (error) {
+    say(`Canary not set: ${error.message}`, true);
+  }
+  await refresh();
+});
+$("canary-remove").addEventListener("click", async () => {
+  try {
+    const c = await api(`/v1/indexes/${selected}/canary`, { method: "DELETE" });
+    say(c.version ? `Canary v${c.version} removed: every question goes to the live version.` : "There was no canary.");
+  } catch (error) {
+    say(`Canary not removed: ${error.message}`, true);
+  }
+  await refresh();
+});
 $("build-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
