@@ -70,6 +70,13 @@ def page(browser: Any) -> Iterator[Page]:
     pg.set_default_timeout(30_000)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def on_console(msg: Any) -> None:  # CSP violations and failed loads show up here
+        expected = msg.location.get("url", "").endswith("/v1/me")  # 404 while auth is off: expected
+        if msg.type == "error" and not expected:
+            errors.append(f"{msg.text} ({msg.location.get('url')})")
+
+    pg.on("console", on_console)
     yield pg
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
