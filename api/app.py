@@ -9,7 +9,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import ask, documents, health, indexes, jobs, lifecycle
+from api.metrics import BuildCollector, Metrics
+from api.middleware import RequestContextMiddleware
+from api.routes import ask, chat, document_text, documents, feedback, health, indexes, jobs, lifecycle, metrics, web
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -29,6 +31,8 @@ def create_app(
         resolved = settings or Settings()
         services = (services_factory or build_services)(resolved)
         app.state.services = services
+        collector = BuildCollector(services)
+        app.state.metrics.registry.register(collector)
         if resolved.worker_enabled and services.jobs is not None:
             recover(
                 services.jobs.store,
@@ -41,6 +45,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.metrics.registry.unregister(collector)
             services.close()
 
     app = FastAPI(
@@ -49,6 +54,8 @@ def create_app(
         description="Answers questions about company policies with citations, from versioned indexes.",
         lifespan=lifespan,
     )
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ask.router)
@@ -56,4 +63,10 @@ def create_app(
     app.include_router(lifecycle.router)
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.include_router(feedback.router)
+    app.include_router(document_text.router)
+    app.include_router(chat.router)
+    app.include_router(metrics.router)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files(), name="static")
     return app

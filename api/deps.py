@@ -1,4 +1,4 @@
-"""Request dependencies: the services the lifespan built, as ``Annotated`` aliases."""
+"""Request dependencies: the services the lifespan built and the app's metrics, as ``Annotated`` aliases."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.metrics import Metrics
 from rag.wiring import Services
 
-__all__ = ["ServicesDep"]
+__all__ = ["MetricsDep", "ServicesDep"]
 
 
 def get_services(request: Request) -> Services:
@@ -17,4 +18,11 @@ def get_services(request: Request) -> Services:
     return services
 
 
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics (made with the app, so available before the lifespan runs)."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

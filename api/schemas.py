@@ -41,6 +41,11 @@ class AskRequest(BaseModel):
         examples=["policies", "policies@3"],
     )
     top_k: int | None = Field(None, ge=1, le=50, description="How many chunks to retrieve.")
+    stream: bool = Field(
+        False,
+        description="Answer as server-sent events: `delta` {text} pieces, then `citations` {citations}, "
+        "then `answer` (the full answer record); `error` {code, message} if the model fails mid-way.",
+    )
 
 
 class ErrorOut(BaseModel):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from indexes.refs import IndexRef
 from indexes.types import SearchHit
-from indexes.versions import VersionRegistry
+from indexes.versions import ResolvedVersion, VersionRegistry
 from prompts import PromptTemplate
 from rag.answer_log import AnswerLog
-from rag.answering.base import Answerer, Evidence
+from rag.answer_stream import Citations, Delta, Final, MarkerFilter, StreamEvent, draft_from_text
+from rag.answering.base import Answerer, Draft, Evidence
 from rag.citations import check_citations
 from rag.errors import InvalidInput, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut
@@ -31,6 +34,19 @@ def render_sources(hits: list[SearchHit]) -> str:
         page = f", page {c.page}" if c.page else ""
         blocks.append(f"[{n}] {where} ({c.source}{page})\n{c.text.strip()}")
     return "\n\n".join(blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A question made ready to answer: checked text, the version, its hits, the refusal decision."""
+
+    text: str
+    version: ResolvedVersion
+    hits: list[SearchHit]
+    refused: bool
+    t0: float
+    t1: float
+    t2: float
 
 
 class Assistant:
@@ -72,8 +88,8 @@ class Assistant:
             raise QuestionTooLong(f"the question has {len(text)} characters; the limit is {self.max_question_chars}")
         return text
 
-    def ask(self, question: str, index: str | None = None, top_k: int | None = None) -> AnswerRecord:
-        """Answer one question from the named index (alias or ``name@version``) and record it."""
+    def _prepare(self, question: str, index: str | None, top_k: int | None) -> _Prepared:
+        """Check the question, resolve the version, retrieve, and decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
@@ -82,15 +98,20 @@ class Assistant:
         hits = self.retriever.search(version, text, top_k or self.top_k)
         t2 = time.perf_counter()
         best = max((h.similarity for h in hits), default=-1.0)
-        refused = best < self.refusal_threshold
+        return _Prepared(text, version, hits, best < self.refusal_threshold, t0, t1, t2)
+
+    def _prompt(self, prep: _Prepared) -> str:
+        return self.prompt.render(sources=render_sources(prep.hits), question=prep.text)
+
+    def _finish(self, prep: _Prepared, draft: Draft | None) -> AnswerRecord:
+        """Check the draft's citations (``None``: refused), build the record and log it."""
+        refused = draft is None
         dropped = 0
         citations: list[CitationOut] = []
-        if refused:
+        if draft is None:
             answer = NOT_COVERED
         else:
-            rendered = self.prompt.render(sources=render_sources(hits), question=text)
-            draft = self.answerer.answer(Evidence(question=text, hits=hits), rendered)
-            checked = check_citations(draft, hits)
+            checked = check_citations(draft, prep.hits)
             answer, dropped = checked.text, checked.dropped
             citations = [
                 CitationOut(
@@ -112,9 +133,10 @@ class Assistant:
                 answer, refused, citations = NOT_COVERED, True, []
         t3 = time.perf_counter()
         model = self.answerer.model
+        version = prep.version
         record = AnswerRecord(
             answer_id=uuid.uuid4().hex,
-            question=text,
+            question=prep.text,
             answer=answer,
             citations=citations,
             index=IndexOut(name=version.index, alias=version.alias, version=version.version),
@@ -123,11 +145,57 @@ class Assistant:
             refused=refused,
             citations_dropped=dropped,
             timings_ms={
-                "resolve": round((t1 - t0) * 1000, 2),
-                "retrieve": round((t2 - t1) * 1000, 2),
-                "generate": round((t3 - t2) * 1000, 2),
-                "total": round((time.perf_counter() - t0) * 1000, 2),
+                "resolve": round((prep.t1 - prep.t0) * 1000, 2),
+                "retrieve": round((prep.t2 - prep.t1) * 1000, 2),
+                "generate": round((t3 - prep.t2) * 1000, 2),
+                "total": round((time.perf_counter() - prep.t0) * 1000, 2),
             },
         )
         self.log.save(record.model_dump(mode="json"))
         return record
+
+    def ask(self, question: str, index: str | None = None, top_k: int | None = None) -> AnswerRecord:
+        """Answer one question from the named index (alias or ``name@version``) and record it."""
+        prep = self._prepare(question, index, top_k)
+        draft = None
+        if not prep.refused:
+            draft = self.answerer.answer(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
+        return self._finish(prep, draft)
+
+    def stream(self, question: str, index: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
+        """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
+
+        Bad input, an unknown index and retrieval failures raise here, before any event; a model
+        failure raises from the iterator (after the deltas already produced), and then nothing is
+        recorded. Every delta's markers name retrieved chunks; the final record is the same one
+        :meth:`ask` would give for the same model output, and it is logged before it is yielded.
+        A refusal streams :data:`NOT_COVERED` without calling the model.
+        """
+        prep = self._prepare(question, index, top_k)
+        return self._events(prep)
+
+    def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:
+        draft = None
+        if prep.refused:
+            yield Delta(NOT_COVERED)
+        else:
+            pieces: list[str] = []
+            markers = MarkerFilter(set(range(1, len(prep.hits) + 1)))
+            stream = self.answerer.stream(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
+            try:
+                for piece in stream:
+                    pieces.append(piece)
+                    shown = markers.feed(piece)
+                    if shown:
+                        yield Delta(shown)
+            finally:  # a client gone mid-stream closes this generator: release the model's response now
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+            tail = markers.flush()
+            if tail:
+                yield Delta(tail)
+            draft = draft_from_text("".join(pieces))
+        record = self._finish(prep, draft)
+        yield Citations(record.citations)
+        yield Final(record)

@@ -33,28 +33,30 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local path used for new builds.",
     )
     embedding_device: str = Field("cpu", description="torch device for the embedder.")
-    embedding_batch_size: int = Field(64, ge=1, le=4096)
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
 
     chunk_max_tokens: int | None = Field(
         None, ge=16, description="Chunk size in embedder tokens; default: the embedder's maximum."
     )
-    chunk_overlap_tokens: int = Field(32, ge=0)
+    chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between consecutive chunks of one section.")
     chunk_embed_headings: bool = Field(True, description="Embed title and heading path with each chunk.")
 
-    retrieval_mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
-    top_k: int = Field(5, ge=1, le=50)
-    prefetch_limit: int = Field(50, ge=1, le=1000)
-    rrf_k: int = Field(60, ge=1)
+    retrieval_mode: Literal["hybrid", "dense", "sparse"] = Field(
+        "hybrid", description="`hybrid` (dense + BM25, fused in one Qdrant query), `dense` or `sparse`."
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Chunks retrieved per question.")
+    prefetch_limit: int = Field(50, ge=1, le=1000, description="Candidates each search branch fetches before fusion.")
+    rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion.")
     fusion: Literal["rrf", "dbsf"] = Field(
         "dbsf",
-        description="How hybrid search fuses dense and BM25: score distributions (dbsf; measured best on SciFact, "
-        "PolicyQA and the sample golden set) or reciprocal rank (rrf).",
+        description="How hybrid search fuses dense and BM25: score distributions (`dbsf`; measured best on SciFact, "
+        "PolicyQA and the sample golden set) or reciprocal rank (`rrf`).",
     )
     fusion_weights: tuple[float, float] | None = Field(
         None, description="RRF weights of the dense and the BM25 ranking (JSON list); equal when unset."
     )
     reranker_model: str | None = Field(
-        None, description="Cross-encoder (name or local path) that reorders the fused candidates; off when unset."
+        None, description="Cross-encoder (local path or cached name) that reorders the fused candidates; off when unset."
     )
     rerank_candidates: int = Field(30, ge=1, le=200, description="How many fused candidates the reranker sees.")
     refusal_threshold: float = Field(
@@ -82,12 +84,12 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM, ...).")
     llm_api_key: SecretStr | None = Field(None, description="API key for the model endpoint.")
-    llm_timeout_s: float = Field(30.0, gt=0)
-    llm_max_retries: int = Field(2, ge=0)
+    llm_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the model endpoint.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries of a failed model request.")
 
     prompt: str = Field("answer/v1", description="Versioned answer prompt template in prompts/.")
-    default_index: str = "policies"
-    max_question_chars: int = Field(2000, ge=1)
+    default_index: str = Field("policies", description="The index a question without `index` asks.")
+    max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (longer: HTTP 422).")
     retain_versions: int = Field(
         5, ge=1, description="Retention: keep this many newest ready versions (plus the live and canary ones)."
     )
@@ -104,8 +106,12 @@ class Settings(BaseSettings):
         120.0, gt=0, description="A running job without a heartbeat for this long is failed as presumed dead."
     )
 
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Address `rag serve` binds.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `rag serve` listens on.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")
+    log_format: Literal["json", "console"] = Field(
+        "json", description="`json`: one JSON object per line, with the request id; `console`: for people."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -24,6 +24,7 @@ from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import Assistant
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
+from rag.feedback import FeedbackStore
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -45,6 +46,7 @@ class Services:
     assistant: Assistant
     answers: AnswerLog
     documents: DocumentStore
+    feedback: FeedbackStore
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -197,6 +199,7 @@ def build_services(
         documents=DocumentStore(
             catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
         ),
+        feedback=FeedbackStore(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

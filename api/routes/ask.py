@@ -1,12 +1,13 @@
-"""POST /v1/ask: answer a question with citations."""
+"""POST /v1/ask: answer a question with citations, in one piece or as server-sent events."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import MetricsDep, ServicesDep
 from api.schemas import AnswerRecord, AskRequest, ErrorBody
+from api.sse import answer_events, sse_response
 
 __all__ = ["router"]
 
@@ -17,11 +18,26 @@ router = APIRouter(prefix="/v1", tags=["ask"])
     "/ask",
     response_model=AnswerRecord,
     responses={
+        200: {
+            "description": "The answer record; with `stream: true`, server-sent events "
+            "(`delta`, `citations`, `answer`, or `error`).",
+            "content": {"text/event-stream": {}},
+        },
         404: {"model": ErrorBody, "description": "Unknown index or version."},
         422: {"model": ErrorBody, "description": "Empty or oversized question, bad index reference."},
         503: {"model": ErrorBody, "description": "The answer model cannot be reached."},
     },
 )
-async def ask(body: AskRequest, services: ServicesDep) -> AnswerRecord:
-    """Answer from the live alias (or a pinned ``name@version``) with numbered citations."""
-    return await run_in_threadpool(services.assistant.ask, body.question, body.index, body.top_k)
+async def ask(body: AskRequest, services: ServicesDep, metrics: MetricsDep) -> AnswerRecord | Response:
+    """Answer from the live alias (or a pinned ``name@version``) with numbered citations.
+
+    With ``stream: true``, errors found before answering (bad question, unknown index) are still
+    plain JSON errors with their status; only a failure after the first event is an ``error`` event.
+    """
+    assistant = services.assistant
+    if body.stream:
+        events = await run_in_threadpool(assistant.stream, body.question, body.index, body.top_k)
+        return sse_response(answer_events(events, metrics.observe_answer))
+    record = await run_in_threadpool(assistant.ask, body.question, body.index, body.top_k)
+    metrics.observe_answer(record)
+    return record

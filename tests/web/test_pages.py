@@ -1,0 +1,213 @@
+"""The web pages in a real browser (Debian's chromium, headless) against the app served by uvicorn.
+
+Ask: the answer streams in, citations open their passage and the document, feedback is stored, an
+uncovered question says so. Admin: promote a version and roll back, and the alias moves; a build
+started from the page is followed to its end.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from ingest.embedding import Embedder
+from rag.wiring import Services, build_services
+from tests.conftest import SAMPLE_DIR, make_settings
+from tests.support.live_server import LiveServer
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or ""),
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+Page = playwright_api.Page
+expect = playwright_api.expect
+
+QUESTION = "How many days of annual leave do full-time employees get?"
+
+
+@pytest.fixture(scope="module")
+def server(built_sample: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app over a private copy of the built sample, with a second (unpromoted) version built
+    and the sample folder as the index's source."""
+    data_dir = tmp_path_factory.mktemp("web") / "data"
+    shutil.copytree(built_sample, data_dir)
+    app = create_app(make_settings(data_dir), services_factory=lambda s: build_services(s, embedder=embedder))
+    with LiveServer(app) as live:
+        services: Services = app.state.services
+        services.builder.build("policies", SAMPLE_DIR, promote=False)  # v2: every vector reused from v1
+        services.documents.set_source("policies", SAMPLE_DIR)  # what build jobs read
+        live.app = app  # type: ignore[attr-defined]
+        yield live
+
+
+def _services(server: LiveServer) -> Services:
+    services: Services = server.app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def on_console(msg: Any) -> None:  # CSP violations and failed loads show up here
+        expected = msg.location.get("url", "").endswith("/v1/me")  # 404 while auth is off: expected
+        if msg.type == "error" and not expected:
+            errors.append(f"{msg.text} ({msg.location.get('url')})")
+
+    pg.on("console", on_console)
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_ask_streams_an_answer_with_citations_and_stores_feedback(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("Your question about company policies").fill(QUESTION)
+    page.get_by_label("Your question about company policies").press("Enter")
+    expect(page.locator("#answered-by")).to_contain_text("Answered by policies version 1 (live)")
+    assert int(page.locator("#answer").get_attribute("data-deltas") or 0) >= 2  # it arrived in pieces
+    answer = page.locator("#answer")
+    expect(answer).to_contain_text("28 working days")
+    assert page.locator("#answer button.marker").count() >= 1
+    sources = page.locator("#citations li")
+    assert sources.count() >= 1
+    expect(page.locator("#not-covered")).to_be_hidden()
+
+    # open citation 1: the quoted passage with title, heading path and source
+    page.locator("#answer button.marker").first.click()
+    dialog = page.locator("#citation-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#citation-title")).to_contain_text("Annual Leave Policy")
+    expect(dialog.locator("#citation-where")).to_contain_text("people/annual-leave.md")
+    quote = dialog.locator("#citation-quote").inner_text()
+    assert quote and quote in answer.inner_text()
+    dialog.get_by_role("link", name="View the document").click()  # same tab
+    expect(page.locator("#doc-title")).to_have_text("Annual Leave Policy")
+    expect(page.locator("mark#cited")).to_contain_text(quote)
+    page.go_back()
+
+    # feedback: thumbs down with a comment, stored with the answer
+    page.get_by_label("Your question about company policies").fill(QUESTION)
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#answered-by")).to_contain_text("version 1")
+    page.get_by_role("button", name="Not helpful").click()
+    page.get_by_label("Comment (optional)").fill("Please mention part-time rules")
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.locator("#feedback-status")).to_contain_text("saved")
+    (stored,) = list(_services(server).feedback.iter_all())
+    assert stored.rating == "down" and stored.comment == "Please mention part-time rules"
+    assert stored.answer["question"] == QUESTION and stored.answer["index"]["version"] == 1
+
+
+def test_keyboard_only_ask_and_citation(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.type("How long must passwords be?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#answered-by")).to_contain_text("version 1")
+    marker = page.locator("#answer button.marker").first
+    marker.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#citation-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#citation-dialog")).to_be_hidden()
+
+
+def test_pages_fit_a_phone_screen(server: LiveServer, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    try:
+        phone = context.new_page()
+        for path in ("/", "/admin"):
+            phone.goto(server.url + path)
+            phone.wait_for_load_state("networkidle")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"{path} scrolls sideways on a phone ({width}px wide)"
+    finally:
+        context.close()
+
+
+def test_an_uncovered_question_says_so(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("Your question about company policies").fill("What is the capital of Mongolia?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#not-covered")).to_be_visible()
+    expect(page.locator("#not-covered")).to_contain_text("do not cover")
+    assert page.locator("#citations li").count() == 0
+    expect(page.locator("#feedback")).to_be_visible()
+
+
+def test_admin_promotes_and_rolls_back(server: LiveServer, page: Page) -> None:
+    registry = _services(server).registry
+    assert registry.live_version("policies") == 1
+    page.goto(server.url + "/admin")
+    expect(page.locator("#who")).to_contain_text("authentication is off")
+    expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
+    expect(page.locator("#versions tr[data-version='1']")).to_contain_text("live")
+    expect(page.locator("#jobs")).to_be_attached()
+    page.get_by_role("button", name="Promote v2").click()
+    expect(page.locator("#message")).to_contain_text("now names version 2")
+    assert registry.live_version("policies") == 2
+    expect(page.locator("#versions tr[data-version='2']")).to_contain_text("live")
+
+    page.get_by_role("button", name="Roll back to the previous version").click()
+    expect(page.locator("#message")).to_contain_text("now names version 1")
+    assert registry.live_version("policies") == 1
+    expect(page.locator("#versions tr[data-version='1']")).to_contain_text("live")
+
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator("#diff")).to_contain_text("v1 → v2")
+
+
+def test_admin_sets_and_removes_a_canary(server: LiveServer, page: Page) -> None:
+    registry = _services(server).registry
+    page.goto(server.url + "/admin")
+    expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
+    page.get_by_label("Canary version").select_option("2")
+    page.get_by_label("Share of questions (%)").fill("25")
+    page.get_by_role("button", name="Set canary").click()
+    expect(page.locator("#message")).to_contain_text("policies:canary now names version 2 for 25%")
+    canary = registry.canary("policies")
+    assert canary is not None and (canary.version, canary.share) == (2, 0.25)
+    expect(page.locator("#alias-line")).to_contain_text("25% of questions")
+    expect(page.locator("#versions tr[data-version='2']")).to_contain_text("canary")
+    page.get_by_role("button", name="Remove canary").click()
+    expect(page.locator("#message")).to_contain_text("Canary v2 removed")
+    assert registry.canary("policies") is None
+
+
+def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/admin")
+    expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
+    page.get_by_label("Promote", exact=True).select_option("never")
+    page.get_by_role("button", name="Build", exact=True).click()
+    expect(page.locator("#message")).to_contain_text("Build queued")
+    # the page polls the job until it finishes, then reloads the versions
+    job = page.locator("#jobs tr").first
+    expect(job).to_contain_text("succeeded", timeout=120_000)
+    expect(job).to_contain_text("reused")
+    expect(page.locator("#versions tr[data-version='3']")).to_be_visible()
+    assert _services(server).registry.live_version("policies") == 1  # promote: never
