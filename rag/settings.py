@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         None, description="RRF weights of the dense and the BM25 ranking (JSON list); equal when unset."
     )
     reranker_model: str | None = Field(
-        None, description="Cross-encoder (local path or cached name) that reorders the fused candidates; off when unset."
+        None,
+        description="Cross-encoder (local path or cached name) that reorders the fused candidates; off when unset.",
     )
     rerank_candidates: int = Field(30, ge=1, le=200, description="How many fused candidates the reranker sees.")
     refusal_threshold: float = Field(
