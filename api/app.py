@@ -8,8 +8,10 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
-from api.routes import ask, documents, health, indexes, jobs, lifecycle
+from api.routes import access, ask, documents, health, indexes, jobs, lifecycle
+from api.schemas import AUTH_ERRORS
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -29,6 +31,9 @@ def create_app(
         resolved = settings or Settings()
         services = (services_factory or build_services)(resolved)
         app.state.services = services
+        app.state.rate_limiter = (
+            KeyRateLimiter(resolved.rate_limit, resolved.rate_limit_storage) if resolved.rate_limit else None
+        )
         if resolved.worker_enabled and services.jobs is not None:
             recover(
                 services.jobs.store,
@@ -51,9 +56,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(ask.router)
-    app.include_router(indexes.router)
-    app.include_router(lifecycle.router)
-    app.include_router(documents.router)
-    app.include_router(jobs.router)
+    # Every other route requires an API key (api/auth.py); their 401/403/429 answers are documented here.
+    for router in (access.router, ask.router, indexes.router, lifecycle.router, documents.router, jobs.router):
+        app.include_router(router, responses=AUTH_ERRORS)
     return app

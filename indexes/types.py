@@ -37,6 +37,8 @@ class ChunkRecord:
     source: str
     ordinal: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+    """Access groups of the chunk's document; searches filtered by groups match any of them."""
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON payload written next to the vectors."""
@@ -54,6 +56,7 @@ class ChunkRecord:
             "source": self.source,
             "ordinal": self.ordinal,
             "metadata": dict(self.metadata),
+            "groups": list(self.groups),
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class ChunkRecord:
             source=str(payload.get("source", "")),
             ordinal=int(payload.get("ordinal", 0)),
             metadata=dict(payload.get("metadata") or {}),
+            groups=[str(g) for g in payload.get("groups") or []],
         )
 
 
@@ -90,7 +94,9 @@ class SearchQuery:
     """One retrieval request against one version.
 
     ``mode`` is ``hybrid`` (dense + sparse fused by reciprocal rank), ``dense`` or
-    ``sparse``. ``doc_ids`` restricts the search to those documents when given.
+    ``sparse``. ``doc_ids`` restricts the search to those documents when given; ``groups``
+    restricts it to chunks in at least one of those access groups (inside the engine's query, in
+    every prefetch); None means no restriction, an empty list matches nothing.
     """
 
     dense: list[float]
@@ -100,6 +106,7 @@ class SearchQuery:
     prefetch_limit: int = 50
     rrf_k: int = 60
     doc_ids: list[str] | None = None
+    groups: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

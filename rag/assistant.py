@@ -72,14 +72,25 @@ class Assistant:
             raise QuestionTooLong(f"the question has {len(text)} characters; the limit is {self.max_question_chars}")
         return text
 
-    def ask(self, question: str, index: str | None = None, top_k: int | None = None) -> AnswerRecord:
-        """Answer one question from the named index (alias or ``name@version``) and record it."""
+    def ask(
+        self,
+        question: str,
+        index: str | None = None,
+        top_k: int | None = None,
+        *,
+        groups: list[str] | None = None,
+    ) -> AnswerRecord:
+        """Answer one question from the named index (alias or ``name@version``) and record it.
+
+        ``groups`` are the caller's access groups: only chunks in one of them are retrieved, so
+        nothing else can be quoted, cited or counted (None: every chunk).
+        """
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
-        hits = self.retriever.search(version, text, top_k or self.top_k)
+        hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
         t2 = time.perf_counter()
         best = max((h.similarity for h in hits), default=-1.0)
         refused = best < self.refusal_threshold

@@ -55,8 +55,13 @@ class Retriever:
         *,
         doc_ids: list[str] | None = None,
         mode: str | None = None,
+        groups: list[str] | None = None,
     ) -> list[SearchHit]:
-        """The ``limit`` best chunks of the version for the question."""
+        """The ``limit`` best chunks of the version for the question.
+
+        ``groups`` (the caller's access groups) restricts the search, inside the engine's query, to
+        chunks of documents in at least one of them; None searches every chunk.
+        """
         spec = version.manifest.embedder
         embedder = self.embedders.get(spec.model_id)
         if embedder.dimension != spec.dimension:
@@ -74,5 +79,6 @@ class Retriever:
             prefetch_limit=max(self.prefetch_limit, limit),
             rrf_k=self.rrf_k,
             doc_ids=doc_ids,
+            groups=None if groups is None else list(groups),
         )
         return self.engine.search(version.index, version.version, query)

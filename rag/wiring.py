@@ -10,6 +10,7 @@ from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
 from indexes.retention import apply_retention
 from indexes.versions import VersionRegistry
+from ingest.access_groups import AccessDefaults
 from ingest.build import Builder
 from ingest.chunking import Chunker
 from ingest.document_store import DocumentStore
@@ -17,13 +18,16 @@ from ingest.embedding import Embedder, EmbedderPool
 from ingest.jobs.queue import BuildQueue, make_huey, worker_id
 from ingest.jobs.runner import BuildRunner, Hooks
 from ingest.jobs.store import JobStore
+from ingest.pii import Redactor
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import Assistant
+from rag.audit import AuditLog
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
+from rag.keys import KeyStore
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
@@ -44,6 +48,8 @@ class Services:
     assistant: Assistant
     answers: AnswerLog
     documents: DocumentStore
+    keys: KeyStore
+    audit: AuditLog
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -159,7 +165,16 @@ def build_services(
         overlap_tokens=settings.chunk_overlap_tokens,
         embed_headings=settings.chunk_embed_headings,
     )
-    builder = Builder(catalog, engine, registry, embedder, chunker)
+    redactor = Redactor()
+    builder = Builder(
+        catalog,
+        engine,
+        registry,
+        embedder,
+        chunker,
+        access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
+        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+    )
     retriever = Retriever(
         engine,
         embedders,
@@ -192,6 +207,8 @@ def build_services(
         documents=DocumentStore(
             catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
         ),
+        keys=KeyStore(catalog.engine),
+        audit=AuditLog(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services
