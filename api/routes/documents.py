@@ -187,11 +187,11 @@ def _status_groups(services: Services, name: str, status: DocumentStatus, live: 
     return _builder_groups(services, status.source, meta)
 
 
-def _check_assignable(principal: Principal, groups: list[str]) -> None:
+def _check_assignable(principal: Principal, groups: list[str], default_group: str) -> None:
     """An owner may only give a document groups it is in itself (admins: any group)."""
     if ALL in principal.groups:
         return
-    missing = sorted(set(groups) - set(principal.groups))
+    missing = sorted(set(groups) - {*principal.groups, default_group})
     if missing:
         from api.auth import Forbidden
 
@@ -324,7 +324,7 @@ def put_document(
         raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
-        _check_assignable(principal, meta[GROUPS_KEY])
+        _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
     with services.audit.action(principal, "document.upload", index=name, target=doc_id) as audited:
         stored, created = services.documents.put(name, doc_id, file.filename or "", data, owner=owner, metadata=meta)
         audited.details.update(sha256=stored.sha256, size=stored.size, created=created)
