@@ -240,9 +240,7 @@ class Builder:
                 doc = load_document(entry.path, entry.name, entry.doc_id)
                 if entry.metadata:
                     doc = replace(doc, metadata={**doc.metadata, **entry.metadata})
-                doc = self._with_groups(doc)
-                if redactor is not None:
-                    doc = _redacted(doc, redactor, redactions)
+                doc = self.prepare(index, doc, redactions, redactor=redactor)
                 if doc.doc_id in seen:
                     raise LoadError(entry.name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
@@ -331,13 +329,28 @@ class Builder:
             },
         )
 
-    def _with_groups(self, doc: LoadedDocument) -> LoadedDocument:
-        """``doc`` with its resolved access groups in ``metadata[GROUPS_KEY]``; LoadError if malformed."""
+    def prepare(
+        self,
+        index: str,
+        doc: LoadedDocument,
+        redactions: dict[str, int] | None = None,
+        *,
+        redactor: Redactor | Literal["index"] | None = "index",
+    ) -> LoadedDocument:
+        """``doc`` as a build of ``index`` stores it: access groups resolved, PII redacted.
+
+        The groups go to ``metadata[GROUPS_KEY]`` (``LoadError`` when malformed); redaction uses the
+        index's redactor unless one is given, and adds what it redacted to ``redactions``.
+        """
         try:
             groups = self.access.for_document(doc.source, doc.metadata)
         except InvalidInput as exc:
             raise LoadError(doc.source, exc.message) from exc
-        return replace(doc, metadata={**doc.metadata, GROUPS_KEY: groups})
+        doc = replace(doc, metadata={**doc.metadata, GROUPS_KEY: groups})
+        chosen = self.redactor_for(index) if redactor == "index" else redactor
+        if chosen is not None:
+            doc = _redacted(doc, chosen, {} if redactions is None else redactions)
+        return doc
 
     def _parent_content(
         self, index: str, version: int | None
