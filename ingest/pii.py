@@ -2,7 +2,8 @@
 
 Kinds and how each is confirmed (regular expressions only find candidates; a library checks them):
 
-- ``email``: an address-shaped token (``local@domain.tld``).
+- ``email``: an address-shaped token (``local@domain.tld``), except role mailboxes
+  (``security@``, ``hr@`` ...: :data:`ROLE_MAILBOXES`, after RFC 2142), which name a team, not a person.
 - ``card``: 13-19 digits, optionally grouped by spaces or dashes, passing the Luhn check
   (``stdnum.luhn``).
 - ``iban``: a country code, two check digits and 11-30 letters or digits, optionally grouped by
@@ -11,10 +12,13 @@ Kinds and how each is confirmed (regular expressions only find candidates; a lib
   ``stdnum.us.ssn`` (no 000/666/9xx area, no 00 group, no 0000 serial, not a known advertised one).
 - ``nino``: a UK National Insurance number (``AB 12 34 56 C``), checked against HMRC's prefix rules
   (no D, F, I, Q, U, V first; no D, F, I, O, Q, U, V second; not BG, GB, KN, NK, NT, TN, ZZ).
-- ``phone``: numbers ``phonenumbers.PhoneNumberMatcher`` finds and judges valid (international
-  ``+`` numbers for any country, national numbers for ``default_region``).
+- ``phone``: numbers ``phonenumbers.PhoneNumberMatcher`` finds with ``Leniency.STRICT_GROUPING``:
+  valid for their numbering plan and written with that plan's digit grouping (or none), so an
+  order number such as ``ORD-2025-552083`` is not taken for a US number. International ``+``
+  numbers are found for any country, national ones for each of ``phone_regions``.
 
-Redacted values are replaced by ``[REDACTED <KIND>]``; :class:`Redaction` maps offsets of the
+Values listed in ``keep`` (a published hotline, say) are never redacted. Redacted values are
+replaced by ``[REDACTED <KIND>]``; :class:`Redaction` maps offsets of the
 original text to the redacted text, so page spans can follow.
 """
 
@@ -30,7 +34,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-__all__ = ["PII_KINDS", "Match", "Redaction", "Redactor", "placeholder"]
+__all__ = ["PII_KINDS", "ROLE_MAILBOXES", "Match", "Redaction", "Redactor", "placeholder"]
 
 PII_KINDS: tuple[str, ...] = ("email", "iban", "card", "ssn", "nino", "phone")
 """Every kind, in the order they claim text (an earlier kind wins an overlap)."""
@@ -42,6 +46,19 @@ _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _SSN = re.compile(r"(?<![\w-])\d{3}[- ]\d{2}[- ]\d{4}(?![\w-])")
 _NINO = re.compile(r"(?<![A-Za-z0-9])([A-Z])([A-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])(?![A-Za-z0-9])")
+ROLE_MAILBOXES: frozenset[str] = frozenset(
+    {
+        # RFC 2142
+        "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster", "hostmaster",
+        "usenet", "news", "webmaster", "www", "uucp", "ftp",
+        # common team mailboxes
+        "admin", "billing", "careers", "compliance", "contact", "facilities", "finance", "help", "helpdesk",
+        "hr", "it", "it-helpdesk", "it-support", "jobs", "legal", "noreply", "no-reply", "office", "payroll",
+        "people", "press", "privacy", "procurement", "reception", "recruiting", "servicedesk", "travel", "trust",
+    }
+)  # fmt: skip
+"""Local parts of email addresses that name a team or a function, not a person (not redacted)."""
+
 _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 
 
@@ -92,7 +109,8 @@ def _digits(value: str) -> str:
 
 def _emails(text: str) -> Iterator[tuple[int, int]]:
     for m in _EMAIL.finditer(text):
-        yield m.start(), m.end()
+        if m.group().split("@", 1)[0].lower() not in ROLE_MAILBOXES:
+            yield m.start(), m.end()
 
 
 def _cards(text: str) -> Iterator[tuple[int, int]]:
@@ -132,12 +150,25 @@ class Redactor:
     Guarantee: no span that one of the kinds' checks confirms is left in :meth:`redact`'s text.
     """
 
-    def __init__(self, kinds: tuple[str, ...] = PII_KINDS, *, default_region: str = "US") -> None:
+    def __init__(
+        self,
+        kinds: tuple[str, ...] = PII_KINDS,
+        *,
+        phone_regions: tuple[str, ...] = ("US", "GB"),
+        keep: tuple[str, ...] = (),
+    ) -> None:
         unknown = set(kinds) - set(PII_KINDS)
         if unknown:
             raise ValueError(f"unknown PII kinds {sorted(unknown)}; use {', '.join(PII_KINDS)}")
+        bad = [r for r in phone_regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if bad or not phone_regions:
+            raise ValueError(f"unknown phone regions {bad}; use ISO 3166 codes such as US, GB, DE")
         self.kinds = tuple(k for k in PII_KINDS if k in kinds)
-        self.default_region = default_region
+        self.phone_regions = tuple(phone_regions)
+        # Numbers are kept whatever their spacing (compared by digits); other values exactly.
+        self.keep = frozenset(v.strip() for v in keep if v.strip()) | frozenset(
+            _digits(v) for v in keep if _digits(v) and _digits(v) == re.sub(r"[\s().+-]", "", v)
+        )
         self._finders: dict[str, Callable[[str], Iterator[tuple[int, int]]]] = {
             "email": _emails,
             "iban": _ibans,
@@ -148,9 +179,12 @@ class Redactor:
         }
 
     def _phones(self, text: str) -> Iterator[tuple[int, int]]:
-        matcher = phonenumbers.PhoneNumberMatcher(text, self.default_region, leniency=phonenumbers.Leniency.VALID)
-        for m in matcher:
-            yield m.start, m.end
+        seen: set[tuple[int, int]] = set()
+        for region in self.phone_regions:
+            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING):
+                if (m.start, m.end) not in seen:
+                    seen.add((m.start, m.end))
+                    yield m.start, m.end
 
     def find(self, text: str) -> list[Match]:
         """Every PII value in ``text``, by position; overlaps go to the kind listed first."""
@@ -158,6 +192,9 @@ class Redactor:
         found: list[Match] = []
         for kind in self.kinds:
             for start, end in self._finders[kind](text):
+                value = text[start:end]
+                if self.keep and (value in self.keep or (_digits(value) or value) in self.keep):
+                    continue
                 i = bisect.bisect_left(taken, (start, end))
                 before = taken[i - 1] if i > 0 else None
                 after = taken[i] if i < len(taken) else None

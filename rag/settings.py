@@ -115,6 +115,14 @@ class Settings(BaseSettings):
     pii_redaction_indexes: dict[str, bool] = Field(
         default_factory=dict, description='Per-index override of pii_redaction (JSON, e.g. {"public": false}).'
     )
+    pii_phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB"],
+        description="Regions whose national phone formats redaction recognizes (+ numbers: every region).",
+    )
+    pii_keep: list[str] = Field(
+        default_factory=list,
+        description="Values never redacted, e.g. a published hotline (JSON list); numbers match in any spacing.",
+    )
     rate_limit: str | None = Field(
         "120/minute", description="Requests per API key (limits syntax, e.g. '120/minute'); unset: no limit."
     )

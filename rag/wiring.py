@@ -165,7 +165,7 @@ def build_services(
         overlap_tokens=settings.chunk_overlap_tokens,
         embed_headings=settings.chunk_embed_headings,
     )
-    redactor = Redactor()
+    redactor = Redactor(phone_regions=tuple(settings.pii_phone_regions), keep=tuple(settings.pii_keep))
     builder = Builder(
         catalog,
         engine,
