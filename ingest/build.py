@@ -424,7 +424,7 @@ def _redacted(doc: LoadedDocument, redactor: Redactor, counts: dict[str, int]) -
     body = redactor.redact(doc.text)
     for kind, n in body.counts.items():
         counts[kind] = counts.get(kind, 0) + n
-    title = _redact_value(doc.title, redactor, counts)
+    title = redactor.redact(doc.title).text  # not counted: a title is the heading or metadata counted already
     metadata = {
         k: v if k in _UNREDACTED_METADATA else _redact_value(v, redactor, counts) for k, v in doc.metadata.items()
     }
