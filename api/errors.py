@@ -48,8 +48,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI answers 400 to a body it cannot parse at all (bytes that are not UTF-8, a broken
+        # multipart form); like every other malformed request that is a 422 here.
+        return error_response(422, "malformed_body", f"request: {exc.detail}")
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:
