@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         description="Values never redacted, e.g. a published hotline (JSON list); numbers match in any spacing.",
     )
     rate_limit: str | None = Field(
-        "120/minute", description="Requests per API key (limits syntax, e.g. '120/minute'); unset: no limit."
+        "120/minute", description="Requests per API key (limits syntax, e.g. '120/minute'); empty: no limit."
     )
     rate_limit_storage: str = Field(
         "memory://", description="Where rate-limit counters live: memory:// (one process) or redis://..."
@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     @field_validator("rate_limit")
     @classmethod
     def _check_rate(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # RAG_RATE_LIMIT= (empty) turns the limit off
         if value is not None:
             from limits import parse_many
 
