@@ -324,7 +324,9 @@ def serve(
     out.print(
         f"serving on http://{bind_host}:{bind_port} (docs at /docs); data in {settings.data_dir.resolve()}\n"
         f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
-        '-d \'{"question": "How many vacation days do I get?"}\''
+        + ('-H "Authorization: Bearer $RAG_KEY" ' if settings.auth_enabled else "")
+        + '-d \'{"question": "How many vacation days do I get?"}\''
+        + ("\n(RAG_KEY: a key from `rag keys bootstrap` or `rag keys create`)" if settings.auth_enabled else "")
     )
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
 
