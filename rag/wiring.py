@@ -17,7 +17,7 @@ from ingest.document_store import DocumentStore
 from ingest.embedding import Embedder, EmbedderPool
 from ingest.jobs.queue import BuildQueue, make_huey, worker_id
 from ingest.jobs.runner import BuildRunner, Hooks
-from ingest.jobs.store import JobStore
+from ingest.jobs.store import Job, JobState, JobStore
 from ingest.pii import Redactor
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
@@ -27,7 +27,7 @@ from rag.assistant import Assistant
 from rag.audit import AuditLog
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
-from rag.keys import KeyStore
+from rag.keys import ALL, KeyStore, Principal
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
@@ -103,7 +103,18 @@ def build_jobs(services: Services) -> JobServices:
         return apply_retention(services.catalog, services.engine, services.registry, index, settings.retain_versions)
 
     hooks.retention = retention
-    runner = BuildRunner(store, services.builder, worker_id(), hooks)
+    worker = worker_id()
+    actor = Principal(key_id="worker", name=f"worker:{worker}", role="admin", groups=[ALL], indexes=[ALL])
+
+    def finished(job: Job, state: JobState, result: dict[str, Any] | None, error: str | None) -> None:
+        details: dict[str, Any] = {"mode": job.mode, "promote": job.promote, "error": error}
+        if result is not None:
+            details.update({k: result.get(k) for k in ("version", "promoted", "promotion", "retention_dropped")})
+        outcome = "ok" if state == "succeeded" else state
+        services.audit.record(actor, "build.finish", outcome, index=job.index, target=job.job_id, details=details)
+
+    hooks.finished = finished
+    runner = BuildRunner(store, services.builder, worker, hooks)
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
     return JobServices(store=store, queue=queue, runner=runner)

@@ -147,6 +147,16 @@ def test_job_results_hide_other_groups(acl_client: TestClient, key_headers: KeyH
     elsewhere = key_headers("owner", indexes=["policies"])
     assert acl_client.get(url, headers=elsewhere).status_code == 403
     assert all(j["index"] == "policies" for j in acl_client.get("/v1/jobs", headers=elsewhere).json())
+    # Who asked for the build and how it ended are both in the audit log.
+    audit = services_of(acl_client).audit
+    deadline = time.monotonic() + 10
+    while not audit.entries(action="build.finish", index="acl") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (requested,) = audit.entries(action="build.request", index="acl")
+    (finished,) = audit.entries(action="build.finish", index="acl")
+    assert requested.actor_name == "test-owner" and requested.target == job["job_id"]
+    assert finished.outcome == "ok" and finished.target == job["job_id"] and finished.actor_id == "worker"
+    assert finished.details["version"] == job["result"]["version"]
     # Owners build from the configured sources only; another folder is for admins.
     other = acl_client.post("/v1/indexes/acl/builds", json={"source": "/"}, headers=owner)
     assert other.status_code == 403
