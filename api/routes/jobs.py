@@ -61,13 +61,17 @@ def _visible_job(services: Services, principal: Principal, job: Job) -> Job:
     if not principal.owns(job.index):
         raise Forbidden(f"the key {principal.name!r} does not own the index {job.index!r}")
     groups = principal.visible_groups(services.settings.default_access_group)
-    if groups is None or job.result is None:
+    if groups is None:
         return job
+    # Progress counts the documents and chunks of every group: a restricted caller sees the stage only.
+    progress = {k: v for k, v in job.progress.items() if k == "stage"}
+    if job.result is None:
+        return job.model_copy(update={"progress": progress})
     version = job.result.get("version")
     info = services.catalog.get_version(job.index, version) if isinstance(version, int) else None
     manifest = info.manifest if info is not None else None
     result = restrict_job_result(job.result, manifest, groups, services.settings.default_access_group)
-    return job.model_copy(update={"result": result})
+    return job.model_copy(update={"result": result, "progress": progress})
 
 
 @router.post(

@@ -143,6 +143,7 @@ def test_job_results_hide_other_groups(acl_client: TestClient, key_headers: KeyH
         time.sleep(0.2)
     assert job["state"] == "succeeded", job
     assert job["result"]["documents"] == 1 and "errors" not in job["result"] and "skipped" not in job["result"]
+    assert set(job["progress"]) <= {"stage"}
     assert acl_client.get(url).json()["result"]["documents"] == 2  # the admin sees everything
     elsewhere = key_headers("owner", indexes=["policies"])
     assert acl_client.get(url, headers=elsewhere).status_code == 403
