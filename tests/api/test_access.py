@@ -217,3 +217,26 @@ def test_malformed_requests_are_422(client: TestClient, content: str, body: byte
     response = client.post("/v1/ask", content=body, headers={"content-type": content})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] in ("validation_error", "question_missing")
+
+
+def test_rate_limits_can_be_shared_through_redis() -> None:
+    """Two API replicas with the same Redis storage count one key's requests together."""
+    import uuid
+
+    import redis
+
+    from api.auth import KeyRateLimiter, RateLimited
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"no Redis reachable at {url}: {exc}")
+    key = uuid.uuid4().hex
+    first, second = KeyRateLimiter("3/minute", url), KeyRateLimiter("3/minute", url)
+    first.hit(key)
+    second.hit(key)
+    first.hit(key)
+    with pytest.raises(RateLimited) as info:
+        second.hit(key)
+    assert 1 <= int(info.value.headers["Retry-After"]) <= 60
