@@ -226,6 +226,13 @@ def _check_can_see(services: Services, principal: Principal, name: str, doc_id: 
     hidden = any(not entry_visible(e, groups, default) for e in entries)
     if upload is not None and set(groups).isdisjoint(_builder_groups(services, upload.source_name, upload.metadata)):
         hidden = True
+    if not entries and upload is None:  # only in the source folder, not built yet
+        files, _ = services.documents.folder_files(name, strict=False)
+        for f in files:
+            if f.doc_id == doc_id and set(groups).isdisjoint(
+                _builder_groups(services, f.name, folder_front_matter(f.path))
+            ):
+                hidden = True
     if hidden:
         raise DocumentNotFound(f"index {name!r} has no document {doc_id!r}")
 

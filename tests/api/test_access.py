@@ -106,6 +106,14 @@ def test_document_routes_hide_other_groups(acl_client: TestClient, key_headers: 
     gone = acl_client.delete("/v1/indexes/acl/documents/pay.md", headers=owner)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "document_not_found"
     assert "pay.md" not in services_of(acl_client).documents.tombstones("acl")
+    # The same for a document only in the source folder, not built yet.
+    source = services_of(acl_client).documents.get_source("acl")
+    assert source is not None
+    (source.folder / "board.md").write_text("---\naccess_groups: [board]\n---\n# Board\n\nBoard minutes.\n")
+    assert acl_client.delete("/v1/indexes/acl/documents/board.md", headers=owner).status_code == 404
+    listed_now = acl_client.get("/v1/indexes/acl/documents", headers=owner).json()["documents"]
+    assert "board.md" not in [d["doc_id"] for d in listed_now]
+    assert acl_client.get("/v1/indexes/acl/documents").json()["documents"][0]["doc_id"] == "board.md"
     # An owner may not hand a document to a group it is not in.
     upload = acl_client.put(
         "/v1/indexes/acl/documents/secret.md",
@@ -129,7 +137,7 @@ def test_document_routes_hide_other_groups(acl_client: TestClient, key_headers: 
     assert bad.status_code == 422 and "access_groups" in bad.json()["error"]["message"]
     hr_owner = key_headers("owner", groups=["hr"], indexes=["acl"])
     listed = [d["doc_id"] for d in acl_client.get("/v1/indexes/acl/documents", headers=hr_owner).json()["documents"]]
-    assert listed == ["menu.md", "open.md", "pay.md"]
+    assert listed == ["menu.md", "open.md", "pay.md"]  # not board.md: hr is not board
 
 
 def test_job_results_hide_other_groups(acl_client: TestClient, key_headers: KeyHeaders) -> None:
