@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 run: install
 	$(VENV)/bin/rag ingest $(SAMPLE) --index policies --promote --if-changed
 	$(VENV)/bin/rag source policies $(SAMPLE)
+	$(VENV)/bin/rag keys bootstrap
 	RAG_GOLDEN_SET=$${RAG_GOLDEN_SET:-ingest/sample_handbook_golden/golden.jsonl} $(VENV)/bin/rag serve
 
 test: install

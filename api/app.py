@@ -8,10 +8,25 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
 from api.metrics import BuildCollector, Metrics
 from api.middleware import RequestContextMiddleware
-from api.routes import ask, chat, document_text, documents, feedback, health, indexes, jobs, lifecycle, metrics, web
+from api.routes import (
+    access,
+    ask,
+    chat,
+    document_text,
+    documents,
+    feedback,
+    health,
+    indexes,
+    jobs,
+    lifecycle,
+    metrics,
+    web,
+)
+from api.schemas import AUTH_ERRORS
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -33,6 +48,9 @@ def create_app(
         app.state.services = services
         collector = BuildCollector(services)
         app.state.metrics.registry.register(collector)
+        app.state.rate_limiter = (
+            KeyRateLimiter(resolved.rate_limit, resolved.rate_limit_storage) if resolved.rate_limit else None
+        )
         if resolved.worker_enabled and services.jobs is not None:
             recover(
                 services.jobs.store,
@@ -58,14 +76,21 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(ask.router)
-    app.include_router(indexes.router)
-    app.include_router(lifecycle.router)
-    app.include_router(documents.router)
-    app.include_router(jobs.router)
-    app.include_router(feedback.router)
-    app.include_router(document_text.router)
-    app.include_router(chat.router)
+    # Every /v1 route requires an API key (api/auth.py); their 401/403/429 answers are documented here.
+    for router in (
+        access.router,
+        ask.router,
+        indexes.router,
+        lifecycle.router,
+        documents.router,
+        jobs.router,
+        feedback.router,
+        document_text.router,
+        chat.router,
+    ):
+        app.include_router(router, responses=AUTH_ERRORS)
+    # The pages and their static files are public (they hold no data; the API calls they make need a
+    # key), and so is /metrics, for Prometheus on the internal network.
     app.include_router(metrics.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

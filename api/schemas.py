@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rag.records import AnswerRecord
 
 __all__ = [
+    "AUTH_ERRORS",
     "AnswerRecord",
     "AskRequest",
     "CanaryOut",
@@ -57,6 +58,14 @@ class ErrorBody(BaseModel):
     """Every error response has this shape."""
 
     error: ErrorOut
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one (``unauthorized``)."},
+    403: {"model": ErrorBody, "description": "The key's role or owned indexes do not allow this (``forbidden``)."},
+    429: {"model": ErrorBody, "description": "Over the key's rate limit (``rate_limited``); see Retry-After."},
+}
+"""Responses every authenticated route may give."""
 
 
 class VersionOut(BaseModel):

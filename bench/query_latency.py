@@ -145,6 +145,8 @@ def _questions() -> list[str]:
 
 
 def _settings(data_dir: Path, **extra: Any) -> Settings:
+    # The benchmark measures the query path; API keys and rate limits (issue 5) are off here.
+    extra = {"auth_enabled": False, "rate_limit": None, **extra}
     return Settings(_env_file=None, data_dir=data_dir, **extra)  # type: ignore[call-arg]
 
 
@@ -325,7 +327,13 @@ def _free_port() -> int:
 def _serve_process_rss(data_dir: Path, questions: list[str]) -> dict[str, Any]:
     """RSS of a separate ``rag serve`` process over the bench data dir after ``RSS_ASKS`` asks."""
     port = _free_port()
-    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_DEFAULT_INDEX": INDEX}
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(data_dir),
+        "RAG_DEFAULT_INDEX": INDEX,
+        "RAG_AUTH_ENABLED": "false",
+        "RAG_RATE_LIMIT": "",
+    }
     cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -81,15 +81,27 @@ def diff_manifests(old: Manifest, new: Manifest) -> VersionDiff:
     )
 
 
-def diff_versions(catalog: Catalog, index: str, from_version: int, to_version: int) -> VersionDiff:
+def diff_versions(
+    catalog: Catalog,
+    index: str,
+    from_version: int,
+    to_version: int,
+    *,
+    groups: list[str] | None = None,
+    default_group: str = "everyone",
+) -> VersionDiff:
     """Diff two versions by their manifests (dropped versions keep theirs and can be diffed).
 
-    Raises IndexNotFound for an index without versions and VersionNotFound for a version that
-    does not exist or has no manifest (still building, or failed).
+    With ``groups`` only documents in one of those access groups are compared and counted
+    (``rag.visibility``). Raises IndexNotFound for an index without versions and VersionNotFound
+    for a version that does not exist or has no manifest (still building, or failed).
     """
+    from rag.visibility import visible_diff
+
     if not catalog.list_versions(index):
         raise IndexNotFound(f"unknown index {index!r}")
-    return diff_manifests(_manifest(catalog, index, from_version), _manifest(catalog, index, to_version))
+    old, new = _manifest(catalog, index, from_version), _manifest(catalog, index, to_version)
+    return visible_diff(old, new, groups, default_group)
 
 
 def _manifest(catalog: Catalog, index: str, version: int) -> Manifest:

@@ -17,8 +17,9 @@ What each version holds:
 
 Search modes: ``dense`` and ``sparse`` run one nearest-neighbour query on one vector;
 ``hybrid`` runs both as prefetches (``prefetch_limit`` each) and fuses them with reciprocal
-rank fusion, ``score = sum(1 / (rrf_k + rank))`` with 0-based ranks. A ``doc_ids`` filter is
-applied in every prefetch and in the fused query. ``SearchHit.similarity`` is always the
+rank fusion, ``score = sum(1 / (rrf_k + rank))`` with 0-based ranks. The ``doc_ids`` and
+``groups`` filters (keyword matches on indexed payload fields) are applied in every prefetch and in
+the fused query, so a chunk outside the caller's groups is never a candidate. ``SearchHit.similarity`` is always the
 cosine between the query's dense vector and the hit's stored dense vector, whatever the mode.
 
 Aliases live in an :class:`~indexes.alias_store.AliasStore` (the catalog), one row updated in one
@@ -160,7 +161,7 @@ class EdgeEngine(VectorEngine):
         """
         check_query(query)
         check_version(index, version)
-        if query.doc_ids is not None and not query.doc_ids:
+        if (query.doc_ids is not None and not query.doc_ids) or (query.groups is not None and not query.groups):
             return []
         request = _query_request(query)
         scored = self._read(index, version, lambda shard: shard.query(request))
@@ -316,8 +317,17 @@ def _doc_filter(doc_ids: list[str] | None) -> qe.Filter | None:
     return qe.Filter(must=[qe.FieldCondition(key="doc_id", match=qe.MatchAny(any=list(doc_ids)))])
 
 
+def _search_filter(query: SearchQuery) -> qe.Filter | None:
+    must: list[Any] = []
+    if query.doc_ids is not None:
+        must.append(qe.FieldCondition(key="doc_id", match=qe.MatchAny(any=list(query.doc_ids))))
+    if query.groups is not None:
+        must.append(qe.FieldCondition(key="groups", match=qe.MatchAny(any=list(query.groups))))
+    return qe.Filter(must=must) if must else None
+
+
 def _query_request(query: SearchQuery) -> qe.QueryRequest:
-    flt = _doc_filter(query.doc_ids)
+    flt = _search_filter(query)
     dense = qe.Query.Nearest([float(x) for x in query.dense], using=DENSE_VECTOR)
     sparse = qe.Query.Nearest(
         qe.SparseVector(list(query.sparse.indices), list(query.sparse.values)), using=SPARSE_VECTOR

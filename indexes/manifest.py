@@ -94,3 +94,7 @@ class Manifest(_Frozen):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     evaluation: dict[str, Any] = Field(default_factory=dict)
     purged: list[PurgeRecord] = Field(default_factory=list)
+    pii_redaction: bool = False
+    """Whether the build redacted PII (``ingest.pii``) before chunking."""
+    redactions: dict[str, int] = Field(default_factory=dict)
+    """PII values redacted by the build, by kind (``email``, ``phone``, ``card``, ...); never the values."""

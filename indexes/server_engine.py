@@ -153,13 +153,14 @@ class QdrantServerEngine(VectorEngine):
         """Best ``query.limit`` hits, best first; equal scores are ordered by chunk id.
 
         Raises InvalidInput for a bad query and VersionNotFound for a missing version.
-        An empty ``doc_ids`` list matches no document and returns no hits.
+        An empty ``doc_ids`` or ``groups`` list matches nothing and returns no hits; both filters
+        apply in every prefetch and in the fused query.
         """
         check_query(query)
         name = self.collection_name(index, version)
-        if query.doc_ids is not None and not query.doc_ids:
+        if (query.doc_ids is not None and not query.doc_ids) or (query.groups is not None and not query.groups):
             return []
-        flt = _doc_filter(query.doc_ids)
+        flt = _search_filter(query)
         dense = [float(x) for x in query.dense]
         sparse = models.SparseVector(indices=list(query.sparse.indices), values=list(query.sparse.values))
         kwargs: dict[str, Any] = {
@@ -341,6 +342,15 @@ def _doc_filter(doc_ids: list[str] | None) -> models.Filter | None:
     if doc_ids is None:
         return None
     return models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))])
+
+
+def _search_filter(query: SearchQuery) -> models.Filter | None:
+    must: list[models.Condition] = []
+    if query.doc_ids is not None:
+        must.append(models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(query.doc_ids))))
+    if query.groups is not None:
+        must.append(models.FieldCondition(key="groups", match=models.MatchAny(any=list(query.groups))))
+    return models.Filter(must=must) if must else None
 
 
 def _vectors(vector: object) -> dict[str, Any]:

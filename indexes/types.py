@@ -37,6 +37,8 @@ class ChunkRecord:
     source: str
     ordinal: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+    """Access groups of the chunk's document; searches filtered by groups match any of them."""
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON payload written next to the vectors."""
@@ -54,6 +56,7 @@ class ChunkRecord:
             "source": self.source,
             "ordinal": self.ordinal,
             "metadata": dict(self.metadata),
+            "groups": list(self.groups),
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class ChunkRecord:
             source=str(payload.get("source", "")),
             ordinal=int(payload.get("ordinal", 0)),
             metadata=dict(payload.get("metadata") or {}),
+            groups=[str(g) for g in payload.get("groups") or []],
         )
 
 
@@ -94,7 +98,9 @@ class SearchQuery:
     ``sum(1 / ((rank + 1) / w + rrf_k - 1))`` with the per-prefetch ``weights`` w, dense first; both 1
     when None, which is ``sum(1 / (rrf_k + rank))``) or ``dbsf`` (distribution-based
     score fusion: each prefetch's scores normalized by mean +- 3 std, then summed).
-    ``doc_ids`` restricts the search to those documents when given.
+    ``doc_ids`` restricts the search to those documents when given; ``groups``
+    restricts it to chunks in at least one of those access groups (inside the engine's query, in
+    every prefetch); None means no restriction, an empty list matches nothing.
     """
 
     dense: list[float]
@@ -106,6 +112,7 @@ class SearchQuery:
     doc_ids: list[str] | None = None
     fusion: str = "rrf"
     weights: tuple[float, float] | None = None
+    groups: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,15 @@ from indexes.manifest import DocumentEntry, FileError, Manifest
 from indexes.refs import check_index_name
 from indexes.types import IndexPoint
 from indexes.versions import VersionRegistry
+from ingest.access_groups import GROUPS_KEY, AccessDefaults
 from ingest.chunking import Chunk, Chunker
-from ingest.documents import LoadedDocument
+from ingest.documents import LoadedDocument, PageSpan
 from ingest.embedding import Embedder
 from ingest.loaders import LoadError, load_document
+from ingest.pii import Redactor
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
-from rag.errors import Conflict, RagError, SourceError
+from rag.errors import Conflict, InvalidInput, RagError, SourceError
 
 __all__ = [
     "BuildCancelled",
@@ -48,6 +50,11 @@ CancelFn = Callable[[], bool]
 FinalizeFn = Callable[[Manifest], Manifest]
 """Runs on the sealed version before it becomes ready (e.g. the evaluation gate); may amend the manifest."""
 BuildMode = Literal["incremental", "full"]
+RedactorFor = Callable[[str], Redactor | None]
+"""The PII redactor builds of an index use (None: that index is not redacted)."""
+
+_UNREDACTED_METADATA = frozenset({GROUPS_KEY, "owner", "doc_id", "upload_sha256"})
+"""Metadata keys kept as they are: access control, the accountable owner and identifiers."""
 
 
 class BuildFailed(RagError):
@@ -124,6 +131,8 @@ class Builder:
         chunker: Chunker,
         *,
         upsert_batch: int = 256,
+        access: AccessDefaults | None = None,
+        redactor_for: RedactorFor | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -131,6 +140,8 @@ class Builder:
         self.embedder = embedder
         self.chunker = chunker
         self.upsert_batch = upsert_batch
+        self.access = access or AccessDefaults()
+        self.redactor_for: RedactorFor = redactor_for or (lambda index: None)
 
     def build(
         self,
@@ -242,11 +253,13 @@ class Builder:
         chunks_by_doc: list[list[Chunk]] = []
         parent_docs, parent_points = self._parent_content(index, reusable_from)
         reusable = {p.chunk.content_hash: p.dense for points in parent_points.values() for p in points}
+        redactor = self.redactor_for(index)
+        redactions: dict[str, int] = {}
         for i, (name, load) in enumerate(items, start=1):
             if should_cancel():
                 raise BuildCancelled(f"build of {index} v{version} was cancelled")
             try:
-                doc = load()
+                doc = self.prepare(index, load(), redactions, redactor=redactor)
                 if doc.doc_id in seen:
                     raise LoadError(name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
@@ -325,6 +338,8 @@ class Builder:
             chunks_reused=reused,
             parent_version=parent,
             errors=errors,
+            pii_redaction=redactor is not None,
+            redactions=dict(sorted(redactions.items())),
             timings_ms={
                 "load_and_chunk": round((loaded_at - started) * 1000, 1),
                 "embed_and_write": round((embedded_at - loaded_at) * 1000, 1),
@@ -332,6 +347,29 @@ class Builder:
                 "total": round((done - started) * 1000, 1),
             },
         )
+
+    def prepare(
+        self,
+        index: str,
+        doc: LoadedDocument,
+        redactions: dict[str, int] | None = None,
+        *,
+        redactor: Redactor | Literal["index"] | None = "index",
+    ) -> LoadedDocument:
+        """``doc`` as a build of ``index`` stores it: access groups resolved, PII redacted.
+
+        The groups go to ``metadata[GROUPS_KEY]`` (``LoadError`` when malformed); redaction uses the
+        index's redactor unless one is given, and adds what it redacted to ``redactions``.
+        """
+        try:
+            groups = self.access.for_document(doc.source, doc.metadata)
+        except InvalidInput as exc:
+            raise LoadError(doc.source, exc.message) from exc
+        doc = replace(doc, metadata={**doc.metadata, GROUPS_KEY: groups})
+        chosen = self.redactor_for(index) if redactor == "index" else redactor
+        if chosen is not None:
+            doc = _redacted(doc, chosen, {} if redactions is None else redactions)
+        return doc
 
     def _parent_content(
         self, index: str, version: int | None
@@ -358,10 +396,14 @@ class Builder:
         """The parent version's chunks of ``doc`` when the document is unchanged, else None.
 
         Unchanged means the same normalized text and title (content hash), source, format and
-        metadata, under the same chunker; chunking it again would give the same chunks, so they
-        are carried over instead (with their embedded text rebuilt and checked by hash).
+        metadata (access groups included), under the same chunker; chunking it again would give the
+        same chunks, so they are carried over instead (with their embedded text rebuilt and checked by
+        hash). Chunks whose payload groups differ from the document's are never carried.
         """
         if entry is None or not points or len(points) != entry.chunk_count:
+            return None
+        groups = sorted(doc.metadata.get(GROUPS_KEY) or [])
+        if any(sorted(p.chunk.groups) != groups for p in points):
             return None
         if (entry.content_hash, entry.source, entry.format, entry.metadata) != (
             doc.content_hash,
@@ -377,3 +419,33 @@ class Builder:
                 return None
             chunks.append(Chunk(record=point.chunk, embed_text=embed_text))
         return chunks
+
+
+def _redact_value(value: object, redactor: Redactor, counts: dict[str, int]) -> object:
+    if isinstance(value, str):
+        result = redactor.redact(value)
+        for kind, n in result.counts.items():
+            counts[kind] = counts.get(kind, 0) + n
+        return result.text
+    if isinstance(value, list):
+        return [_redact_value(v, redactor, counts) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_value(v, redactor, counts) for k, v in value.items()}
+    return value
+
+
+def _redacted(doc: LoadedDocument, redactor: Redactor, counts: dict[str, int]) -> LoadedDocument:
+    """``doc`` with PII replaced in its text, title and metadata; ``counts`` gains what was redacted.
+
+    Redaction happens on the normalized text before chunking, so chunk offsets index the redacted
+    text (``text[start:end] == chunk``) and page spans are moved to match.
+    """
+    body = redactor.redact(doc.text)
+    for kind, n in body.counts.items():
+        counts[kind] = counts.get(kind, 0) + n
+    title = redactor.redact(doc.title).text  # not counted: a title is the heading or metadata counted already
+    metadata = {
+        k: v if k in _UNREDACTED_METADATA else _redact_value(v, redactor, counts) for k, v in doc.metadata.items()
+    }
+    pages = [PageSpan(p.page, body.map_offset(p.start), body.map_offset(p.end)) for p in doc.pages]
+    return replace(doc, text=body.text, title=str(title), metadata=metadata, pages=pages)

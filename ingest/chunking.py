@@ -75,8 +75,10 @@ class Chunker:
         )
 
     def chunk(self, doc: LoadedDocument) -> list[Chunk]:
-        """All chunks of a document, in reading order."""
+        """All chunks of a document, in reading order; each carries the document's ``access_groups``."""
         chunks: list[Chunk] = []
+        raw_groups = doc.metadata.get("access_groups")
+        groups = sorted(str(g) for g in raw_groups) if isinstance(raw_groups, list) else []
         for section in self._split_sections(doc):
             prefix = self._prefix(doc.title, section.heading_path)
             budget = self.max_tokens - self._count(prefix) if prefix else self.max_tokens
@@ -102,6 +104,7 @@ class Chunker:
                     content_hash=digest,
                     source=doc.source,
                     ordinal=ordinal,
+                    groups=groups,
                 )
                 chunks.append(Chunk(record=record, embed_text=embed_text))
         return chunks

@@ -64,6 +64,7 @@ __all__ = [
     "SourceConfig",
     "UploadedDocument",
     "folder_doc_id",
+    "folder_front_matter",
 ]
 
 DEFAULT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -183,20 +184,25 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+def folder_front_matter(path: Path) -> dict[str, Any]:
+    """The front matter of a folder file (Markdown only; others, and unreadable files: empty)."""
+    if path.suffix.lower() not in {".md", ".markdown"}:
+        return {}
+    import frontmatter
+
+    try:
+        return dict(frontmatter.loads(path.read_bytes().decode("utf-8-sig")).metadata)
+    except Exception:  # unreadable file or front matter: the loader reports it
+        return {}
+
+
 def folder_doc_id(path: Path, name: str) -> str:
     """The doc_id ``load_document`` gives a folder file: its front matter ``doc_id``, else ``name``.
 
     Only Markdown carries a doc_id (in its front matter); an unreadable file gets ``name`` (the
     build will report it as an error anyway).
     """
-    if path.suffix.lower() not in {".md", ".markdown"}:
-        return name
-    import frontmatter
-
-    try:
-        value = frontmatter.loads(path.read_bytes().decode("utf-8-sig")).metadata.get("doc_id")
-    except Exception:  # unreadable file or front matter: the loader reports it
-        return name
+    value = folder_front_matter(path).get("doc_id")
     if isinstance(value, datetime | date):
         value = value.isoformat()
     return str(value or name)

@@ -88,14 +88,16 @@ class Assistant:
             raise QuestionTooLong(f"the question has {len(text)} characters; the limit is {self.max_question_chars}")
         return text
 
-    def _prepare(self, question: str, index: str | None, top_k: int | None) -> _Prepared:
+    def _prepare(
+        self, question: str, index: str | None, top_k: int | None, groups: list[str] | None = None
+    ) -> _Prepared:
         """Check the question, resolve the version, retrieve, and decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
-        hits = self.retriever.search(version, text, top_k or self.top_k)
+        hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
         t2 = time.perf_counter()
         best = max((h.similarity for h in hits), default=-1.0)
         return _Prepared(text, version, hits, best < self.refusal_threshold, t0, t1, t2)
@@ -154,16 +156,36 @@ class Assistant:
         self.log.save(record.model_dump(mode="json"))
         return record
 
-    def ask(self, question: str, index: str | None = None, top_k: int | None = None) -> AnswerRecord:
-        """Answer one question from the named index (alias or ``name@version``) and record it."""
-        prep = self._prepare(question, index, top_k)
+    def ask(
+        self,
+        question: str,
+        index: str | None = None,
+        top_k: int | None = None,
+        *,
+        groups: list[str] | None = None,
+    ) -> AnswerRecord:
+        """Answer one question from the named index (alias or ``name@version``) and record it.
+
+        ``groups`` are the caller's access groups: only chunks in one of them are retrieved, so
+        nothing else can be quoted, cited or counted (None: every chunk).
+        """
+        prep = self._prepare(question, index, top_k, groups)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
         return self._finish(prep, draft)
 
-    def stream(self, question: str, index: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
+    def stream(
+        self,
+        question: str,
+        index: str | None = None,
+        top_k: int | None = None,
+        *,
+        groups: list[str] | None = None,
+    ) -> Iterator[StreamEvent]:
         """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
+
+        ``groups`` restricts retrieval exactly as in :meth:`ask`.
 
         Bad input, an unknown index and retrieval failures raise here, before any event; a model
         failure raises from the iterator (after the deltas already produced), and then nothing is
@@ -171,7 +193,7 @@ class Assistant:
         :meth:`ask` would give for the same model output, and it is logged before it is yielded.
         A refusal streams :data:`NOT_COVERED` without calling the model.
         """
-        prep = self._prepare(question, index, top_k)
+        prep = self._prepare(question, index, top_k, groups)
         return self._events(prep)
 
     def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:

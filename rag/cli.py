@@ -19,7 +19,10 @@ from rag.evaluation.command import eval_command
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from rag.feedback import FeedbackStore
+    from rag.keys import Principal
     from rag.wiring import Services
 
 __all__ = ["app"]
@@ -105,7 +108,7 @@ def ingest(
 
 
 def _unchanged(services: Services, index: str, source: Path) -> bool:
-    """Whether the live version was built by the same embedder from documents with the same hashes."""
+    """Whether the live version was built by the same embedder from documents with the same hashes and groups."""
     from ingest.loaders import LoadError, load_document
     from ingest.sources import discover
 
@@ -116,14 +119,14 @@ def _unchanged(services: Services, index: str, source: Path) -> bool:
     if info is None or info.manifest is None or info.manifest.embedder != services.embedder.spec:
         return False
     files, _ = discover(source)
-    hashes: dict[str, str] = {}
+    seen: dict[str, tuple[str, object]] = {}
     for f in files:
         try:
-            doc = load_document(f.path, f.name)
+            doc = services.builder.prepare(index, load_document(f.path, f.name))
         except LoadError:
             continue
-        hashes[doc.doc_id] = doc.content_hash
-    return hashes == {d.doc_id: d.content_hash for d in info.manifest.documents}
+        seen[doc.doc_id] = (doc.content_hash, doc.metadata.get("access_groups"))
+    return seen == {d.doc_id: (d.content_hash, d.metadata.get("access_groups")) for d in info.manifest.documents}
 
 
 @app.command()
@@ -149,6 +152,33 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
     out.print(table)
 
 
+def _cli_actor() -> Principal:
+    """Who the audit log names for a command run on this host: the operator, as an admin."""
+    import getpass
+
+    from rag.keys import ALL, Principal
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        user = "unknown"
+    return Principal(key_id="cli", name=f"cli:{user}", role="admin", groups=[ALL], indexes=[ALL])
+
+
+@contextmanager
+def _metadata() -> Iterator[sa.Engine]:
+    """The metadata database alone (keys and audit commands load no model)."""
+    import sqlalchemy as sa
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(settings.metadata_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @app.command()
 def promote(
     index: Annotated[str, typer.Argument(help="Index name.")],
@@ -156,7 +186,7 @@ def promote(
 ) -> None:
     """Point the index's alias at VERSION."""
     try:
-        with _services() as s:
+        with _services() as s, s.audit.action(_cli_actor(), "promote", index=index, target=f"v{version}"):
             previous = s.registry.promote(index, version)
     except RagError as exc:
         raise _fail(exc.message) from None
@@ -167,7 +197,7 @@ def promote(
 def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
     """Return the alias to the previously promoted version."""
     try:
-        with _services() as s:
+        with _services() as s, s.audit.action(_cli_actor(), "rollback", index=index):
             before, after = s.registry.rollback(index)
     except RagError as exc:
         raise _fail(exc.message) from None
@@ -305,7 +335,9 @@ def serve(
         f"serving on http://{bind_host}:{bind_port} (web page at /, admin at /admin, API docs at /docs); "
         f"data in {settings.data_dir.resolve()}\n"
         f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
-        '-d \'{"question": "How many vacation days do I get?"}\''
+        + ('-H "Authorization: Bearer $RAG_KEY" ' if settings.auth_enabled else "")
+        + '-d \'{"question": "How many vacation days do I get?"}\''
+        + ("\n(RAG_KEY: a key from `rag keys bootstrap` or `rag keys create`)" if settings.auth_enabled else "")
     )
     from rag.logs import configure_logging
 
@@ -417,6 +449,137 @@ def golden_add_from_feedback(
         for c in added:
             fh.write(json.dumps(c.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
     out.print(f"added {len(added)} candidates to {output} ({len(feedback)} reviewed negative feedback records)")
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke (secrets are shown once, stored as hashes).")
+app.add_typer(keys_app, name="keys")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="employee, owner or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
+    groups: Annotated[list[str] | None, typer.Option(help="Access groups (repeat or comma-separate).")] = None,
+    indexes: Annotated[list[str] | None, typer.Option(help="Indexes an owner owns (repeat or comma-separate).")] = None,
+) -> None:
+    """Create an API key and print its secret (once: only a hash is stored)."""
+    from rag.audit import AuditLog
+    from rag.keys import KeyStore
+
+    try:
+        with _metadata() as db, AuditLog(db).action(_cli_actor(), "key.create") as audited:
+            audited.details.update(name=name, role=role, groups=_split(groups), indexes=_split(indexes))
+            new = KeyStore(db).create(name, role, _split(groups), _split(indexes))
+            audited.target = new.key.key_id
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    k = new.key
+    out.print(f"created {k.role} key {k.key_id} ({k.name}); groups {', '.join(k.groups) or '-'}")
+    sys.stdout.write(new.secret + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key and line.")] = False,
+) -> None:
+    """List keys (never their secrets)."""
+    from rag.keys import KeyStore
+
+    with _metadata() as db:
+        rows = KeyStore(db).list_keys()
+    if as_json:
+        for k in rows:
+            row = {
+                "key_id": k.key_id,
+                "name": k.name,
+                "role": k.role,
+                "groups": k.groups,
+                "indexes": k.indexes,
+                "created_at": k.created_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    table = Table("key", "name", "role", "groups", "indexes", "created", "revoked")
+    for k in rows:
+        table.add_row(
+            k.key_id,
+            k.name,
+            k.role,
+            ",".join(k.groups) or "-",
+            ",".join(k.indexes) or "-",
+            k.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            k.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `rag keys list`).")]) -> None:
+    """Revoke a key; it stops working at once."""
+    from rag.audit import AuditLog
+    from rag.keys import KeyStore
+
+    try:
+        with _metadata() as db, AuditLog(db).action(_cli_actor(), "key.revoke", target=key_id):
+            key = KeyStore(db).revoke(key_id)
+    except RagError as exc:
+        raise _fail(exc.message) from None
+    out.print(f"revoked key {key.key_id} ({key.name})")
+
+
+@keys_app.command("bootstrap")
+def keys_bootstrap() -> None:
+    """Create a local admin key and an employee key when no key exists yet, and print them once."""
+    from rag.audit import AuditLog
+    from rag.keys import KeyStore
+
+    with _metadata() as db:
+        store = KeyStore(db)
+        if store.count_active():
+            out.print("API keys exist already; nothing created (see `rag keys list`).")
+            return
+        audit = AuditLog(db)
+        created = []
+        for role, name in (("admin", "local admin"), ("employee", "local employee")):
+            with audit.action(_cli_actor(), "key.create") as audited:
+                audited.details.update(name=name, role=role, bootstrap=True)
+                created.append(store.create(name, role))
+                audited.target = created[-1].key.key_id
+    out.print("created API keys (shown once; only their hashes are stored):")
+    for new in created:
+        out.print(f"  {new.key.role:<8} {new.secret}")
+    out.print("send one as: Authorization: Bearer <key>")
+
+
+audit_app = typer.Typer(help="The audit log of state changes and questions.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
+) -> None:
+    """Write every audit entry, oldest first, as JSON Lines."""
+    from rag.audit import AuditLog
+
+    with _metadata() as db:
+        log = AuditLog(db)
+        handle = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            count = 0
+            for entry in log.iter_all():
+                handle.write(json.dumps(entry.to_json(), sort_keys=True) + "\n")
+                count += 1
+        finally:
+            if output:
+                handle.close()
+    if output:
+        err.print(f"wrote {count} audit entries to {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

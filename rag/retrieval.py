@@ -93,11 +93,15 @@ class Retriever:
         *,
         doc_ids: list[str] | None = None,
         mode: str | None = None,
+        groups: list[str] | None = None,
     ) -> list[SearchHit]:
         """The ``limit`` best chunks of the version for the question.
 
         With a reranker, the ``max(limit, rerank_candidates)`` best fused chunks are reordered by it
         and the first ``limit`` returned.
+
+        ``groups`` (the caller's access groups) restricts the search, inside the engine's query, to
+        chunks of documents in at least one of them; None searches every chunk.
         """
         spec = version.manifest.embedder
         embedder = self.embedders.get(spec.model_id)
@@ -119,6 +123,7 @@ class Retriever:
             doc_ids=doc_ids,
             fusion=self.fusion,
             weights=self.weights,
+            groups=None if groups is None else list(groups),
         )
         hits = self.engine.search(version.index, version.version, query)
         if self.reranker is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PACKAGED_EMBEDDER", "Settings"]
@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Field(Path("var/rag"), description="Where the SQLite metadata and Edge shards live.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL for metadata; default: SQLite file in data_dir.")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL for metadata (may hold a password); default: SQLite file in data_dir."
+    )
     qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means the embedded Qdrant Edge engine.")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
 
@@ -107,6 +109,42 @@ class Settings(BaseSettings):
         120.0, gt=0, description="A running job without a heartbeat for this long is failed as presumed dead."
     )
 
+    # access, audit, redaction and abuse limits (issue 5; docs/adr/0007, docs/adr/0008)
+    auth_enabled: bool = Field(
+        True, description="Require an API key (Authorization: Bearer ...); off: every caller is an admin."
+    )
+    default_access_group: str = Field(
+        "everyone",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+        description="Access group of documents that name none; every key is in it.",
+    )
+    folder_access_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Access groups of documents by folder prefix in the source (JSON, e.g. {"hr/": ["hr"]}); '
+        "the longest matching prefix wins; a document's own access_groups win over it.",
+    )
+    audit_questions: Literal["text", "hash"] = Field(
+        "text", description="What the audit log keeps of a question: its text, or only its SHA-256."
+    )
+    pii_redaction: bool = Field(True, description="Redact PII (emails, phones, cards, IBANs, SSN, NINO) at ingestion.")
+    pii_redaction_indexes: dict[str, bool] = Field(
+        default_factory=dict, description='Per-index override of pii_redaction (JSON, e.g. {"public": false}).'
+    )
+    pii_phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB"],
+        description="Regions whose national phone formats redaction recognizes (+ numbers: every region).",
+    )
+    pii_keep: list[str] = Field(
+        default_factory=list,
+        description="Values never redacted, e.g. a published hotline (JSON list); numbers match in any spacing.",
+    )
+    rate_limit: str | None = Field(
+        "120/minute", description="Requests per API key (limits syntax, e.g. '120/minute'); empty: no limit."
+    )
+    rate_limit_storage: str = Field(
+        "memory://", description="Where rate-limit counters live: memory:// (one process) or redis://..."
+    )
+
     host: str = Field("127.0.0.1", description="Address `rag serve` binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port `rag serve` listens on.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")
@@ -114,11 +152,28 @@ class Settings(BaseSettings):
         "json", description="`json`: one JSON object per line, with the request id; `console`: for people."
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> Settings:
-        if self.llm_base_url and not self.llm_model:
+    # Field validators, not a model validator: a model validator's error would echo every input,
+    # passwords and API keys included (tests/rag/test_secrets.py).
+    @field_validator("llm_base_url")
+    @classmethod
+    def _base_url_needs_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("llm_model"):
             raise ValueError("RAG_LLM_BASE_URL is set but RAG_LLM_MODEL is not: name the model to use")
-        return self
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # RAG_RATE_LIMIT= (empty) turns the limit off
+        if value is not None:
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a rate such as '120/minute'") from exc
+        return value
 
     @property
     def answerer(self) -> Literal["extractive", "openai"]:
@@ -129,8 +184,12 @@ class Settings(BaseSettings):
     def metadata_url(self) -> str:
         """The SQLAlchemy URL of the metadata database."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite:///{self.data_dir / 'rag.sqlite3'}"
+
+    def redacts_pii(self, index: str) -> bool:
+        """Whether builds of ``index`` redact PII (the per-index override, else ``pii_redaction``)."""
+        return self.pii_redaction_indexes.get(index, self.pii_redaction)
 
     @property
     def shards_dir(self) -> Path:

@@ -10,21 +10,25 @@ from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
 from indexes.retention import apply_retention
 from indexes.versions import VersionRegistry
+from ingest.access_groups import AccessDefaults
 from ingest.build import Builder
 from ingest.chunking import Chunker
 from ingest.document_store import DocumentStore
 from ingest.embedding import Embedder, EmbedderPool
 from ingest.jobs.queue import BuildQueue, make_huey, worker_id
 from ingest.jobs.runner import BuildRunner, Hooks
-from ingest.jobs.store import JobStore
+from ingest.jobs.store import Job, JobState, JobStore
+from ingest.pii import Redactor
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import Assistant
+from rag.audit import AuditLog
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
+from rag.keys import ALL, KeyStore, Principal
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -47,6 +51,8 @@ class Services:
     answers: AnswerLog
     documents: DocumentStore
     feedback: FeedbackStore
+    keys: KeyStore
+    audit: AuditLog
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -100,7 +106,18 @@ def build_jobs(services: Services) -> JobServices:
         return apply_retention(services.catalog, services.engine, services.registry, index, settings.retain_versions)
 
     hooks.retention = retention
-    runner = BuildRunner(store, services.builder, worker_id(), hooks)
+    worker = worker_id()
+    actor = Principal(key_id="worker", name=f"worker:{worker}", role="admin", groups=[ALL], indexes=[ALL])
+
+    def finished(job: Job, state: JobState, result: dict[str, Any] | None, error: str | None) -> None:
+        details: dict[str, Any] = {"mode": job.mode, "promote": job.promote, "error": error}
+        if result is not None:
+            details.update({k: result.get(k) for k in ("version", "promoted", "promotion", "retention_dropped")})
+        outcome = "ok" if state == "succeeded" else state
+        services.audit.record(actor, "build.finish", outcome, index=job.index, target=job.job_id, details=details)
+
+    hooks.finished = finished
+    runner = BuildRunner(store, services.builder, worker, hooks)
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
     return JobServices(store=store, queue=queue, runner=runner)
@@ -162,7 +179,16 @@ def build_services(
         overlap_tokens=settings.chunk_overlap_tokens,
         embed_headings=settings.chunk_embed_headings,
     )
-    builder = Builder(catalog, engine, registry, embedder, chunker)
+    redactor = Redactor(phone_regions=tuple(settings.pii_phone_regions), keep=tuple(settings.pii_keep))
+    builder = Builder(
+        catalog,
+        engine,
+        registry,
+        embedder,
+        chunker,
+        access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
+        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+    )
     retriever = Retriever(
         engine,
         embedders,
@@ -200,6 +226,8 @@ def build_services(
             catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
         ),
         feedback=FeedbackStore(catalog.engine),
+        keys=KeyStore(catalog.engine),
+        audit=AuditLog(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

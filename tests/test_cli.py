@@ -158,3 +158,57 @@ def test_serve_refuses_to_start_with_a_reranker_that_cannot_load(env: Path, monk
     result = runner.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 1
     assert "cannot load reranker model 'no-such/cross-encoder'" in result.output
+
+
+def test_keys_bootstrap_create_list_revoke_and_audit_export(env: Path, tmp_path: Path) -> None:
+    boot = runner.invoke(app, ["keys", "bootstrap"])
+    assert boot.exit_code == 0, boot.output
+    secrets = [line.split()[-1] for line in boot.output.splitlines() if line.strip().startswith(("admin", "employee"))]
+    assert len(secrets) == 2 and all(s.startswith("rag_") for s in secrets)
+    again = runner.invoke(app, ["keys", "bootstrap"])
+    assert again.exit_code == 0 and "nothing created" in again.output and "rag_" not in again.output
+
+    created = runner.invoke(
+        app, ["keys", "create", "--role", "owner", "--name", "hr owner", "--groups", "hr,finance", "--indexes", "hr"]
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[-1]
+    key_id = secret.split("_")[1]
+    listing = runner.invoke(app, ["keys", "list", "--json"])
+    assert listing.exit_code == 0, listing.output
+    rows = {row["key_id"]: row for row in map(json.loads, listing.stdout.splitlines())}
+    assert rows[key_id]["groups"] == ["finance", "hr"] and rows[key_id]["indexes"] == ["hr"]
+    assert sorted(r["role"] for r in rows.values()) == ["admin", "employee", "owner"]
+    table = runner.invoke(app, ["keys", "list"]).output
+    assert not any(s in listing.output + table for s in [*secrets, secret])
+    bad = runner.invoke(app, ["keys", "create", "--role", "root", "--name", "x"])
+    assert bad.exit_code == 1 and "unknown role" in bad.output
+
+    assert runner.invoke(app, ["keys", "revoke", key_id]).exit_code == 0
+    import sqlalchemy as sa
+
+    from rag.keys import KeyStore
+    from rag.settings import Settings
+
+    db = sa.create_engine(Settings().metadata_url)
+    assert KeyStore(db).get(key_id).revoked_at is not None  # type: ignore[union-attr]
+    db.dispose()
+    missing = runner.invoke(app, ["keys", "revoke", "0000000000000000"])
+    assert missing.exit_code == 1 and "unknown key" in missing.output
+
+    out = tmp_path / "audit.jsonl"
+    exported = runner.invoke(app, ["audit", "export", "--output", str(out)])
+    assert exported.exit_code == 0, exported.output
+    entries = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(e["action"], e["outcome"]) for e in entries] == [
+        ("key.create", "ok"),
+        ("key.create", "ok"),
+        ("key.create", "ok"),
+        ("key.create", "invalid_input"),
+        ("key.revoke", "ok"),
+        ("key.revoke", "key_not_found"),
+    ]
+    assert all(e["actor_id"] == "cli" and e["actor_name"].startswith("cli:") for e in entries)
+    assert not any(s in out.read_text() for s in [*secrets, secret])
+    stdout = runner.invoke(app, ["audit", "export"])
+    assert [json.loads(line)["id"] for line in stdout.stdout.splitlines()] == [e["id"] for e in entries]

@@ -1,10 +1,13 @@
-"""POST /v1/ask: answer a question with citations, in one piece or as server-sent events."""
+"""POST /v1/ask: answer a question with citations, from the chunks the caller's access groups allow,
+in one piece or as server-sent events."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api.asking import ask_as, stream_as
+from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
 from api.schemas import AnswerRecord, AskRequest, ErrorBody
 from api.sse import answer_events, sse_response
@@ -28,16 +31,19 @@ router = APIRouter(prefix="/v1", tags=["ask"])
         503: {"model": ErrorBody, "description": "The answer model cannot be reached."},
     },
 )
-async def ask(body: AskRequest, services: ServicesDep, metrics: MetricsDep) -> AnswerRecord | Response:
+async def ask(
+    body: AskRequest, services: ServicesDep, metrics: MetricsDep, principal: Employee
+) -> AnswerRecord | Response:
     """Answer from the live alias (or a pinned ``name@version``) with numbered citations.
 
-    With ``stream: true``, errors found before answering (bad question, unknown index) are still
-    plain JSON errors with their status; only a failure after the first event is an ``error`` event.
+    Only chunks of documents in the caller's access groups are searched (inside the engine's
+    query), so nothing else is quoted, cited or counted. With ``stream: true``, errors found before
+    answering (bad question, unknown index) are still plain JSON errors with their status; only a
+    failure after the first event is an ``error`` event.
     """
-    assistant = services.assistant
     if body.stream:
-        events = await run_in_threadpool(assistant.stream, body.question, body.index, body.top_k)
+        events = await run_in_threadpool(stream_as, services, principal, body.question, body.index, body.top_k)
         return sse_response(answer_events(events, metrics.observe_answer))
-    record = await run_in_threadpool(assistant.ask, body.question, body.index, body.top_k)
+    record = await run_in_threadpool(ask_as, services, principal, body.question, body.index, body.top_k)
     metrics.observe_answer(record)
     return record

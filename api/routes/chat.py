@@ -26,6 +26,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import ServerSentEvent
 
+from api.asking import ask_as, stream_as
+from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
 from api.metrics import Metrics
 from api.schemas import ErrorBody
@@ -164,14 +166,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/chat/completions", response_model=None, responses=_ERRORS)
-async def chat_completions(body: ChatRequest, services: ServicesDep, metrics: MetricsDep) -> Response | dict[str, Any]:
-    """Answer the last user message from the index ``model`` names, in the OpenAI chat format."""
+async def chat_completions(
+    body: ChatRequest, services: ServicesDep, metrics: MetricsDep, principal: Employee
+) -> Response | dict[str, Any]:
+    """Answer the last user message from the index ``model`` names, in the OpenAI chat format.
+
+    Like ``POST /v1/ask``, only chunks in the caller's access groups are searched.
+    """
     question = _question(body)
-    assistant = services.assistant
     if body.stream:
-        events = await run_in_threadpool(assistant.stream, question, body.model, None)
+        events = await run_in_threadpool(stream_as, services, principal, question, body.model, None)
         return sse_response(_chunks(body, events, metrics))
-    record = await run_in_threadpool(assistant.ask, question, body.model, None)
+    record = await run_in_threadpool(ask_as, services, principal, question, body.model, None)
     metrics.observe_answer(record)
     return _completion(body, record)
 
@@ -191,6 +197,6 @@ def _models(services: Services) -> ModelList:
 
 
 @router.get("/models", response_model=ModelList)
-def list_models(services: ServicesDep) -> ModelList:
+def list_models(services: ServicesDep, principal: Employee) -> ModelList:
     """Every index with a live version, and every ready version, as OpenAI model ids."""
     return _models(services)

@@ -11,11 +11,14 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from api.auth import Employee
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from indexes.types import ChunkRecord
 from rag.errors import DocumentNotFound, VersionNotFound
+from rag.keys import Principal
+from rag.visibility import entry_visible
 from rag.wiring import Services
 
 __all__ = ["DocumentText", "router"]
@@ -69,7 +72,7 @@ def _segments(chunks: list[ChunkRecord]) -> list[Segment]:
     return out
 
 
-def _load(services: Services, name: str, version: int, doc_id: str) -> DocumentText:
+def _load(services: Services, principal: Principal, name: str, version: int, doc_id: str) -> DocumentText:
     check_index_name(name)
     info = services.catalog.get_version(name, version)
     if info is None or info.manifest is None:
@@ -77,7 +80,9 @@ def _load(services: Services, name: str, version: int, doc_id: str) -> DocumentT
     if not services.engine.has_version(name, version):
         raise VersionNotFound(f"the storage of {name}@{version} was dropped by retention")
     entry = next((d for d in info.manifest.documents if d.doc_id == doc_id), None)
-    if entry is None:
+    default_group = services.settings.default_access_group
+    if entry is None or not entry_visible(entry, principal.visible_groups(default_group), default_group):
+        # a document outside the caller's groups is as unknown as one that does not exist
         raise DocumentNotFound(f"{name}@{version} holds no document {doc_id!r}")
     chunks = sorted(
         (p.chunk for p in services.engine.iter_points(name, version) if p.chunk.doc_id == doc_id),
@@ -106,6 +111,11 @@ def _load(services: Services, name: str, version: int, doc_id: str) -> DocumentT
     response_model=DocumentText,
     responses={404: {"model": ErrorBody, "description": "Unknown index, version or document."}},
 )
-async def document_text(name: str, version: int, doc_id: str, services: ServicesDep) -> DocumentText:
-    """The normalized text of a document as version ``version`` holds it, with its chunks' spans."""
-    return await run_in_threadpool(_load, services, name, version, doc_id)
+async def document_text(
+    name: str, version: int, doc_id: str, services: ServicesDep, principal: Employee
+) -> DocumentText:
+    """The normalized text of a document as version ``version`` holds it, with its chunks' spans.
+
+    A document outside the caller's access groups answers 404, like one that does not exist.
+    """
+    return await run_in_threadpool(_load, services, principal, name, version, doc_id)

@@ -14,13 +14,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import Admin, IndexOwner
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from indexes.catalog import VersionState
 from indexes.manifest import Manifest
 from indexes.refs import check_index_name
-from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument
-from rag.errors import IndexNotFound, InvalidInput, PayloadTooLarge
+from ingest.access_groups import GROUPS_KEY, parse_groups
+from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument, folder_front_matter
+from rag.errors import DocumentNotFound, IndexNotFound, InvalidInput, PayloadTooLarge
+from rag.keys import ALL, Principal
+from rag.visibility import entry_visible
 from rag.wiring import Services
 
 __all__ = [
@@ -66,6 +70,7 @@ class DocumentOut(BaseModel):
     sha256: str
     owner: str
     metadata: dict[str, Any]
+    access_groups: list[str] = Field(description="The groups that will see the document once built.")
     uploaded_at: datetime
 
 
@@ -80,6 +85,7 @@ class DocumentStatusOut(BaseModel):
     owner: str | None
     uploaded_at: datetime | None
     size: int | None
+    access_groups: list[str] = Field(description="Who sees it: the live version's groups, else the next build's.")
 
 
 class DocumentListing(BaseModel):
@@ -129,7 +135,7 @@ def _retained_manifests(services: Services, index: str) -> list[Manifest]:
     ]
 
 
-def _document_out(doc: UploadedDocument) -> DocumentOut:
+def _document_out(doc: UploadedDocument, services: Services) -> DocumentOut:
     return DocumentOut(
         index=doc.index,
         doc_id=doc.doc_id,
@@ -139,11 +145,12 @@ def _document_out(doc: UploadedDocument) -> DocumentOut:
         sha256=doc.sha256,
         owner=doc.owner,
         metadata=doc.metadata,
+        access_groups=_builder_groups(services, doc.source_name, doc.metadata),
         uploaded_at=doc.uploaded_at,
     )
 
 
-def _status_out(s: DocumentStatus) -> DocumentStatusOut:
+def _status_out(s: DocumentStatus, groups: list[str]) -> DocumentStatusOut:
     return DocumentStatusOut(
         doc_id=s.doc_id,
         status=s.status,
@@ -153,7 +160,42 @@ def _status_out(s: DocumentStatus) -> DocumentStatusOut:
         owner=s.owner,
         uploaded_at=s.upload.uploaded_at if s.upload else None,
         size=s.upload.size if s.upload else None,
+        access_groups=groups,
     )
+
+
+def _builder_groups(services: Services, source: str, metadata: dict[str, Any]) -> list[str]:
+    """The groups the next build gives a document (its own ``access_groups``, its folder's, the default)."""
+    try:
+        return services.builder.access.for_document(source, metadata)
+    except InvalidInput:
+        return []  # the build will report the document as an error; nobody sees it meanwhile
+
+
+def _status_groups(services: Services, name: str, status: DocumentStatus, live: Manifest | None) -> list[str]:
+    """Who sees a listed document: the live version's groups if it is built, else the next build's."""
+    from ingest.access_groups import groups_of_entry
+
+    default = services.settings.default_access_group
+    entry = next((d for d in live.documents if d.doc_id == status.doc_id), None) if live else None
+    if entry is not None and status.status in ("indexed", "pending_delete"):
+        return groups_of_entry(entry.metadata, default)
+    if status.upload is not None:
+        return _builder_groups(services, status.source, status.upload.metadata)
+    folder = services.documents.get_source(name)
+    meta = folder_front_matter(folder.folder / status.source) if folder is not None else {}
+    return _builder_groups(services, status.source, meta)
+
+
+def _check_assignable(principal: Principal, groups: list[str], default_group: str) -> None:
+    """An owner may only give a document groups it is in itself (admins: any group)."""
+    if ALL in principal.groups:
+        return
+    missing = sorted(set(groups) - {*principal.groups, default_group})
+    if missing:
+        from api.auth import Forbidden
+
+        raise Forbidden(f"the key {principal.name!r} is not in the access groups {missing}")
 
 
 def _parse_metadata(text: str | None) -> dict[str, Any]:
@@ -165,21 +207,52 @@ def _parse_metadata(text: str | None) -> dict[str, Any]:
         raise InvalidInput(f"metadata: not valid JSON ({exc.msg} at position {exc.pos})") from exc
     if not isinstance(value, dict):
         raise InvalidInput("metadata: must be a JSON object")
+    if GROUPS_KEY in value:
+        try:
+            value[GROUPS_KEY] = parse_groups(value[GROUPS_KEY])
+        except InvalidInput as exc:
+            raise InvalidInput(f"metadata.{exc.message}") from exc
     return value
+
+
+def _check_can_see(services: Services, principal: Principal, name: str, doc_id: str, manifests: list[Manifest]) -> None:
+    """404 ``document_not_found`` for a document the caller may not see, as if it did not exist."""
+    groups = principal.visible_groups(services.settings.default_access_group)
+    if groups is None:
+        return
+    default = services.settings.default_access_group
+    entries = [d for m in manifests for d in m.documents if d.doc_id == doc_id]
+    upload = services.documents.get(name, doc_id)
+    hidden = any(not entry_visible(e, groups, default) for e in entries)
+    if upload is not None and set(groups).isdisjoint(_builder_groups(services, upload.source_name, upload.metadata)):
+        hidden = True
+    if not entries and upload is None:  # only in the source folder, not built yet
+        files, _ = services.documents.folder_files(name, strict=False)
+        for f in files:
+            if f.doc_id == doc_id and set(groups).isdisjoint(
+                _builder_groups(services, f.name, folder_front_matter(f.path))
+            ):
+                hidden = True
+    if hidden:
+        raise DocumentNotFound(f"index {name!r} has no document {doc_id!r}")
 
 
 # source folder ----------------------------------------------------------------------------------
 
 
 @router.put("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
-def put_source(name: str, body: SourceRequest, services: ServicesDep) -> SourceOut:
-    """Build the index from this folder from the next build on; it must exist (else 422 ``source_error``)."""
-    config = services.documents.set_source(name, Path(body.folder))
+def put_source(name: str, body: SourceRequest, services: ServicesDep, principal: Admin) -> SourceOut:
+    """Build the index from this folder from the next build on; it must exist (else 422 ``source_error``).
+
+    Admins only: the folder is a path on the server.
+    """
+    with services.audit.action(principal, "source.set", index=name, target=body.folder):
+        config = services.documents.set_source(name, Path(body.folder))
     return SourceOut(index=name, folder=str(config.folder), updated_at=config.updated_at)
 
 
 @router.get("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
-def get_source(name: str, services: ServicesDep) -> SourceOut:
+def get_source(name: str, services: ServicesDep, principal: IndexOwner) -> SourceOut:
     """The index's configured source folder (``folder`` null when none is configured)."""
     check_index_name(name)
     config = services.documents.get_source(name)
@@ -192,8 +265,10 @@ def get_source(name: str, services: ServicesDep) -> SourceOut:
 
 
 @router.get("/{name}/documents", response_model=DocumentListing, responses=_ERRORS)
-def list_documents(name: str, services: ServicesDep) -> DocumentListing:
+def list_documents(name: str, services: ServicesDep, principal: IndexOwner) -> DocumentListing:
     """Every document of the next build and of the live version, by doc_id, with its status.
+
+    Only documents in the caller's access groups are listed.
 
     404 ``index_not_found`` when the index has no version, no source folder and no upload;
     422 ``source_error`` when its configured folder is missing.
@@ -204,11 +279,17 @@ def list_documents(name: str, services: ServicesDep) -> DocumentListing:
     if live is None and not store.has_index(name) and not services.catalog.list_versions(name):
         raise IndexNotFound(f"unknown index {name!r}")
     config = store.get_source(name)
+    groups = principal.visible_groups(services.settings.default_access_group)
+    listed: list[DocumentStatusOut] = []
+    for status in store.list_documents(name, manifest):
+        doc_groups = _status_groups(services, name, status, manifest)
+        if groups is None or not set(groups).isdisjoint(doc_groups):
+            listed.append(_status_out(status, doc_groups))
     return DocumentListing(
         index=name,
         live_version=live,
         source_folder=str(config.folder) if config else None,
-        documents=[_status_out(s) for s in store.list_documents(name, manifest)],
+        documents=listed,
     )
 
 
@@ -229,9 +310,13 @@ def put_document(
     owner: Annotated[str, Form(min_length=1, max_length=200, description="Who owns the document.")],
     services: ServicesDep,
     response: Response,
+    principal: IndexOwner,
     metadata: Annotated[
         str | None,
-        Form(description="A JSON object stored as the document's metadata; `owner` above takes precedence."),
+        Form(
+            description="A JSON object stored as the document's metadata; `owner` above takes precedence. "
+            '`access_groups` (e.g. `["hr"]`) names who may see it; default: its folder\'s, else everyone.'
+        ),
     ] = None,
 ) -> DocumentOut:
     """Upload (or replace) a document; it enters the index with the next build.
@@ -244,11 +329,14 @@ def put_document(
     data = file.file.read(limit + 1)  # never more than one byte past the limit
     if len(data) > limit:
         raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
-    stored, created = services.documents.put(
-        name, doc_id, file.filename or "", data, owner=owner, metadata=_parse_metadata(metadata)
-    )
+    meta = _parse_metadata(metadata)
+    if GROUPS_KEY in meta:
+        _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
+    with services.audit.action(principal, "document.upload", index=name, target=doc_id) as audited:
+        stored, created = services.documents.put(name, doc_id, file.filename or "", data, owner=owner, metadata=meta)
+        audited.details.update(sha256=stored.sha256, size=stored.size, created=created)
     response.status_code = 201 if created else 200
-    return _document_out(stored)
+    return _document_out(stored, services)
 
 
 @router.delete("/{name}/documents/{doc_id:path}", response_model=DeleteResult, responses=_ERRORS)
@@ -256,6 +344,7 @@ def delete_document(
     name: str,
     doc_id: str,
     services: ServicesDep,
+    principal: IndexOwner,
     purge: Annotated[bool, Query(description="Also remove its chunks from every retained version now.")] = False,
 ) -> DeleteResult:
     """Leave a document out of the next build (its upload, if any, is dropped).
@@ -267,12 +356,16 @@ def delete_document(
     check_index_name(name)
     _, manifest = _live_manifest(services, name)
     known = _retained_manifests(services, name) if purge else ([manifest] if manifest else [])
-    deletion = services.documents.delete(name, doc_id, known_in=known)
+    _check_can_see(services, principal, name, doc_id, known)
     purged: dict[int, int] | None = None
-    if purge:
-        from indexes.purge import purge_document  # lazy: the purge module is optional here
+    with services.audit.action(principal, "document.delete", index=name, target=doc_id) as audited:
+        audited.details["purge"] = purge
+        deletion = services.documents.delete(name, doc_id, known_in=known)
+        if purge:
+            from indexes.purge import purge_document  # lazy: the purge module is optional here
 
-        purged = purge_document(services.catalog, services.engine, name, doc_id)
+            purged = purge_document(services.catalog, services.engine, name, doc_id)
+            audited.details["purged"] = purged
     in_live = manifest is not None and any(d.doc_id == doc_id for d in manifest.documents)
     return DeleteResult(
         index=name,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from rag.feedback import MAX_COMMENT_CHARS, AnswerNotFound, Feedback
@@ -32,14 +33,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{answer_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=Feedback, responses=_ERRORS)
-def add_feedback(answer_id: str, body: FeedbackRequest, services: ServicesDep) -> Feedback:
+def add_feedback(answer_id: str, body: FeedbackRequest, services: ServicesDep, principal: Employee) -> Feedback:
     """Store feedback with the answer it judges (question, answer, citations, version, prompt, model)."""
-    return services.feedback.add(answer_id, body.rating, body.comment)
+    with services.audit.action(principal, "feedback", target=answer_id) as audited:
+        audited.details["rating"] = body.rating
+        return services.feedback.add(answer_id, body.rating, body.comment)
 
 
 @router.get("/{answer_id}", responses={404: _ERRORS[404]})
-def get_answer(answer_id: str, services: ServicesDep) -> dict[str, Any]:
-    """The recorded answer (the same record ``POST /v1/ask`` returned)."""
+def get_answer(answer_id: str, services: ServicesDep, principal: Admin) -> dict[str, Any]:
+    """The recorded answer (the same record ``POST /v1/ask`` returned); admins only, since it may quote
+    documents of any access group."""
     record = services.answers.get(answer_id)
     if record is None:
         raise AnswerNotFound(f"unknown answer {answer_id!r}")

@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, VersionOut
 from indexes.catalog import VersionInfo
 from indexes.refs import check_index_name
 from rag.errors import IndexNotFound
+from rag.visibility import restrict_manifest, visible_manifest_json
 
 __all__ = ["router"]
 
@@ -19,8 +21,8 @@ router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown index or version."}}
 
 
-def _version_out(info: VersionInfo, live: int | None) -> VersionOut:
-    m = info.manifest
+def _version_out(info: VersionInfo, live: int | None, groups: list[str] | None, default_group: str) -> VersionOut:
+    m = restrict_manifest(info.manifest, groups, default_group) if info.manifest else None
     return VersionOut(
         index=info.index,
         version=info.version,
@@ -30,13 +32,13 @@ def _version_out(info: VersionInfo, live: int | None) -> VersionOut:
         finished_at=info.finished_at,
         chunk_count=m.chunk_count if m else None,
         document_count=len(m.documents) if m else None,
-        error=info.error,
-        manifest=m.model_dump(mode="json") if m else None,
+        error=info.error if groups is None else None,
+        manifest=visible_manifest_json(m, groups, default_group) if m else None,
     )
 
 
 @router.get("", response_model=list[IndexSummary])
-def list_indexes(services: ServicesDep) -> list[IndexSummary]:
+def list_indexes(services: ServicesDep, principal: Employee) -> list[IndexSummary]:
     """Every index with its live version and its canary."""
     out = []
     for name in services.catalog.list_indexes():
@@ -57,21 +59,28 @@ def list_indexes(services: ServicesDep) -> list[IndexSummary]:
 
 
 @router.get("/{name}/versions", response_model=list[VersionOut], responses=_NOT_FOUND)
-def list_versions(name: str, services: ServicesDep) -> list[VersionOut]:
-    """Every version of an index, newest first, with manifests."""
+def list_versions(name: str, services: ServicesDep, principal: Employee) -> list[VersionOut]:
+    """Every version of an index, newest first, with manifests.
+
+    A caller limited to some access groups sees only their documents in each manifest, counts
+    of those alone, and no build totals, file errors or evaluation details.
+    """
     check_index_name(name)
     versions = services.catalog.list_versions(name)
     if not versions:
         raise IndexNotFound(f"unknown index {name!r}")
     live = services.registry.live_version(name)
-    return [_version_out(v, live) for v in versions]
+    groups = principal.visible_groups(services.settings.default_access_group)
+    return [_version_out(v, live, groups, services.settings.default_access_group) for v in versions]
 
 
 @router.post("/{name}/promote", response_model=PromoteResult, responses=_NOT_FOUND)
-def promote(name: str, body: PromoteRequest, services: ServicesDep) -> PromoteResult:
+def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: Admin) -> PromoteResult:
     """Point the index's alias at a ready version (one atomic switch)."""
     check_index_name(name)
-    previous = services.registry.promote(name, body.version)
+    with services.audit.action(principal, "promote", index=name, target=f"v{body.version}") as audited:
+        previous = services.registry.promote(name, body.version)
+        audited.details["previous_version"] = previous
     return PromoteResult(index=name, alias=name, version=body.version, previous_version=previous)
 
 
@@ -80,8 +89,11 @@ def promote(name: str, body: PromoteRequest, services: ServicesDep) -> PromoteRe
     response_model=PromoteResult,
     responses={**_NOT_FOUND, 409: {"model": ErrorBody, "description": "Nothing to roll back to."}},
 )
-def rollback(name: str, services: ServicesDep) -> PromoteResult:
+def rollback(name: str, services: ServicesDep, principal: Admin) -> PromoteResult:
     """Return the alias to the previously promoted version."""
     check_index_name(name)
-    previous, version = services.registry.rollback(name)
+    with services.audit.action(principal, "rollback", index=name) as audited:
+        previous, version = services.registry.rollback(name)
+        audited.target = f"v{version}"
+        audited.details["previous_version"] = previous
     return PromoteResult(index=name, alias=name, version=version, previous_version=previous)

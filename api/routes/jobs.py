@@ -7,11 +7,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import Forbidden, IndexOwner, Owner
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from ingest.jobs.store import Job
 from rag.errors import Conflict, NotFound, RagError
+from rag.keys import Principal
+from rag.visibility import restrict_job_result
 from rag.wiring import JobServices, Services
 
 __all__ = ["router"]
@@ -53,46 +56,88 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/indexes/{name}/builds", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted)
-def start_build(name: str, body: BuildRequest, services: ServicesDep, response: Response) -> JobAccepted:
-    """Queue a build of a new version; follow it at ``/v1/jobs/{job_id}``."""
+def _visible_job(services: Services, principal: Principal, job: Job) -> Job:
+    """The job as the caller may see it: only owners of its index; results cut to their groups."""
+    if not principal.owns(job.index):
+        raise Forbidden(f"the key {principal.name!r} does not own the index {job.index!r}")
+    groups = principal.visible_groups(services.settings.default_access_group)
+    if groups is None:
+        return job
+    # Progress counts the documents and chunks of every group: a restricted caller sees the stage only.
+    progress = {k: v for k, v in job.progress.items() if k == "stage"}
+    if job.result is None:
+        return job.model_copy(update={"progress": progress})
+    version = job.result.get("version")
+    info = services.catalog.get_version(job.index, version) if isinstance(version, int) else None
+    manifest = info.manifest if info is not None else None
+    result = restrict_job_result(job.result, manifest, groups, services.settings.default_access_group)
+    return job.model_copy(update={"result": result, "progress": progress})
+
+
+@router.post(
+    "/indexes/{name}/builds",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    responses={422: {"model": ErrorBody, "description": "Invalid index name or request."}},
+)
+def start_build(
+    name: str, body: BuildRequest, services: ServicesDep, response: Response, principal: IndexOwner
+) -> JobAccepted:
+    """Queue a build of a new version; follow it at ``/v1/jobs/{job_id}``.
+
+    Owners of the index may build it from its configured sources; only admins may name another
+    ``source`` folder (a path on the server).
+    """
     check_index_name(name)
+    if body.source is not None and principal.role != "admin":
+        raise Forbidden("only admins may build from another source folder")
     jobs = _jobs(services)
-    job = jobs.store.create(name, body.mode, body.promote, body.source)
-    jobs.queue.enqueue(job.job_id)
+    with services.audit.action(principal, "build.request", index=name) as audited:
+        audited.details.update(mode=body.mode, promote=body.promote, source=body.source)
+        job = jobs.store.create(name, body.mode, body.promote, body.source)
+        jobs.queue.enqueue(job.job_id)
+        audited.target = job.job_id
     url = f"/v1/jobs/{job.job_id}"
     response.headers["Location"] = url
     return JobAccepted(job_id=job.job_id, state=job.state, url=url)
 
 
 @router.get("/jobs/{job_id}", response_model=Job, responses=_ERRORS)
-def get_job(job_id: str, services: ServicesDep) -> Job:
-    """A job's state, progress, result (version, chunks embedded vs reused, errors, gate) and timings."""
+def get_job(job_id: str, services: ServicesDep, principal: Owner) -> Job:
+    """A job's state, progress, result (version, chunks embedded vs reused, errors, gate) and timings.
+
+    Owners see jobs of their indexes; a caller limited to some access groups sees no file names
+    and only the counts of documents in its groups.
+    """
     job = _jobs(services).store.get(job_id)
     if job is None:
         raise JobNotFound(f"unknown job {job_id!r}")
-    return job
+    return _visible_job(services, principal, job)
 
 
 @router.get("/jobs", response_model=list[Job])
 def list_jobs(
     services: ServicesDep,
+    principal: Owner,
     index: str | None = Query(None, description="Only jobs of this index."),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[Job]:
-    """Jobs, newest first."""
-    return _jobs(services).store.list_jobs(index, limit)
+    """Jobs of the indexes the caller owns, newest first."""
+    jobs = [j for j in _jobs(services).store.list_jobs(index, limit) if principal.owns(j.index)]
+    return [_visible_job(services, principal, j) for j in jobs]
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses=_ERRORS)
-def cancel_job(job_id: str, services: ServicesDep) -> Job:
+def cancel_job(job_id: str, services: ServicesDep, principal: Owner) -> Job:
     """Cancel a queued job now, or ask a running one to stop (it leaves no half-built version)."""
     store = _jobs(services).store
     before = store.get(job_id)
     if before is None:
         raise JobNotFound(f"unknown job {job_id!r}")
-    if before.state not in ("queued", "running"):
-        raise Conflict(f"job {job_id} already {before.state}")
-    job = store.request_cancel(job_id)
-    assert job is not None
-    return job
+    _visible_job(services, principal, before)
+    with services.audit.action(principal, "build.cancel", index=before.index, target=job_id):
+        if before.state not in ("queued", "running"):
+            raise Conflict(f"job {job_id} already {before.state}")
+        job = store.request_cancel(job_id)
+        assert job is not None
+    return _visible_job(services, principal, job)

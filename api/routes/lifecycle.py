@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.schemas import (
     CanaryOut,
@@ -43,10 +44,22 @@ def diff(
     services: ServicesDep,
     from_version: Annotated[int, Query(alias="from", ge=1, description="The older version.")],
     to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version.")],
+    principal: Employee,
 ) -> VersionDiffOut:
-    """Documents added, changed and removed between two versions, from their manifests."""
+    """Documents added, changed and removed between two versions, from their manifests.
+
+    Only documents in the caller's access groups are compared and counted.
+    """
     check_index_name(name)
-    d = diff_versions(services.catalog, name, from_version, to_version)
+    groups = principal.visible_groups(services.settings.default_access_group)
+    d = diff_versions(
+        services.catalog,
+        name,
+        from_version,
+        to_version,
+        groups=groups,
+        default_group=services.settings.default_access_group,
+    )
     return VersionDiffOut(
         index=d.index,
         from_version=d.from_version,
@@ -61,18 +74,22 @@ def diff(
 
 
 @router.post("/{name}/canary", response_model=CanaryOut, responses={**_NOT_FOUND, **_CONFLICT})
-def set_canary(name: str, body: CanaryRequest, services: ServicesDep) -> CanaryOut:
+def set_canary(name: str, body: CanaryRequest, services: ServicesDep, principal: Admin) -> CanaryOut:
     """Point ``<name>:canary`` at a ready version that answers ``share`` of unpinned questions."""
     check_index_name(name)
-    canary = services.registry.set_canary(name, body.version, body.share)
+    with services.audit.action(principal, "canary.set", index=name, target=f"v{body.version}") as audited:
+        audited.details["share"] = body.share
+        canary = services.registry.set_canary(name, body.version, body.share)
     return CanaryOut(index=name, alias=canary.alias, version=canary.version, share=canary.share)
 
 
 @router.delete("/{name}/canary", response_model=CanaryRemoved, responses=_NOT_FOUND)
-def remove_canary(name: str, services: ServicesDep) -> CanaryRemoved:
+def remove_canary(name: str, services: ServicesDep, principal: Admin) -> CanaryRemoved:
     """Remove the canary: every unpinned question goes to the live version again (idempotent)."""
     check_index_name(name)
-    removed = services.registry.remove_canary(name)
+    with services.audit.action(principal, "canary.remove", index=name) as audited:
+        removed = services.registry.remove_canary(name)
+        audited.target = f"v{removed.version}" if removed else None
     return CanaryRemoved(
         index=name,
         alias=canary_alias(name),
@@ -82,9 +99,14 @@ def remove_canary(name: str, services: ServicesDep) -> CanaryRemoved:
 
 
 @router.post("/{name}/retention", response_model=RetentionResult, responses=_NOT_FOUND)
-def retention(name: str, services: ServicesDep, body: RetentionRequest | None = None) -> RetentionResult:
+def retention(
+    name: str, services: ServicesDep, principal: Admin, body: RetentionRequest | None = None
+) -> RetentionResult:
     """Drop the storage of ready versions beyond the newest ``keep`` that no alias names."""
     check_index_name(name)
     keep = body.keep if body is not None and body.keep is not None else services.settings.retain_versions
-    dropped = apply_retention(services.catalog, services.engine, services.registry, name, keep)
+    with services.audit.action(principal, "retention", index=name) as audited:
+        audited.details["keep"] = keep
+        dropped = apply_retention(services.catalog, services.engine, services.registry, name, keep)
+        audited.details["dropped"] = dropped
     return RetentionResult(index=name, keep=keep, dropped=dropped)

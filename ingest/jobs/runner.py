@@ -20,7 +20,7 @@ from huey.exceptions import RetryTask, TaskLockedException
 from indexes.manifest import Manifest
 from ingest.build import BuildCancelled, Builder, BuildResult
 from ingest.jobs.queue import BuildQueue
-from ingest.jobs.store import Job, JobStore
+from ingest.jobs.store import Job, JobState, JobStore
 from ingest.sources import SourceFile, discover
 from rag.errors import RagError, SourceError
 
@@ -31,6 +31,8 @@ log = logging.getLogger("ingest.jobs.runner")
 CollectFn = Callable[[str], tuple[list[SourceFile], list[str]]]
 GateFn = Callable[[str, Manifest], dict[str, Any]]
 AfterFn = Callable[[str], list[int]]
+FinishedFn = Callable[[Job, JobState, dict[str, Any] | None, str | None], None]
+"""Told every finished job: (job, state, result, error); e.g. the audit log."""
 
 
 @dataclass
@@ -40,11 +42,13 @@ class Hooks:
     ``collect``: the documents of an index's next build (its configured folder and uploads).
     ``gate``: evaluates a sealed version against the live one; the result goes into the manifest.
     ``retention``: drops old versions after a build; returns the versions dropped.
+    ``finished``: told the outcome of every job that ends (succeeded, failed, cancelled).
     """
 
     collect: CollectFn | None = None
     gate: GateFn | None = None
     retention: AfterFn | None = None
+    finished: FinishedFn | None = None
 
 
 class BuildRunner:
@@ -150,23 +154,23 @@ class BuildRunner:
                 if self.queue is not None:
                     self.queue.enqueue(job.job_id)
                 return
-            self.store.finish(job.job_id, "cancelled", error=exc.message)
+            self._finish(job, "cancelled", error=exc.message)
             return
         except RagError as exc:
             beat(force=True)
-            self.store.finish(job.job_id, "failed", error=f"{exc.code}: {exc.message}")
+            self._finish(job, "failed", error=f"{exc.code}: {exc.message}")
             return
         except Exception as exc:  # the job records every failure; the worker keeps running
             log.exception("build job %s failed", job.job_id)
-            self.store.finish(job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._finish(job, "failed", error=f"{type(exc).__name__}: {exc}")
             return
         progress["stage"] = "finishing"
         beat(force=True)
         promoted, reason = self._promote(job, result, gate_result)
         dropped = self.hooks.retention(job.index) if self.hooks.retention else []
         m = result.manifest
-        self.store.finish(
-            job.job_id,
+        self._finish(
+            job,
             "succeeded",
             result={
                 "version": m.version,
@@ -184,6 +188,16 @@ class BuildRunner:
                 "timings_ms": {**m.timings_ms, "job_total": round((time.perf_counter() - started) * 1000, 1)},
             },
         )
+
+    def _finish(
+        self, job: Job, state: JobState, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        self.store.finish(job.job_id, state, result=result, error=error)
+        if self.hooks.finished is not None:
+            try:
+                self.hooks.finished(job, state, result, error)
+            except Exception:  # a failing observer never fails a finished build
+                log.exception("the finished hook failed for job %s", job.job_id)
 
     def _promote(self, job: Job, result: BuildResult, gate: dict[str, Any]) -> tuple[bool, str]:
         version = result.manifest.version

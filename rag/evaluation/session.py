@@ -1,9 +1,9 @@
 """What ``rag eval`` runs: the version to score (built from the data set when none is named) and the runs to compare.
 
-Guarantees: a data set is built into its own index (``eval-<name>`` unless told otherwise), never
-into a policy index; building again from unchanged documents with the same chunker and embedder
-reuses the live version instead of writing a new one; every run of a comparison scores the same
-queries.
+Guarantees: a data set is built verbatim (no PII redaction) into its own index (``eval-<name>``
+unless told otherwise), never into a policy index; building again from unchanged documents with
+the same chunker and embedder reuses the live version instead of writing a new one; every run of
+a comparison scores the same queries.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from indexes.refs import IndexRef, check_index_name
 from indexes.versions import ResolvedVersion
-from ingest.build import ProgressFn
+from ingest.build import Builder, ProgressFn
 from rag.errors import InvalidInput
 from rag.evaluation.datasets import EvalDataset
 from rag.retrieval import Retriever
@@ -66,7 +66,11 @@ def prepare_version(
         live = services.registry.resolve(IndexRef(index))
         if _same_content(services, live, dataset):
             return live, False
-    result = services.builder.build(index, documents=dataset.documents, promote=True, progress=progress)
+    # Evaluation corpora are built verbatim: redacting PII would move the offsets the answer spans
+    # refer to. They are public benchmark data, not company documents.
+    b = services.builder
+    verbatim = Builder(b.catalog, b.engine, b.registry, b.embedder, b.chunker, access=b.access)
+    result = verbatim.build(index, documents=dataset.documents, promote=True, progress=progress)
     return services.registry.resolve(IndexRef(index, result.version)), True
 
 

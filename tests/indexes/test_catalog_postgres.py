@@ -120,3 +120,28 @@ def test_lifecycle_state_on_postgres(pg_url: str) -> None:
         assert catalog.get_version("policies", 1).state == VersionState.DROPPED  # type: ignore[union-attr]
     finally:
         catalog.close()
+
+
+def test_keys_and_audit_log_on_postgres(pg_url: str) -> None:
+    """Keys authenticate and audit entries filter by time the same way on PostgreSQL."""
+    from datetime import timedelta
+
+    from rag.audit import AuditLog
+    from rag.keys import KeyStore
+
+    engine = sa.create_engine(pg_url)
+    try:
+        keys = KeyStore(engine)
+        new = keys.create("pg owner", "owner", ["hr"], ["policies"])
+        principal = keys.authenticate(new.secret)
+        assert principal is not None and principal.indexes == ["policies"]
+        keys.revoke(new.key.key_id)
+        assert keys.authenticate(new.secret) is None
+        audit = AuditLog(engine)
+        with audit.action(principal, "promote", index="policies", target="v2") as audited:
+            audited.details["previous_version"] = 1
+        (entry,) = audit.entries(actor="pg owner", since=datetime.now(UTC) - timedelta(minutes=1))
+        assert (entry.action, entry.outcome, entry.details) == ("promote", "ok", {"previous_version": 1})
+        assert audit.entries(until=datetime.now(UTC) - timedelta(minutes=1)) == []
+    finally:
+        engine.dispose()

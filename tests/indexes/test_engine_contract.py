@@ -592,3 +592,53 @@ def test_server_spells_the_alias_colon_as_a_dot(qdrant_client: QdrantClient, cor
     assert server.resolve_alias(f"{INDEX}:canary") == (INDEX, 1)
     server.delete_alias(f"{INDEX}:canary")
     assert qdrant_client.get_aliases().aliases == []
+
+
+# --- access groups ----------------------------------------------------------------------------
+
+_GROUPS = {"doc-a": ["everyone"], "doc-b": ["hr"], "doc-c": ["finance", "hr"]}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_groups_filter_runs_inside_the_query(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25, mode: str
+) -> None:
+    points = [
+        dataclasses.replace(p, chunk=dataclasses.replace(p.chunk, groups=_GROUPS[p.chunk.doc_id])) for p in corpus
+    ]
+    build(engine, points)
+    # The dense query points straight at the zebra chunk of doc-b (hr only) and the text names it.
+    q = query(bm25, near(points[ZEBRA]), "zebra vacation passwords", mode=mode, limit=12)
+    everyone = engine.search(INDEX, 1, dataclasses.replace(q, groups=["everyone"]))
+    assert everyone and {h.chunk.doc_id for h in everyone} == {"doc-a"}
+    assert all(h.chunk.groups == ["everyone"] for h in everyone)
+    finance = engine.search(INDEX, 1, dataclasses.replace(q, groups=["everyone", "finance"]))
+    assert {h.chunk.doc_id for h in finance} == {"doc-a", "doc-c"}
+    hr = engine.search(INDEX, 1, dataclasses.replace(q, groups=["hr"]))
+    assert {h.chunk.doc_id for h in hr} == {"doc-b", "doc-c"}
+    assert hr[0].chunk.chunk_id == points[ZEBRA].chunk.chunk_id or mode == "sparse"
+    assert engine.search(INDEX, 1, dataclasses.replace(q, groups=[])) == []
+    assert engine.search(INDEX, 1, dataclasses.replace(q, groups=["legal"])) == []
+    # Both filters at once: a document of the caller's groups, and only that document.
+    both = engine.search(INDEX, 1, dataclasses.replace(q, groups=["hr"], doc_ids=["doc-c", "doc-a"]))
+    assert {h.chunk.doc_id for h in both} == {"doc-c"}
+    # Without groups nothing is filtered: the fused hybrid limit returns all three documents.
+    assert {h.chunk.doc_id for h in engine.search(INDEX, 1, q)} == {"doc-a", "doc-b", "doc-c"}
+
+
+def test_groups_filter_keeps_the_limit_after_filtering(
+    engine: VectorEngine, corpus: list[IndexPoint], bm25: qdrant_edge.Bm25
+) -> None:
+    """A filter inside the query fills ``limit`` from allowed chunks (a post-filter would come up short)."""
+    points = [
+        dataclasses.replace(p, chunk=dataclasses.replace(p.chunk, groups=_GROUPS[p.chunk.doc_id])) for p in corpus
+    ]
+    build(engine, points)
+    # Prefetches of 2: a post-filter over the 2 nearest (doc-b) would leave nothing for "everyone".
+    q = dataclasses.replace(
+        query(bm25, near(points[ZEBRA]), "zebra crossing", mode="hybrid", limit=3),
+        prefetch_limit=2,
+        groups=["everyone"],
+    )
+    hits = engine.search(INDEX, 1, q)
+    assert len(hits) == 2 and {h.chunk.doc_id for h in hits} == {"doc-a"}

@@ -1,0 +1,150 @@
+"""Who may call a route: API keys (``Authorization: Bearer ...``), roles, owned indexes and rate limits.
+
+Every route declares the least role it needs with :func:`require` (employee < owner < admin);
+``index_param`` names the path parameter holding the index an owner must own. Without a valid
+key: 401 ``unauthorized``; with a key of too low a role or not owning the index: 403
+``forbidden`` (a refused state-changing request is also written to the audit log); over the
+per-key rate: 429 ``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller
+is :data:`AUTH_OFF`, an admin that sees every access group.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from api.deps import ServicesDep
+from rag.errors import RagError
+from rag.keys import ALL, Principal, Role, role_at_least
+
+__all__ = [
+    "AUTH_OFF",
+    "Admin",
+    "CurrentPrincipal",
+    "Employee",
+    "Forbidden",
+    "IndexOwner",
+    "KeyRateLimiter",
+    "Owner",
+    "RateLimited",
+    "Unauthorized",
+    "require",
+]
+
+AUTH_OFF = Principal(key_id="auth-disabled", name="auth disabled", role="admin", groups=[ALL], indexes=[ALL])
+"""The caller of every request when ``auth_enabled`` is off."""
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `rag keys create` or `POST /v1/keys`: `Authorization: Bearer rag_...`.",
+)
+
+
+class Unauthorized(RagError):
+    code = "unauthorized"
+    status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RagError):
+    code = "forbidden"
+    status = 403
+
+
+class RateLimited(RagError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class KeyRateLimiter:
+    """A moving-window rate limit per key (``limits``); counters in memory or in Redis."""
+
+    def __init__(self, rate: str, storage_uri: str = "memory://") -> None:
+        self.rate = rate
+        self._items: list[RateLimitItem] = parse_many(rate)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    def hit(self, key_id: str) -> None:
+        """Count one request of ``key_id``; ``RateLimited`` (with the seconds to wait) when over."""
+        for item in self._items:
+            if not self._limiter.hit(item, "rag-key", key_id):
+                reset_at, _ = self._limiter.get_window_stats(item, "rag-key", key_id)
+                wait = max(1, math.ceil(reset_at - time.time()))
+                raise RateLimited(f"rate limit of {self.rate} per key exceeded; retry in {wait} s", wait)
+
+
+def current_principal(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, authenticated by its bearer key and counted against its rate limit."""
+    if not services.settings.auth_enabled:
+        return AUTH_OFF
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    principal = services.keys.authenticate(credentials.credentials)
+    if principal is None:
+        raise Unauthorized("unknown or revoked API key")
+    limiter: KeyRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.hit(principal.key_id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+"""Any authenticated caller, whatever its role."""
+
+
+def require(role: Role, *, index_param: str | None = None) -> Any:
+    """A dependency (``Depends``) admitting callers of at least ``role`` who own the path's index.
+
+    ``index_param`` is checked only for owners (admins own every index; an employee route has no
+    owned index). The dependency returns the caller's :class:`~rag.keys.Principal`.
+    """
+
+    def dependency(request: Request, services: ServicesDep, principal: CurrentPrincipal) -> Principal:
+        reason: str | None = None
+        if not role_at_least(principal.role, role):
+            reason = f"this needs the {role} role; the key {principal.name!r} is {principal.role}"
+        elif index_param is not None and role == "owner":
+            index = str(request.path_params.get(index_param, ""))
+            if not principal.owns(index):
+                reason = f"the key {principal.name!r} does not own the index {index!r}"
+        if reason is not None:
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                route = request.scope.get("route")
+                services.audit.record(
+                    principal,
+                    f"{request.method} {getattr(route, 'path', request.url.path)}",
+                    "denied",
+                    index=str(request.path_params.get(index_param or "name", "")) or None,
+                    details={"path": request.url.path, "reason": reason},
+                )
+            raise Forbidden(reason)
+        return principal
+
+    dependency.__name__ = f"require_{role}" + (f"_owning_{index_param}" if index_param else "")
+    return Depends(dependency)
+
+
+Employee = Annotated[Principal, require("employee")]
+"""Any key: employees, owners and admins."""
+Owner = Annotated[Principal, require("owner")]
+"""Owners (of some index) and admins; the route itself limits owners to their indexes."""
+IndexOwner = Annotated[Principal, require("owner", index_param="name")]
+"""Owners of the path's ``{name}`` index, and admins."""
+Admin = Annotated[Principal, require("admin")]
+"""Admins only."""

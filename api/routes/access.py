@@ -1,0 +1,154 @@
+"""Access routes: who am I (``/v1/me``), API keys (admins) and the audit log (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import Admin, CurrentPrincipal
+from api.deps import ServicesDep
+from api.schemas import ErrorBody
+from rag.keys import ApiKey, KeyNotFound, Role
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["access"])
+
+
+class MeOut(BaseModel):
+    """The caller: what the web page shows and which admin buttons it offers."""
+
+    key_id: str
+    name: str
+    role: Role
+    groups: list[str] = Field(description="Access groups; '*' is every group.")
+    indexes: list[str] = Field(description="Indexes the key owns; '*' is every index.")
+
+
+class KeyCreate(BaseModel):
+    """A new API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Who or what uses the key.")
+    role: Role
+    groups: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=100, description="Access groups ('*': every group)."
+    )
+    indexes: list[Annotated[str, Field(max_length=63)]] = Field(
+        default_factory=list, max_length=100, description="Indexes an owner owns."
+    )
+
+
+class KeyOut(BaseModel):
+    """A stored key, without its secret."""
+
+    key_id: str
+    name: str
+    role: Role
+    groups: list[str]
+    indexes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    """A key just created; ``secret`` is the bearer token, shown this once and never stored."""
+
+    secret: str
+
+
+class AuditEntryOut(BaseModel):
+    """One audit log entry."""
+
+    id: int
+    at: datetime
+    actor_id: str
+    actor_name: str
+    action: str
+    index: str | None
+    target: str | None
+    outcome: str = Field(description="ok, denied, or the error code the action failed with.")
+    details: dict[str, Any]
+
+
+def _key_out(key: ApiKey) -> KeyOut:
+    return KeyOut(
+        key_id=key.key_id,
+        name=key.name,
+        role=key.role,
+        groups=key.groups,
+        indexes=key.indexes,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.get("/me", response_model=MeOut)
+def me(principal: CurrentPrincipal) -> MeOut:
+    """The calling key: its id, name, role, access groups and owned indexes."""
+    return MeOut(
+        key_id=principal.key_id,
+        name=principal.name,
+        role=principal.role,
+        groups=principal.groups,
+        indexes=principal.indexes,
+    )
+
+
+@router.post(
+    "/keys",
+    response_model=KeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"model": ErrorBody, "description": "Bad name, role, group or index."}},
+)
+def create_key(body: KeyCreate, services: ServicesDep, principal: Admin) -> KeyCreated:
+    """Create a key; its secret is in this response only (store it: it cannot be shown again)."""
+    with services.audit.action(principal, "key.create") as audited:
+        audited.details.update(name=body.name, role=body.role, groups=body.groups, indexes=body.indexes)
+        new = services.keys.create(body.name, body.role, body.groups, body.indexes)
+        audited.target = new.key.key_id
+    return KeyCreated(**_key_out(new.key).model_dump(), secret=new.secret)
+
+
+@router.get("/keys", response_model=list[KeyOut])
+def list_keys(
+    services: ServicesDep,
+    principal: Admin,
+    include_revoked: Annotated[bool, Query(description="Also list revoked keys.")] = True,
+) -> list[KeyOut]:
+    """Every key, oldest first (never their secrets)."""
+    return [_key_out(k) for k in services.keys.list_keys(include_revoked=include_revoked)]
+
+
+@router.delete(
+    "/keys/{key_id}",
+    response_model=KeyOut,
+    responses={404: {"model": ErrorBody, "description": "Unknown key (``key_not_found``)."}},
+)
+def revoke_key(key_id: str, services: ServicesDep, principal: Admin) -> KeyOut:
+    """Revoke a key: it stops working at once (idempotent; the key stays listed as revoked)."""
+    with services.audit.action(principal, "key.revoke", target=key_id[:64]):
+        if len(key_id) > 64:
+            raise KeyNotFound(f"unknown key {key_id[:64]!r}")
+        key = services.keys.revoke(key_id)
+    return _key_out(key)
+
+
+@router.get("/audit", response_model=list[AuditEntryOut])
+def audit(
+    services: ServicesDep,
+    principal: Admin,
+    action: Annotated[str | None, Query(max_length=64, description="Only this action (e.g. promote).")] = None,
+    actor: Annotated[str | None, Query(max_length=200, description="Only this key id or key name.")] = None,
+    index: Annotated[str | None, Query(max_length=128, description="Only this index.")] = None,
+    since: Annotated[datetime | None, Query(description="Entries at or after this time (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Entries at or before this time (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEntryOut]:
+    """Audit entries, newest first: who did what, when, to which index, and the outcome."""
+    entries = services.audit.entries(action=action, actor=actor, index=index, since=since, until=until, limit=limit)
+    return [AuditEntryOut(**e.to_json()) for e in entries]

@@ -1,0 +1,151 @@
+"""The authorization matrix: every route x every role -> allowed, 401 or 403.
+
+The matrix is checked against ``app.routes``: a route missing from it (one merged from another
+branch, say) fails ``test_every_route_is_in_the_matrix`` until it gets an entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import routing
+from fastapi.testclient import TestClient
+
+from rag.keys import ROLES
+from tests.api.conftest import ClientFactory, create_key_headers, services_of
+
+PUBLIC = "public"
+ANY_KEY = "employee"
+
+# (method, path) -> the least role allowed, or PUBLIC. "owner*" means: owners of the path's index.
+MATRIX: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/v1/me"): ANY_KEY,
+    ("POST", "/v1/ask"): "employee",
+    ("GET", "/v1/indexes"): "employee",
+    ("GET", "/v1/indexes/{name}/versions"): "employee",
+    ("GET", "/v1/indexes/{name}/diff"): "employee",
+    ("POST", "/v1/indexes/{name}/promote"): "admin",
+    ("POST", "/v1/indexes/{name}/rollback"): "admin",
+    ("POST", "/v1/indexes/{name}/canary"): "admin",
+    ("DELETE", "/v1/indexes/{name}/canary"): "admin",
+    ("POST", "/v1/indexes/{name}/retention"): "admin",
+    ("PUT", "/v1/indexes/{name}/source"): "admin",
+    ("GET", "/v1/indexes/{name}/source"): "owner*",
+    ("GET", "/v1/indexes/{name}/documents"): "owner*",
+    ("PUT", "/v1/indexes/{name}/documents/{doc_id}"): "owner*",
+    ("DELETE", "/v1/indexes/{name}/documents/{doc_id}"): "owner*",
+    ("POST", "/v1/indexes/{name}/builds"): "owner*",
+    ("GET", "/v1/jobs"): "owner",
+    ("GET", "/v1/jobs/{job_id}"): "owner",
+    ("POST", "/v1/jobs/{job_id}/cancel"): "owner",
+    ("POST", "/v1/keys"): "admin",
+    ("GET", "/v1/keys"): "admin",
+    ("DELETE", "/v1/keys/{key_id}"): "admin",
+    ("GET", "/v1/audit"): "admin",
+}
+
+# Requests that pass authorization but change nothing (bad bodies, unknown ids).
+_PARAMS = {"name": "policies", "doc_id": "no-such-doc.md", "job_id": "no-such-job", "key_id": "0000000000000000"}
+_BODIES: dict[str, Any] = {"POST": {"unexpected": 1}, "PUT": {"unexpected": 1}}
+
+
+def _route_keys(client: TestClient) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    # Every route of the app and of its included routers; a mount (static files) counts as method "*".
+    for route in routing.iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        path = route.path
+        if path is None:
+            continue
+        methods = getattr(route.original_route, "methods", None) or {"*"}
+        for method in methods:
+            if method != "HEAD":
+                keys.add((method, path.replace(":path}", "}")))
+    return keys
+
+
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
+    url = path.format(**_PARAMS)
+    body = _BODIES.get(method)
+    if path.endswith("/diff"):
+        url += "?from=1&to=1"
+    return client.request(method, url, headers=headers, json=body).status_code
+
+
+@pytest.fixture()
+def matrix_client(client_factory: ClientFactory) -> TestClient:
+    return client_factory(admin_key=False, worker_enabled=False, rate_limit=None)
+
+
+def test_every_route_is_in_the_matrix(matrix_client: TestClient) -> None:
+    routes = _route_keys(matrix_client)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, f"routes without an authorization matrix entry: {missing}"
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_matrix(matrix_client: TestClient) -> None:
+    keys = {
+        "employee": create_key_headers(matrix_client, "employee", ["hr"]),
+        "owner": create_key_headers(matrix_client, "owner", ["hr"], ["policies"]),
+        "owner-elsewhere": create_key_headers(matrix_client, "owner", [], ["other-index"]),
+        "admin": create_key_headers(matrix_client, "admin"),
+    }
+    failures: list[str] = []
+    for (method, path), needed in sorted(MATRIX.items()):
+        if needed == PUBLIC:
+            status = _call(matrix_client, method, path, {})
+            if status in (401, 403):
+                failures.append(f"{method} {path}: public route answered {status}")
+            continue
+        status = _call(matrix_client, method, path, {})
+        if status != 401:
+            failures.append(f"{method} {path} without a key: {status}, expected 401")
+        bad = _call(matrix_client, method, path, {"Authorization": "Bearer rag_0123456789abcdef_" + "x" * 43})
+        if bad != 401:
+            failures.append(f"{method} {path} with an unknown key: {bad}, expected 401")
+        for who, headers in keys.items():
+            role = who.split("-")[0]
+            allowed = ROLES.index(role) >= ROLES.index(needed.rstrip("*"))  # type: ignore[arg-type]
+            if needed == "owner*" and who == "owner-elsewhere":
+                allowed = False
+            status = _call(matrix_client, method, path, headers)
+            if allowed and status in (401, 403):
+                failures.append(f"{method} {path} as {who}: {status}, expected to be allowed")
+            if not allowed and status != 403:
+                failures.append(f"{method} {path} as {who}: {status}, expected 403")
+    assert not failures, "\n".join(failures)
+
+
+def test_revoked_key_is_refused_at_once(matrix_client: TestClient) -> None:
+    headers = create_key_headers(matrix_client, "employee")
+    assert matrix_client.get("/v1/me", headers=headers).status_code == 200
+    key_id = matrix_client.get("/v1/me", headers=headers).json()["key_id"]
+    services_of(matrix_client).keys.revoke(key_id)
+    response = matrix_client.get("/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_denied_change_is_audited(matrix_client: TestClient) -> None:
+    headers = create_key_headers(matrix_client, "employee")
+    assert matrix_client.post("/v1/indexes/policies/rollback", headers=headers).status_code == 403
+    entries = services_of(matrix_client).audit.entries(actor="test-employee")
+    assert [(e.action, e.outcome, e.index) for e in entries] == [
+        ("POST /v1/indexes/{name}/rollback", "denied", "policies")
+    ]
+
+
+def test_auth_off_makes_every_caller_an_admin(client_factory: ClientFactory) -> None:
+    client = client_factory(admin_key=False, auth_enabled=False, worker_enabled=False)
+    me = client.get("/v1/me").json()
+    assert me["role"] == "admin" and me["groups"] == ["*"] and me["indexes"] == ["*"]
+    assert client.get("/v1/keys").status_code == 200
