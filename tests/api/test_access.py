@@ -248,3 +248,29 @@ def test_rate_limits_can_be_shared_through_redis() -> None:
     with pytest.raises(RateLimited) as info:
         second.hit(key)
     assert 1 <= int(info.value.headers["Retry-After"]) <= 60
+
+
+def test_streams_chat_and_document_text_keep_to_the_callers_groups(
+    acl_client: TestClient, key_headers: KeyHeaders
+) -> None:
+    outsider = key_headers("employee", groups=["sales"])
+    insider = key_headers("employee", groups=["hr"])
+    question = "How large is the quillfeather bonus pool?"
+    # the OpenAI-compatible endpoint searches only the caller's groups
+    chat = {"model": "acl", "messages": [{"role": "user", "content": question}]}
+    closed = acl_client.post("/v1/chat/completions", json=chat, headers=outsider).json()
+    assert "quillfeather" not in str(closed) and all(
+        c["doc_id"] != "pay.md" for c in closed["choices"][0]["message"]["citations"]
+    )
+    opened = acl_client.post("/v1/chat/completions", json=chat, headers=insider).json()
+    assert "quillfeather" in opened["choices"][0]["message"]["content"]
+    # so does the streamed /v1/ask
+    streamed = acl_client.post("/v1/ask", json={"question": question, "index": "acl", "stream": True}, headers=outsider)
+    assert streamed.status_code == 200 and "percent" not in streamed.text and "pay.md" not in streamed.text
+    # a document outside the caller's groups is as unknown as a missing one
+    version = acl_client.get("/v1/indexes", headers=insider).json()
+    live = next(i["live_version"] for i in version if i["name"] == "acl")
+    url = f"/v1/indexes/acl/versions/{live}/documents/pay.md"
+    assert acl_client.get(url, headers=insider).status_code == 200
+    hidden = acl_client.get(url, headers=outsider)
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "document_not_found"

@@ -49,10 +49,28 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/keys"): "admin",
     ("DELETE", "/v1/keys/{key_id}"): "admin",
     ("GET", "/v1/audit"): "admin",
+    ("POST", "/v1/answers/{answer_id}/feedback"): "employee",
+    ("GET", "/v1/answers/{answer_id}"): "admin",  # an answer may quote documents of any group
+    ("GET", "/v1/indexes/{name}/versions/{version}/documents/{doc_id}"): "employee",
+    ("POST", "/v1/chat/completions"): "employee",
+    ("GET", "/v1/models"): "employee",
+    # the pages hold no data (their API calls need a key); /metrics is for Prometheus inside the network
+    ("GET", "/"): PUBLIC,
+    ("GET", "/admin"): PUBLIC,
+    ("GET", "/view"): PUBLIC,
+    ("*", "/static"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).
-_PARAMS = {"name": "policies", "doc_id": "no-such-doc.md", "job_id": "no-such-job", "key_id": "0000000000000000"}
+_PARAMS = {
+    "name": "policies",
+    "doc_id": "no-such-doc.md",
+    "job_id": "no-such-job",
+    "key_id": "0000000000000000",
+    "answer_id": "no-such-answer",
+    "version": "1",
+}
 _BODIES: dict[str, Any] = {"POST": {"unexpected": 1}, "PUT": {"unexpected": 1}}
 
 
@@ -71,6 +89,8 @@ def _route_keys(client: TestClient) -> set[tuple[str, str]]:
 
 
 def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
+    if method == "*":  # a mount: fetch one of its files
+        return client.get(path + "/app.css", headers=headers).status_code
     url = path.format(**_PARAMS)
     body = _BODIES.get(method)
     if path.endswith("/diff"):
