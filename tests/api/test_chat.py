@@ -25,13 +25,24 @@ def live(built_sample: Path, embedder: Embedder, tmp_path_factory: pytest.TempPa
     shutil.copytree(built_sample, data_dir)
     app = create_app(make_settings(data_dir), services_factory=lambda s: build_services(s, embedder=embedder))
     with LiveServer(app) as server:
+        # the OpenAI client sends its api_key as a Bearer token: an employee key of this app
+        server.key = app.state.services.keys.create("chat-client", "employee", [], []).secret  # type: ignore[attr-defined]
         yield server
 
 
 @pytest.fixture()
 def chat(live: LiveServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{live.url}/v1", api_key="unused-here", max_retries=0) as client:
+    key = live.key  # type: ignore[attr-defined]
+    with openai.OpenAI(base_url=f"{live.url}/v1", api_key=key, max_retries=0) as client:
         yield client
+
+
+def test_a_client_without_a_valid_key_is_refused(live: LiveServer) -> None:
+    with (
+        openai.OpenAI(base_url=f"{live.url}/v1", api_key="not-a-key", max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        client.chat.completions.create(model="policies", messages=[{"role": "user", "content": QUESTION}])
 
 
 def test_plain_completion_has_footnotes_and_citations(chat: openai.OpenAI) -> None:

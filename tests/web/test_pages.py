@@ -45,6 +45,8 @@ def server(built_sample: Path, embedder: Embedder, tmp_path_factory: pytest.Temp
         services.builder.build("policies", SAMPLE_DIR, promote=False)  # v2: every vector reused from v1
         services.documents.set_source("policies", SAMPLE_DIR)  # what build jobs read
         live.app = app  # type: ignore[attr-defined]
+        # auth is on, as in production: the pages get an admin key the way a person would paste one
+        live.admin_key = services.keys.create("web-admin", "admin", [], []).secret  # type: ignore[attr-defined]
         yield live
 
 
@@ -63,9 +65,15 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+def _with_key(context: Any, key: str) -> None:
+    """Every page of ``context`` starts with ``key`` stored where the pages keep the API key."""
+    context.add_init_script(f"localStorage.setItem('policy-assistant.api-key', {key!r});")
+
+
 @pytest.fixture()
-def page(browser: Any) -> Iterator[Page]:
+def page(browser: Any, server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1100, "height": 900})
+    _with_key(context, server.admin_key)  # type: ignore[attr-defined]
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     errors: list[str] = []
@@ -139,6 +147,7 @@ def test_keyboard_only_ask_and_citation(server: LiveServer, page: Page) -> None:
 
 def test_pages_fit_a_phone_screen(server: LiveServer, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    _with_key(context, server.admin_key)  # type: ignore[attr-defined]
     try:
         phone = context.new_page()
         for path in ("/", "/admin"):
@@ -164,7 +173,7 @@ def test_admin_promotes_and_rolls_back(server: LiveServer, page: Page) -> None:
     registry = _services(server).registry
     assert registry.live_version("policies") == 1
     page.goto(server.url + "/admin")
-    expect(page.locator("#who")).to_contain_text("authentication is off")
+    expect(page.locator("#who")).to_contain_text("web-admin (admin)")  # from /v1/me, with the stored key
     expect(page.locator("#versions tr[data-version='2']")).to_be_visible()
     expect(page.locator("#versions tr[data-version='1']")).to_contain_text("live")
     expect(page.locator("#jobs")).to_be_attached()
@@ -211,3 +220,18 @@ def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> Non
     expect(job).to_contain_text("reused")
     expect(page.locator("#versions tr[data-version='3']")).to_be_visible()
     assert _services(server).registry.live_version("policies") == 1  # promote: never
+
+
+def test_an_employee_sees_no_admin_buttons(server: LiveServer, browser: Any) -> None:
+    key = _services(server).keys.create("web-employee", "employee", [], []).secret
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    _with_key(context, key)
+    try:
+        pg = context.new_page()
+        pg.goto(server.url + "/admin")
+        expect(pg.locator("#who")).to_contain_text("web-employee (employee)")
+        expect(pg.locator("#versions tr[data-version='2']")).to_be_visible()
+        expect(pg.get_by_role("button", name="Promote v2")).to_have_count(0)
+        expect(pg.get_by_role("button", name="Roll back to the previous version")).to_be_hidden()
+    finally:
+        context.close()
