@@ -1,4 +1,4 @@
-"""The ``rag`` command line: build, list, promote and roll back versions, ask, and serve the API."""
+"""The ``rag`` command line: versions, asking and serving; mounts eval, feedback, keys and audit."""
 
 from __future__ import annotations
 
@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rag.commands.access import audit_app, keys_app
+from rag.commands.common import cli_actor, err, fail, out
+from rag.commands.feedback import feedback_app, golden_app
 from rag.errors import RagError
 from rag.evaluation.command import eval_command
+from rag.progress import progress_bar
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
-    from rag.feedback import FeedbackStore
-    from rag.keys import Principal
     from rag.wiring import Services
 
 __all__ = ["app"]
@@ -33,8 +31,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("eval")(eval_command)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(golden_app, name="golden")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 @contextmanager
@@ -47,11 +47,6 @@ def _services() -> Iterator[Services]:
         yield services
     finally:
         services.close()
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.command()
@@ -75,14 +70,7 @@ def ingest(
                 live = s.registry.live_version(index)
                 out.print(f"{index}@{live} is live and built from the same documents: nothing to do.")
                 return
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=not err.is_terminal,
-            ) as bar:
+            with progress_bar(err) as bar:
                 tasks: dict[str, object] = {}
 
                 def progress(stage: str, done: int, total: int) -> None:
@@ -93,7 +81,7 @@ def ingest(
 
                 result = s.builder.build(index, source, promote=promote, progress=progress)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     m = result.manifest
     out.print(
         f"built [bold]{index}@{m.version}[/]: {len(m.documents)} documents, {m.chunk_count} chunks "
@@ -136,7 +124,7 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
         rows = s.catalog.list_versions(index)
         live = s.registry.live_version(index)
     if not rows:
-        raise _fail(f"unknown index {index!r}")
+        raise fail(f"unknown index {index!r}")
     table = Table("version", "state", "live", "documents", "chunks", "embedder", "created")
     for v in rows:
         m = v.manifest
@@ -152,33 +140,6 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
     out.print(table)
 
 
-def _cli_actor() -> Principal:
-    """Who the audit log names for a command run on this host: the operator, as an admin."""
-    import getpass
-
-    from rag.keys import ALL, Principal
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        user = "unknown"
-    return Principal(key_id="cli", name=f"cli:{user}", role="admin", groups=[ALL], indexes=[ALL])
-
-
-@contextmanager
-def _metadata() -> Iterator[sa.Engine]:
-    """The metadata database alone (keys and audit commands load no model)."""
-    import sqlalchemy as sa
-
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(settings.metadata_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 @app.command()
 def promote(
     index: Annotated[str, typer.Argument(help="Index name.")],
@@ -186,10 +147,10 @@ def promote(
 ) -> None:
     """Point the index's alias at VERSION."""
     try:
-        with _services() as s, s.audit.action(_cli_actor(), "promote", index=index, target=f"v{version}"):
+        with _services() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
             previous = s.registry.promote(index, version)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     out.print(f"alias {index}: {previous or '-'} -> {version}")
 
 
@@ -197,10 +158,10 @@ def promote(
 def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
     """Return the alias to the previously promoted version."""
     try:
-        with _services() as s, s.audit.action(_cli_actor(), "rollback", index=index):
+        with _services() as s, s.audit.action(cli_actor(), "rollback", index=index):
             before, after = s.registry.rollback(index)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     out.print(f"alias {index}: {before} -> {after}")
 
 
@@ -216,7 +177,7 @@ def ask(
         with _services() as s:
             record = s.assistant.ask(question, index, top_k)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if as_json:
         sys.stdout.write(json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
         return
@@ -245,7 +206,7 @@ def build(
     from indexes.refs import check_index_name
 
     if mode not in ("incremental", "full") or promote not in ("never", "if_gate_passes", "always"):
-        raise _fail("--mode is incremental|full and --promote is never|if_gate_passes|always")
+        raise fail("--mode is incremental|full and --promote is never|if_gate_passes|always")
     try:
         check_index_name(index)
         with _services() as s:
@@ -263,7 +224,7 @@ def build(
                     break
                 time.sleep(1)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
 
 
 @app.command()
@@ -276,7 +237,7 @@ def source(
         with _services() as s:
             config = s.documents.set_source(index, folder)
     except RagError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     out.print(f"index {index} builds from {config.folder}")
 
 
@@ -328,7 +289,7 @@ def serve(
         try:
             load_reranker(settings.reranker_model, settings.embedding_device)
         except RagError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port
     out.print(
@@ -343,243 +304,6 @@ def serve(
 
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
-
-
-# feedback and golden-set candidates ---------------------------------------------------------------
-
-feedback_app = typer.Typer(
-    help="Feedback on answers: export it, mark negative feedback reviewed.", no_args_is_help=True
-)
-golden_app = typer.Typer(help="Golden question sets for the promotion gate.", no_args_is_help=True)
-app.add_typer(feedback_app, name="feedback")
-app.add_typer(golden_app, name="golden")
-
-
-@contextmanager
-def _feedback_store() -> Iterator[FeedbackStore]:
-    """The feedback store on the metadata database only (no engine, no model is loaded)."""
-    from indexes.catalog import Catalog
-    from rag.feedback import FeedbackStore
-
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog.from_url(settings.metadata_url)
-    try:
-        yield FeedbackStore(catalog.engine)
-    finally:
-        catalog.close()
-
-
-@feedback_app.command("export")
-def feedback_export(
-    output: Annotated[Path | None, typer.Option("--out", help="Write here instead of standard output.")] = None,
-    rating: Annotated[str | None, typer.Option(help="Only 'up' or only 'down'.")] = None,
-    reviewed: Annotated[
-        bool | None, typer.Option("--reviewed/--unreviewed", help="Only reviewed, or only unreviewed, feedback.")
-    ] = None,
-) -> None:
-    """Feedback as JSON lines, oldest first, each with its answer record (question, answer,
-    citations, index version, prompt, model) and its review."""
-    if rating not in (None, "up", "down"):
-        raise _fail("--rating is up or down")
-    with _feedback_store() as store:
-        lines = [
-            json.dumps(f.model_dump(mode="json"), ensure_ascii=False) + "\n"
-            for f in store.iter_all(rating=rating, reviewed=reviewed)  # type: ignore[arg-type]
-        ]
-    if output is None:
-        sys.stdout.write("".join(lines))
-    else:
-        output.write_text("".join(lines), encoding="utf-8")
-        err.print(f"wrote {len(lines)} feedback records to {output}")
-
-
-@feedback_app.command("review")
-def feedback_review(
-    feedback_id: Annotated[str, typer.Argument(help="The feedback to mark reviewed.")],
-    doc_id: Annotated[
-        list[str], typer.Option("--doc-id", help="A document (source path, as in golden sets) that answers it.")
-    ],
-    answer: Annotated[str | None, typer.Option(help="A short correct answer, for the golden set.")] = None,
-) -> None:
-    """Mark feedback reviewed by naming the documents that answer its question (repeat --doc-id)."""
-    try:
-        with _feedback_store() as store:
-            f = store.review(feedback_id, doc_id, answer)
-    except RagError as exc:
-        raise _fail(exc.message) from None
-    out.print(f"reviewed {f.feedback_id} ({f.rating}): {', '.join(f.review_doc_ids or [])}")
-
-
-@golden_app.command("add-from-feedback")
-def golden_add_from_feedback(
-    output: Annotated[Path, typer.Option("--out", help="Candidates file (golden JSONL) to append to.")] = Path(
-        "golden.candidates.jsonl"
-    ),
-    golden: Annotated[
-        Path | None, typer.Option(help="The current golden set: questions already in it are not proposed again.")
-    ] = None,
-) -> None:
-    """Append reviewed negative feedback to a candidates file in the golden-set format, for a person
-    to check before copying lines into the golden set. Re-running adds only new candidates."""
-    from rag.evaluation.golden import load_golden
-    from rag.feedback import golden_candidate
-
-    def norm(text: str) -> str:
-        return " ".join(text.lower().split())
-
-    try:
-        known = {norm(q.question) for q in load_golden(golden)} if golden else set()
-        existing = load_golden(output) if output.exists() and output.read_text(encoding="utf-8").strip() else []
-        with _feedback_store() as store:
-            feedback = list(store.iter_all(rating="down", reviewed=True))
-    except RagError as exc:
-        raise _fail(exc.message) from None
-    ids = {q.id for q in existing}
-    known |= {norm(q.question) for q in existing}
-    added = []
-    for f in feedback:
-        candidate = golden_candidate(f)
-        if candidate is None or candidate.id in ids or norm(candidate.question) in known:
-            continue
-        ids.add(candidate.id)
-        known.add(norm(candidate.question))
-        added.append(candidate)
-    with output.open("a", encoding="utf-8") as fh:
-        for c in added:
-            fh.write(json.dumps(c.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
-    out.print(f"added {len(added)} candidates to {output} ({len(feedback)} reviewed negative feedback records)")
-
-
-keys_app = typer.Typer(help="API keys: create, list, revoke (secrets are shown once, stored as hashes).")
-app.add_typer(keys_app, name="keys")
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[str, typer.Option(help="employee, owner or admin.")],
-    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
-    groups: Annotated[list[str] | None, typer.Option(help="Access groups (repeat or comma-separate).")] = None,
-    indexes: Annotated[list[str] | None, typer.Option(help="Indexes an owner owns (repeat or comma-separate).")] = None,
-) -> None:
-    """Create an API key and print its secret (once: only a hash is stored)."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
-
-    try:
-        with _metadata() as db, AuditLog(db).action(_cli_actor(), "key.create") as audited:
-            audited.details.update(name=name, role=role, groups=_split(groups), indexes=_split(indexes))
-            new = KeyStore(db).create(name, role, _split(groups), _split(indexes))
-            audited.target = new.key.key_id
-    except RagError as exc:
-        raise _fail(exc.message) from None
-    k = new.key
-    out.print(f"created {k.role} key {k.key_id} ({k.name}); groups {', '.join(k.groups) or '-'}")
-    sys.stdout.write(new.secret + "\n")
-
-
-@keys_app.command("list")
-def keys_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key and line.")] = False,
-) -> None:
-    """List keys (never their secrets)."""
-    from rag.keys import KeyStore
-
-    with _metadata() as db:
-        rows = KeyStore(db).list_keys()
-    if as_json:
-        for k in rows:
-            row = {
-                "key_id": k.key_id,
-                "name": k.name,
-                "role": k.role,
-                "groups": k.groups,
-                "indexes": k.indexes,
-                "created_at": k.created_at.isoformat(),
-                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
-            }
-            sys.stdout.write(json.dumps(row) + "\n")
-        return
-    table = Table("key", "name", "role", "groups", "indexes", "created", "revoked")
-    for k in rows:
-        table.add_row(
-            k.key_id,
-            k.name,
-            k.role,
-            ",".join(k.groups) or "-",
-            ",".join(k.indexes) or "-",
-            k.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            k.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if k.revoked_at else "",
-        )
-    out.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `rag keys list`).")]) -> None:
-    """Revoke a key; it stops working at once."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
-
-    try:
-        with _metadata() as db, AuditLog(db).action(_cli_actor(), "key.revoke", target=key_id):
-            key = KeyStore(db).revoke(key_id)
-    except RagError as exc:
-        raise _fail(exc.message) from None
-    out.print(f"revoked key {key.key_id} ({key.name})")
-
-
-@keys_app.command("bootstrap")
-def keys_bootstrap() -> None:
-    """Create a local admin key and an employee key when no key exists yet, and print them once."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
-
-    with _metadata() as db:
-        store = KeyStore(db)
-        if store.count_active():
-            out.print("API keys exist already; nothing created (see `rag keys list`).")
-            return
-        audit = AuditLog(db)
-        created = []
-        for role, name in (("admin", "local admin"), ("employee", "local employee")):
-            with audit.action(_cli_actor(), "key.create") as audited:
-                audited.details.update(name=name, role=role, bootstrap=True)
-                created.append(store.create(name, role))
-                audited.target = created[-1].key.key_id
-    out.print("created API keys (shown once; only their hashes are stored):")
-    for new in created:
-        out.print(f"  {new.key.role:<8} {new.secret}")
-    out.print("send one as: Authorization: Bearer <key>")
-
-
-audit_app = typer.Typer(help="The audit log of state changes and questions.")
-app.add_typer(audit_app, name="audit")
-
-
-@audit_app.command("export")
-def audit_export(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
-) -> None:
-    """Write every audit entry, oldest first, as JSON Lines."""
-    from rag.audit import AuditLog
-
-    with _metadata() as db:
-        log = AuditLog(db)
-        handle = output.open("w", encoding="utf-8") if output else sys.stdout
-        try:
-            count = 0
-            for entry in log.iter_all():
-                handle.write(json.dumps(entry.to_json(), sort_keys=True) + "\n")
-                count += 1
-        finally:
-            if output:
-                handle.close()
-    if output:
-        err.print(f"wrote {count} audit entries to {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

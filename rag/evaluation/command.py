@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag.errors import RagError
+from rag.progress import progress_bar
 from rag.settings import Settings
 
 __all__ = ["eval_command"]
@@ -60,7 +60,7 @@ def eval_command(
         err.print(f"[bold red]error:[/] {exc.message}")
         raise typer.Exit(1) from None
     try:
-        with _bar() as bar:
+        with progress_bar(err) as bar:
             if version:
                 target = services.registry.resolve(IndexRef.parse(version))
             else:
@@ -101,14 +101,3 @@ def eval_command(
         markdown_out.write_text(table)
     if json_out:
         json_out.write_text(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=not err.is_terminal,
-    )

@@ -1,0 +1,1 @@
+"""Groups of ``rag`` subcommands, one module each; ``rag/cli.py`` mounts them."""
