@@ -7,14 +7,17 @@ each followed by its ``[n]`` marker.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ingest.sparse import SparseEncoder
 from rag.answering.base import Draft, DraftCitation, Evidence, ModelInfo
 from rag.sentences import split_sentences
 
-__all__ = ["ExtractiveAnswerer"]
+__all__ = ["ExtractiveAnswerer", "SentenceSimilarity"]
+
+SentenceSimilarity = Callable[[str, list[str]], list[float]]
+"""(question, sentences) -> the cosine similarity of each sentence to the question."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +40,15 @@ class ExtractiveAnswerer:
         min_words: int = 4,
         relative_cutoff: float = 0.6,
         table_row_weight: float = 0.6,
+        similarity: SentenceSimilarity | None = None,
+        similarity_weight: float = 1.0,
     ) -> None:
         self.max_sentences = max_sentences
         self.table_row_weight = table_row_weight
         self.min_words = min_words
         self.relative_cutoff = relative_cutoff
+        self.similarity = similarity
+        self.similarity_weight = similarity_weight
         self._terms = SparseEncoder()
 
     @property
@@ -63,6 +70,12 @@ class ExtractiveAnswerer:
                 if sentence.startswith("|"):
                     score *= self.table_row_weight  # a bare table row reads poorly out of its table
                 out.append(_Candidate(n=n, position=position, sentence=sentence, score=score))
+        if self.similarity is not None and out:
+            cosines = self.similarity(evidence.question, [c.sentence for c in out])
+            out = [
+                _Candidate(c.n, c.position, c.sentence, c.score + self.similarity_weight * max(cos, 0.0))
+                for c, cos in zip(out, cosines, strict=True)
+            ]
         return out
 
     def _select(self, evidence: Evidence) -> list[_Candidate]:
