@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from indexes.types import ChunkRecord, SearchHit
+from ingest.embedding import Embedder
 from prompts import PromptError, load_prompt
 from rag.answering.base import Draft, DraftCitation, Evidence
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import render_sources
 from rag.citations import check_citations
+from rag.wiring import sentence_similarity
 
 
 def _hit(text: str, n: int, similarity: float = 0.6) -> SearchHit:
@@ -54,6 +56,24 @@ def test_extractive_answers_only_with_source_sentences() -> None:
 def test_extractive_prefers_the_sentence_that_answers() -> None:
     draft = ExtractiveAnswerer(max_sentences=1).answer(Evidence("When do unused leave days expire?", HITS), "")
     assert draft.text == "Unused days expire on 31 March of the following year. [1]"
+
+
+def test_sentence_meaning_picks_a_paraphrased_answer(embedder: Embedder) -> None:
+    # no sentence shares a term with the question: by terms alone the answerer cannot tell which answers
+    question = "How much vacation time do I get per year?"
+    hits = [
+        _hit(
+            "Expense reports must be filed by the fifth of the month. Each employee receives "
+            "27 working days of paid annual leave. Staff may work from home on Fridays.",
+            1,
+        )
+    ]
+    plain = ExtractiveAnswerer(max_sentences=1).answer(Evidence(question, hits), "")
+    semantic = ExtractiveAnswerer(max_sentences=1, similarity=sentence_similarity(embedder), similarity_weight=2.0)
+    draft = semantic.answer(Evidence(question, hits), "")
+    assert draft.text == "Each employee receives 27 working days of paid annual leave. [1]"
+    assert plain.text != draft.text  # the term overlap alone picks another sentence
+    assert "".join(semantic.stream(Evidence(question, hits), "")) == draft.text
 
 
 def test_citations_naming_no_retrieved_chunk_are_dropped_and_counted() -> None:
