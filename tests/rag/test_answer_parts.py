@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from indexes.types import ChunkRecord, SearchHit
@@ -12,6 +14,7 @@ from rag.answering.extractive import ExtractiveAnswerer
 from rag.assistant import render_sources
 from rag.citations import check_citations
 from rag.wiring import sentence_similarity
+from tests.conftest import make_settings
 
 
 def _hit(text: str, n: int, similarity: float = 0.6) -> SearchHit:
@@ -107,3 +110,12 @@ def test_prompt_templates_are_strict() -> None:
         load_prompt("answer/v99")
     with pytest.raises(PromptError):
         load_prompt("../etc/passwd")
+
+
+def test_sentence_meaning_is_a_setting_off_by_default(embedder: Embedder, tmp_path: Path) -> None:
+    from rag.wiring import build_answerer
+
+    plain = build_answerer(make_settings(tmp_path), embedder)
+    semantic = build_answerer(make_settings(tmp_path, extractive_semantic=True), embedder)
+    assert isinstance(plain, ExtractiveAnswerer) and plain.similarity is None
+    assert isinstance(semantic, ExtractiveAnswerer) and semantic.similarity is not None
