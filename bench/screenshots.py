@@ -47,9 +47,13 @@ def main() -> int:
             services = app.state.services
             services.builder.build("policies", SAMPLE, promote=True)
             services.builder.build("policies", SAMPLE, promote=False)
+            key = services.keys.create("docs-admin", "admin", [], []).secret  # auth is on, as in production
+            remember_key = f"localStorage.setItem('policy-assistant.api-key', {key!r});"
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-                desktop = browser.new_page(viewport={"width": 1100, "height": 1000})
+                desktop_context = browser.new_context(viewport={"width": 1100, "height": 1000})
+                desktop_context.add_init_script(remember_key)
+                desktop = desktop_context.new_page()
                 _ask(desktop, server.url)
                 desktop.get_by_role("button", name="Helpful", exact=True).click()
                 desktop.screenshot(path=str(OUT / "ask.png"), full_page=True)
@@ -61,7 +65,11 @@ def main() -> int:
                 desktop.get_by_role("button", name="Compare").click()
                 expect(desktop.locator("#diff")).to_contain_text("v1 → v2")
                 desktop.screenshot(path=str(OUT / "admin.png"), full_page=True)
-                phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+                phone_context = browser.new_context(
+                    viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+                )
+                phone_context.add_init_script(remember_key)
+                phone = phone_context.new_page()
                 _ask(phone, server.url)
                 phone.screenshot(path=str(OUT / "ask-phone.png"))
                 browser.close()
