@@ -76,15 +76,7 @@ class AuditEntryOut(BaseModel):
 
 
 def _key_out(key: ApiKey) -> KeyOut:
-    return KeyOut(
-        key_id=key.key_id,
-        name=key.name,
-        role=key.role,
-        groups=key.groups,
-        indexes=key.indexes,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-    )
+    return KeyOut.model_validate(key, from_attributes=True)
 
 
 @router.get("/me", response_model=MeOut)
