@@ -98,3 +98,6 @@ class Manifest(_Frozen):
     """Whether the build redacted PII (``ingest.pii``) before chunking."""
     redactions: dict[str, int] = Field(default_factory=dict)
     """PII values redacted by the build, by kind (``email``, ``phone``, ``card``, ...); never the values."""
+    refusal: dict[str, Any] | None = None
+    """The refusal decision calibrated for this version on its index's golden questions (``rag.refusal``);
+    None: the similarity threshold of the settings."""

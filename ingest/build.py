@@ -133,6 +133,7 @@ class Builder:
         upsert_batch: int = 256,
         access: AccessDefaults | None = None,
         redactor_for: RedactorFor | None = None,
+        calibrator: Callable[[Manifest], Manifest] | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -142,6 +143,8 @@ class Builder:
         self.upsert_batch = upsert_batch
         self.access = access or AccessDefaults()
         self.redactor_for: RedactorFor = redactor_for or (lambda index: None)
+        self.calibrator = calibrator
+        """Runs on every sealed version before it is marked ready (e.g. to record a refusal calibration)."""
 
     def build(
         self,
@@ -197,6 +200,8 @@ class Builder:
                 reusable_from,
                 should_cancel or _never,
             )
+            if self.calibrator is not None:
+                manifest = self.calibrator(manifest)
             if finalize is not None:
                 manifest = finalize(manifest)
         except BaseException as exc:

@@ -16,6 +16,7 @@ import frontmatter
 from bs4 import BeautifulSoup, Tag
 
 from ingest.documents import LoadedDocument, PageSpan
+from ingest.markdown_inline import plain_inline
 from ingest.normalize import normalize_text
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadError", "UnsupportedFormat", "load_document"]
@@ -74,7 +75,7 @@ def _load_markdown(path: Path, source: str) -> tuple[str, str, dict[str, Any], l
     except Exception as exc:  # yaml errors come in several classes
         raise LoadError(source, f"unreadable front matter ({exc})") from exc
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}
-    text = normalize_text(post.content)
+    text = plain_inline(normalize_text(post.content))
     title = str(meta.get("title") or _first_heading(text) or _title_from_name(path))
     return title, text, meta, []
 

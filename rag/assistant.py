@@ -6,10 +6,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from indexes.refs import IndexRef
 from indexes.types import SearchHit
 from indexes.versions import ResolvedVersion, VersionRegistry
+from ingest.sparse import SparseEncoder
 from prompts import PromptTemplate
 from rag.answer_log import AnswerLog
 from rag.answer_stream import Citations, Delta, Final, MarkerFilter, StreamEvent, draft_from_text
@@ -17,6 +19,7 @@ from rag.answering.base import Answerer, Draft, Evidence
 from rag.citations import check_citations
 from rag.errors import InvalidInput, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut
+from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
 
 __all__ = ["NOT_COVERED", "Assistant", "render_sources"]
@@ -52,7 +55,8 @@ class _Prepared:
 class Assistant:
     """Answers questions; every answer is recorded with the version, prompt and model behind it.
 
-    Guarantees: a question whose best evidence is below ``refusal_threshold`` is refused without
+    Guarantees: a question the version's refusal decision rejects (its calibrated model, or the
+    best evidence below ``refusal_threshold`` for a version without one) is refused without
     calling the model; every citation in an answer names a chunk that was retrieved for it.
     """
 
@@ -78,6 +82,8 @@ class Assistant:
         self.top_k = top_k
         self.refusal_threshold = refusal_threshold
         self.max_question_chars = max_question_chars
+        self._terms = SparseEncoder()
+        self._models: dict[tuple[str, int], RefusalModel] = {}
 
     def check_question(self, question: str) -> str:
         """The question stripped; ``InvalidInput`` when empty, ``QuestionTooLong`` when too long."""
@@ -98,15 +104,48 @@ class Assistant:
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
         hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
+        refused = self.refuses(version, text, hits)
         t2 = time.perf_counter()
-        best = max((h.similarity for h in hits), default=-1.0)
-        return _Prepared(text, version, hits, best < self.refusal_threshold, t0, t1, t2)
+        return _Prepared(text, version, hits, refused, t0, t1, t2)
+
+    def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit]) -> bool:
+        """The refusal decision: the version's calibrated model when its manifest has one, else the
+        best chunk's similarity against ``refusal_threshold``. No hits: always refused."""
+        if not hits:
+            return True
+        model = self._refusal_model(version)
+        if model is not None:
+            return model.refuses(refusal_signals(question, hits, self._terms))
+        return max(h.similarity for h in hits) < self.refusal_threshold
+
+    def _refusal_model(self, version: ResolvedVersion) -> RefusalModel | None:
+        data = version.manifest.refusal
+        if not data:
+            return None
+        key = (version.index, version.version)
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = RefusalModel.model_validate(data)
+        return model
+
+    def refusal_policy(self, version: ResolvedVersion) -> dict[str, Any]:
+        """How ``version`` decides to refuse, as plain values (for reports)."""
+        model = self._refusal_model(version)
+        if model is None:
+            return {"method": "best-similarity", "source": "settings", "threshold": self.refusal_threshold}
+        return {
+            "method": f"{model.method} over {', '.join(model.features)}",
+            "source": f"calibrated on {model.fitted_on.get('name')}",
+            "threshold": model.threshold,
+            "cross_validated": model.cross_validated,
+            "in_sample": model.in_sample,
+        }
 
     def _prompt(self, prep: _Prepared) -> str:
         return self.prompt.render(sources=render_sources(prep.hits), question=prep.text)
 
-    def _finish(self, prep: _Prepared, draft: Draft | None) -> AnswerRecord:
-        """Check the draft's citations (``None``: refused), build the record and log it."""
+    def _finish(self, prep: _Prepared, draft: Draft | None, *, save: bool = True) -> AnswerRecord:
+        """Check the draft's citations (``None``: refused), build the record and log it (when ``save``)."""
         refused = draft is None
         dropped = 0
         citations: list[CitationOut] = []
@@ -153,7 +192,8 @@ class Assistant:
                 "total": round((time.perf_counter() - prep.t0) * 1000, 2),
             },
         )
-        self.log.save(record.model_dump(mode="json"))
+        if save:
+            self.log.save(record.model_dump(mode="json"))
         return record
 
     def ask(
@@ -163,17 +203,19 @@ class Assistant:
         top_k: int | None = None,
         *,
         groups: list[str] | None = None,
+        record: bool = True,
     ) -> AnswerRecord:
         """Answer one question from the named index (alias or ``name@version``) and record it.
 
         ``groups`` are the caller's access groups: only chunks in one of them are retrieved, so
-        nothing else can be quoted, cited or counted (None: every chunk).
+        nothing else can be quoted, cited or counted (None: every chunk). ``record=False`` (used
+        by evaluation) returns the same answer without adding it to the answer log.
         """
         prep = self._prepare(question, index, top_k, groups)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
-        return self._finish(prep, draft)
+        return self._finish(prep, draft, save=record)
 
     def stream(
         self,

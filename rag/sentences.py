@@ -1,37 +1,102 @@
-"""Sentence splitting that keeps every sentence a verbatim substring of its text."""
+"""Sentence splitting that follows paragraphs, not lines, and keeps every sentence verbatim.
+
+Handbooks hard-wrap their Markdown: one sentence runs over several lines. A line break inside a
+paragraph is therefore not a boundary; a blank line, a list item, a heading, a table row or a
+block quote starts a new block. Sentences are found inside each block with Punkt, and every
+sentence returned is a verbatim substring of the text (it may hold the paragraph's line breaks).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["split_sentences"]
+__all__ = ["Sentence", "sentence_spans", "split_sentences"]
 
-_LINE_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+_TABLE_ROW = re.compile(r"^[ \t]*\|")
+_QUOTE = re.compile(r"^[ \t]*>[ \t]?")
+_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """``text[start:end]`` of the text it was found in; ``kind`` is ``prose``, ``item`` or ``row``."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
 
 
 @lru_cache(maxsize=1)
 def _punkt() -> Any:
-    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+    from llama_index.core.utils import globals_helper
 
-    return split_by_sentence_tokenizer()
+    return globals_helper.punkt_tokenizer
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    pos = 0
+    for line in text.split("\n"):
+        yield pos, line
+        pos += len(line) + 1
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, kind) of each block: a paragraph with its soft-wrapped lines, an item, a row."""
+    start: int | None = None
+    end = 0
+    kind = "prose"
+    for pos, line in _lines(text):
+        stripped = line.strip()
+        if not stripped or _HEADING.match(line) or _RULE.match(line) or set(stripped) <= {"|", "-", " ", ":"}:
+            if start is not None:
+                yield start, end, kind
+            start = None
+            continue
+        item = _LIST_ITEM.match(line)
+        row = _TABLE_ROW.match(line)
+        quote = _QUOTE.match(line)
+        begins = item or row or quote
+        if start is not None and (begins or kind == "row"):
+            yield start, end, kind
+            start = None
+        if start is None:
+            offset = item.end() if item else quote.end() if quote else len(line) - len(line.lstrip())
+            start = pos + offset
+            kind = "item" if item else "row" if row else "prose"
+        end = pos + len(line.rstrip())
+    if start is not None:
+        yield start, end, kind
+
+
+def sentence_spans(text: str) -> list[Sentence]:
+    """The sentences of ``text`` in reading order, with their offsets.
+
+    A table row is one sentence; headings and horizontal rules are not sentences; list bullets
+    are left out. ``text[s.start:s.end] == s.text`` for every sentence ``s``.
+    """
+    out: list[Sentence] = []
+    punkt = _punkt()
+    for lo, hi, kind in _blocks(text):
+        block = text[lo:hi]
+        if kind == "row":
+            out.append(Sentence(lo, hi, block, kind))
+            continue
+        flat = block.replace("\n", " ")  # same length: spans found in it index the block too
+        for s, e in punkt.span_tokenize(flat):
+            piece = block[s:e].strip()
+            if piece:
+                at = lo + s + (len(block[s:e]) - len(block[s:e].lstrip()))
+                out.append(Sentence(at, at + len(piece), piece, kind))
+    return out
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (lines, list items and table rows count as their own sentences).
-
-    Every returned string occurs verbatim in ``text``; list bullets are left out of the
-    sentence but what follows them is kept as written.
-    """
-    out: list[str] = []
-    split = _punkt()
-    for line in text.split("\n"):
-        line = _LINE_ITEM.sub("", line).strip()
-        if not line or line.startswith("|-") or set(line) <= {"|", "-", " ", ":"}:
-            continue
-        for piece in split(line):
-            piece = piece.strip()
-            if piece and piece in text:
-                out.append(piece)
-    return out
+    """The sentences of ``text`` (see :func:`sentence_spans`); each occurs verbatim in ``text``."""
+    return [s.text for s in sentence_spans(text)]

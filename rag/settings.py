@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         description="Refuse when the best chunk's cosine similarity to the question is below this "
         "(calibrated on the sample golden sets: bench/refusal_calibration.py).",
     )
+    calibration_sets: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Golden questions, answerable and not, per index (JSON, e.g. "
+        '{"policies": "golden/questions.jsonl"}): each new version of the index fits its refusal decision on them '
+        "and records it in its manifest. The default index also uses `golden_set` with an "
+        "`unanswerable.jsonl` beside it.",
+    )
+    max_false_refusal: float = Field(
+        0.05, ge=0.0, le=0.5, description="Calibration: the share of answerable golden questions a version may refuse."
+    )
     gate_tolerance: float = Field(
         0.02,
         ge=0.0,

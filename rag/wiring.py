@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from indexes.catalog import Catalog, CatalogAliasStore
@@ -25,6 +26,7 @@ from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity
 from rag.assistant import Assistant
 from rag.audit import AuditLog
+from rag.calibration import Calibrator
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
@@ -172,6 +174,24 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     )
 
 
+def calibration_sets(settings: Settings) -> dict[str, Path]:
+    """Where each index's calibration questions are: the setting, plus the default index's golden set
+    when an ``unanswerable.jsonl`` lies beside it."""
+    sets = dict(settings.calibration_sets)
+    golden = settings.golden_set
+    if golden is not None and settings.default_index not in sets and (golden.parent / "unanswerable.jsonl").is_file():
+        sets[settings.default_index] = golden
+    return sets
+
+
+def build_calibrator(settings: Settings, retriever: Retriever) -> Calibrator | None:
+    """The build step that calibrates refusals, when any index has calibration questions."""
+    sets = calibration_sets(settings)
+    if not sets:
+        return None
+    return Calibrator(retriever, sets, top_k=settings.top_k, max_false_refusal=settings.max_false_refusal)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -196,15 +216,6 @@ def build_services(
         embed_headings=settings.chunk_embed_headings,
     )
     redactor = Redactor(phone_regions=tuple(settings.pii_phone_regions), keep=tuple(settings.pii_keep))
-    builder = Builder(
-        catalog,
-        engine,
-        registry,
-        embedder,
-        chunker,
-        access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
-        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
-    )
     retriever = Retriever(
         engine,
         embedders,
@@ -215,6 +226,16 @@ def build_services(
         weights=settings.fusion_weights,
         reranker=load_reranker(settings.reranker_model, settings.embedding_device) if settings.reranker_model else None,
         rerank_candidates=settings.rerank_candidates,
+    )
+    builder = Builder(
+        catalog,
+        engine,
+        registry,
+        embedder,
+        chunker,
+        access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
+        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+        calibrator=build_calibrator(settings, retriever),
     )
     answers = AnswerLog(catalog.engine)
     assistant = Assistant(

@@ -20,7 +20,13 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def eval_command(
-    dataset: Annotated[Path, typer.Argument(help="A BEIR folder or a documents-plus-spans folder.")],
+    dataset: Annotated[
+        Path, typer.Argument(help="A BEIR folder, a documents-plus-spans folder, or a question set (questions.jsonl).")
+    ],
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="For a question set: the document folder its gold paths are relative to."),
+    ] = None,
     version: Annotated[
         str | None, typer.Option(help="Score this version (name or name@N) instead of building the data set.")
     ] = None,
@@ -38,7 +44,18 @@ def eval_command(
     markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the Markdown table here.")] = None,
     per_query: Annotated[bool, typer.Option(help="Keep every query's scores in the JSON.")] = False,
 ) -> None:
-    """Build (or pick) a version, run the queries through the /v1/ask retrieval path, report the metrics."""
+    """Build (or pick) a version, run the queries through the /v1/ask retrieval path, report the metrics.
+
+    A question set (questions with a gold file and an answer phrase, or marked unanswerable) is asked
+    end to end instead: retrieval, the answer, and refusals are scored.
+    """
+    from rag.evaluation.question_set import is_question_set
+
+    if is_question_set(dataset):
+        _question_set_command(
+            dataset, corpus, version, index, settings, compare, queries, json_out, markdown_out, per_query
+        )
+        return
     from indexes.refs import IndexRef
     from rag.evaluation.datasets import load_dataset
     from rag.evaluation.report import markdown_table
@@ -101,3 +118,101 @@ def eval_command(
         markdown_out.write_text(table)
     if json_out:
         json_out.write_text(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
+
+
+def _question_set_command(
+    dataset: Path,
+    corpus: Path | None,
+    version: str | None,
+    index: str | None,
+    settings: str | None,
+    compare: list[str] | None,
+    queries: int | None,
+    json_out: Path | None,
+    markdown_out: Path | None,
+    per_query: bool,
+) -> None:
+    """``rag eval`` for a question set: build the corpus once (reused when unchanged), ask, score."""
+    import copy
+
+    from indexes.refs import IndexRef
+    from rag.evaluation.question_report import question_table
+    from rag.evaluation.question_runner import score_questions
+    from rag.evaluation.question_set import load_question_set
+    from rag.evaluation.session import parse_setting_changes, prepare_corpus_version
+    from rag.wiring import build_services
+
+    if version is None and corpus is None:
+        err.print(
+            "[bold red]error:[/] a question set needs --corpus FOLDER (the documents its gold paths are relative to) "
+            "or --version NAME@N (a version already built from them)"
+        )
+        raise typer.Exit(1)
+    try:
+        qset = load_question_set(dataset, limit=queries)
+        base_changes = parse_setting_changes(settings) if settings else {}
+        for value in compare or []:
+            parse_setting_changes(value) if "=" in value else IndexRef.parse(value)
+        services = build_services(Settings())
+    except RagError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    try:
+        with progress_bar(err) as bar:
+            if version:
+                target = services.registry.resolve(IndexRef.parse(version))
+            else:
+                assert corpus is not None
+                name = index or check_eval_name(corpus)
+                task = bar.add_task(f"building {corpus.name}", total=None)
+                target, built = prepare_corpus_version(
+                    services,
+                    corpus,
+                    name,
+                    progress=lambda stage, done, total: bar.update(
+                        task, description=f"building: {stage}", completed=done, total=total
+                    ),
+                )
+                bar.update(task, description=f"{'built' if built else 'reusing'} {target.index}@{target.version}")
+            runs = [(target, base_changes)]
+            for value in compare or []:
+                if "=" in value:
+                    runs.append((target, {**base_changes, **parse_setting_changes(value)}))
+                else:
+                    runs.append((services.registry.resolve(IndexRef.parse(value)), base_changes))
+            results = []
+            for n, (run_version, changes) in enumerate(runs, start=1):
+                assistant = copy.copy(services.assistant)
+                if changes:
+                    assistant.retriever = assistant.retriever.configured(**changes)
+                task = bar.add_task(f"run {n}/{len(runs)}: questions", total=len(qset.questions))
+                results.append(
+                    score_questions(
+                        assistant,
+                        run_version,
+                        qset,
+                        progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),  # type: ignore[misc]
+                        keep_per_query=per_query,
+                    )
+                )
+    except RagError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    table = question_table(results)
+    out.print(table, markup=False, highlight=False)
+    if markdown_out:
+        markdown_out.write_text(table)
+    if json_out:
+        json_out.write_text(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
+
+
+def check_eval_name(corpus: Path) -> str:
+    """``eval-`` plus the corpus folder's name in index-name characters."""
+    import re
+
+    from indexes.refs import check_index_name
+
+    slug = re.sub(r"[^a-z0-9_-]+", "-", corpus.resolve().name.lower()).strip("-_") or "corpus"
+    return check_index_name(f"eval-{slug}"[:63])

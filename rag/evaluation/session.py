@@ -11,17 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from indexes.refs import IndexRef, check_index_name
 from indexes.versions import ResolvedVersion
 from ingest.build import Builder, ProgressFn
+from ingest.loaders import LoadError, load_document
+from ingest.sources import discover
 from rag.errors import InvalidInput
 from rag.evaluation.datasets import EvalDataset
 from rag.retrieval import Retriever
 from rag.wiring import Services
 
-__all__ = ["Run", "eval_index_name", "parse_setting_changes", "plan_runs", "prepare_version"]
+__all__ = ["Run", "eval_index_name", "parse_setting_changes", "plan_runs", "prepare_corpus_version", "prepare_version"]
 
 _SETTINGS: dict[str, Callable[[str], Any]] = {
     "mode": str,
@@ -71,6 +74,36 @@ def prepare_version(
     b = services.builder
     verbatim = Builder(b.catalog, b.engine, b.registry, b.embedder, b.chunker, access=b.access)
     result = verbatim.build(index, documents=dataset.documents, promote=True, progress=progress)
+    return services.registry.resolve(IndexRef(index, result.version)), True
+
+
+def prepare_corpus_version(
+    services: Services, corpus: Path, index: str, *, progress: ProgressFn | None = None
+) -> tuple[ResolvedVersion, bool]:
+    """The live version of ``index`` if it holds ``corpus`` as a build would store it now, else a new build.
+
+    The folder goes through the product's own pipeline (loaders, normalizing, access groups, PII
+    redaction as configured for ``index``), so the figures describe what employees would get.
+    Returns the version and whether it was built now.
+    """
+    check_index_name(index)
+    files, skipped = discover(corpus)
+    live = services.registry.live_version(index)
+    if live is not None:
+        version = services.registry.resolve(IndexRef(index))
+        m = version.manifest
+        if m.embedder == services.embedder.spec and m.chunker == services.builder.chunker.spec:
+            stored = {d.doc_id: d.content_hash for d in m.documents}
+            current: dict[str, str] = {}
+            for f in files:
+                try:
+                    doc = services.builder.prepare(index, load_document(f.path, f.name))
+                except LoadError:
+                    continue
+                current[doc.doc_id] = doc.content_hash
+            if current == stored:
+                return version, False
+    result = services.builder.build(index, files=files, skipped=skipped, promote=True, progress=progress)
     return services.registry.resolve(IndexRef(index, result.version)), True
 
 

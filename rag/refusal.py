@@ -1,0 +1,150 @@
+"""Deciding to refuse: signals of whether the retrieved evidence answers the question, and a calibrated model.
+
+Signals, each in [0, 1] or a cosine, computed from the question and the chunks retrieved for it
+(no model call, a few milliseconds):
+
+- ``best_similarity``: the best chunk's cosine to the question (the one signal used before);
+- ``term_coverage``: the share of the question's terms (stemmed, stop words removed) that occur
+  in the retrieved chunks;
+- ``sentence_coverage``: the same share for the single best-covering sentence (the evidence an
+  answer would lead with);
+- ``shape_match``: the question asks for a kind of value (a number, a contact) and that best
+  sentence holds one (1), does not (0), or the question asks for none (0.5);
+- ``top_agreement``: the share of the retrieved chunks that come from the best chunk's document.
+
+A :class:`RefusalModel` is a logistic regression over these signals, fitted per index on that
+index's golden questions (answerable and unanswerable) when a version is built, with the threshold
+chosen on cross-validated predictions so that at most ``max_false_refusal`` of the answerable
+questions are refused. The model, the data it was fitted on and its figures are recorded in the
+version's manifest; a version without one refuses below the similarity threshold of the settings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from indexes.types import SearchHit
+from ingest.sparse import SparseEncoder
+from rag.answering.question_shape import expected_answer
+from rag.sentences import sentence_spans
+
+__all__ = ["FEATURES", "RefusalModel", "calibrate", "refusal_signals"]
+
+FEATURES = ("best_similarity", "term_coverage", "sentence_coverage", "shape_match", "top_agreement")
+
+
+def refusal_signals(question: str, hits: Sequence[SearchHit], terms: SparseEncoder) -> dict[str, float]:
+    """The signals of :data:`FEATURES` for ``question`` and its retrieved ``hits`` (best first)."""
+    if not hits:
+        return dict.fromkeys(FEATURES, 0.0)
+    query = set(terms.encode_query(question).indices)
+    total = max(len(query), 1)
+    seen: set[int] = set()
+    best_sentence = 0.0
+    best_text = ""
+    for hit in hits:
+        for sent in sentence_spans(hit.chunk.text):
+            found = query & set(terms.encode_query(sent.text).indices)
+            seen |= found
+            share = len(found) / total
+            if share > best_sentence:
+                best_sentence, best_text = share, sent.text
+    wanted = expected_answer(question)
+    shape = 0.5 if wanted is None else float(bool(best_text) and bool(wanted.search(best_text)))
+    lead_doc = hits[0].chunk.doc_id
+    return {
+        "best_similarity": max(h.similarity for h in hits),
+        "term_coverage": len(seen) / total,
+        "sentence_coverage": best_sentence,
+        "shape_match": shape,
+        "top_agreement": sum(h.chunk.doc_id == lead_doc for h in hits) / len(hits),
+    }
+
+
+class RefusalModel(BaseModel):
+    """A fitted refusal decision: refuse when :meth:`answerability` is below ``threshold``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: Literal["logistic"] = "logistic"
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    fitted_on: dict[str, Any]
+    """name and sha256 of the question file, answerable and unanswerable counts."""
+    in_sample: dict[str, float]
+    """false_refusal and refused_unanswerable on the questions it was fitted on."""
+    cross_validated: dict[str, float]
+    """The same figures from k-fold cross-validation: what to expect on new questions."""
+
+    def answerability(self, signals: dict[str, float]) -> float:
+        """The model's probability that the evidence answers the question."""
+        z = self.bias + sum(w * signals.get(f, 0.0) for f, w in zip(self.features, self.weights, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def refuses(self, signals: dict[str, float]) -> bool:
+        """True when the question should be refused."""
+        return self.answerability(signals) < self.threshold
+
+
+def _threshold(scores: Sequence[float], answerable: Sequence[bool], max_false_refusal: float) -> float:
+    """The highest threshold that refuses at most ``max_false_refusal`` of the answerable scores."""
+    positives = sorted(s for s, a in zip(scores, answerable, strict=True) if a)
+    allowed = math.floor(max_false_refusal * len(positives))
+    # refusing below positives[allowed] refuses exactly the ``allowed`` lowest answerable questions
+    return positives[min(allowed, len(positives) - 1)] - 1e-9
+
+
+def _rates(scores: Sequence[float], answerable: Sequence[bool], threshold: float) -> dict[str, float]:
+    pos = [s for s, a in zip(scores, answerable, strict=True) if a]
+    neg = [s for s, a in zip(scores, answerable, strict=True) if not a]
+    return {
+        "false_refusal": round(sum(s < threshold for s in pos) / max(len(pos), 1), 4),
+        "refused_unanswerable": round(sum(s < threshold for s in neg) / max(len(neg), 1), 4),
+    }
+
+
+def calibrate(
+    signals: Sequence[dict[str, float]],
+    answerable: Sequence[bool],
+    *,
+    fitted_on: dict[str, Any],
+    max_false_refusal: float = 0.05,
+    folds: int = 5,
+    regularization: float = 1.0,
+) -> RefusalModel:
+    """Fit a :class:`RefusalModel` on golden questions' signals (answerable True/False).
+
+    The threshold is chosen on out-of-fold predictions (``folds``-fold, stratified, fixed seed), so
+    it is not fitted to the very questions it is judged on; the figures of both kinds are kept.
+    Raises ``ValueError`` with fewer than ``folds`` questions of either kind.
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = np.asarray(answerable, dtype=bool)
+    if int(y.sum()) < folds or int((~y).sum()) < folds:
+        raise ValueError(f"calibration needs at least {folds} answerable and {folds} unanswerable questions")
+    x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
+    model = LogisticRegression(C=regularization, max_iter=1000)
+    split = StratifiedKFold(folds, shuffle=True, random_state=0)
+    oof = cross_val_predict(model, x, y, cv=split, method="predict_proba")[:, 1].tolist()
+    threshold = _threshold(oof, y.tolist(), max_false_refusal)
+    model.fit(x, y)
+    fitted = RefusalModel(
+        features=FEATURES,
+        weights=tuple(round(float(w), 6) for w in model.coef_[0]),
+        bias=round(float(model.intercept_[0]), 6),
+        threshold=round(threshold, 6),
+        fitted_on=fitted_on,
+        in_sample={},
+        cross_validated=_rates(oof, y.tolist(), threshold),
+    )
+    in_sample = [fitted.answerability(s) for s in signals]
+    return fitted.model_copy(update={"in_sample": _rates(in_sample, y.tolist(), fitted.threshold)})

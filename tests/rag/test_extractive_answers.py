@@ -1,0 +1,69 @@
+"""The extractive answer leads with the answering sentence, keeps wrapped sentences whole, never mixes documents."""
+
+from __future__ import annotations
+
+from indexes.types import ChunkRecord, SearchHit
+from rag.answering.base import Evidence
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.citations import check_citations
+
+
+def _hit(text: str, n: int, *, doc: str | None = None, similarity: float = 0.6) -> SearchHit:
+    chunk = ChunkRecord(
+        chunk_id=f"c{n}",
+        doc_id=doc or f"d{n}",
+        title=f"Doc {n}",
+        heading_path=["Doc"],
+        page=None,
+        start=0,
+        end=len(text),
+        text=text,
+        token_count=10,
+        content_hash=f"h{n}",
+        source=f"{doc or f'd{n}'}.md",
+    )
+    return SearchHit(chunk=chunk, score=1 / n, similarity=similarity)
+
+
+def test_a_hard_wrapped_sentence_is_quoted_whole_with_its_number() -> None:
+    text = (
+        "## FMLA\n\nAs the spouse of a veteran with a serious illness you may take up to 26 weeks of\n"
+        "unpaid FMLA leave in a single 12-month period to care for them.\n"
+    )
+    draft = ExtractiveAnswerer().answer(
+        Evidence("How much unpaid leave can I take to care for my veteran husband?", [_hit(text, 1)]), ""
+    )
+    assert draft.text.startswith(
+        "As the spouse of a veteran with a serious illness you may take up to 26 weeks of unpaid"
+    )
+    assert "\n" not in draft.text  # shown on one line
+    [c] = check_citations(draft, [_hit(text, 1)]).citations
+    assert c.quote is not None and "26 weeks of\nunpaid" in c.quote  # the quote stays verbatim
+
+
+def test_the_answer_never_mixes_documents() -> None:
+    hits = [
+        _hit("Employees at Acme get 20 days of annual leave per year. Leave is booked in the HR tool.", 1, doc="acme"),
+        _hit(
+            "Employees at Globex get 25 days of annual leave per year. Annual leave is approved by managers.",
+            2,
+            doc="globex",
+        ),
+    ]
+    draft = ExtractiveAnswerer(max_sentences=3).answer(
+        Evidence("How many days of annual leave do employees get per year?", hits), ""
+    )
+    markers = {c.n for c in draft.citations}
+    assert len(markers) == 1, draft.text
+
+
+def test_the_lead_sentence_comes_first_and_followers_add_terms() -> None:
+    text = (
+        "Travel must be booked through the travel desk. "
+        "Hotel stays are reimbursed up to $150 per night. "
+        "Receipts for hotel stays must be uploaded within 30 days."
+    )
+    draft = ExtractiveAnswerer(max_sentences=3).answer(
+        Evidence("How much is reimbursed per night for a hotel?", [_hit(text, 1)]), ""
+    )
+    assert draft.text.startswith("Hotel stays are reimbursed up to $150 per night. [1]")

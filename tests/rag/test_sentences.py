@@ -1,0 +1,49 @@
+"""Sentence splitting follows paragraphs: a hard-wrapped sentence is one sentence, verbatim."""
+
+from __future__ import annotations
+
+from rag.sentences import sentence_spans, split_sentences
+
+WRAPPED = """# Family leave
+
+You can take up to 26 weeks of unpaid FMLA leave to care for a
+servicemember with a serious illness. Ask your supervisor
+at least 30 days ahead.
+
+- A list item that wraps
+  onto a second line. And a second sentence.
+- Short item here now
+
+| Leave | Days |
+|---|---|
+| Annual | 26 |
+"""
+
+
+def test_a_sentence_wrapped_over_lines_stays_whole_with_its_number() -> None:
+    sentences = split_sentences(WRAPPED)
+    assert (
+        "You can take up to 26 weeks of unpaid FMLA leave to care for a\nservicemember with a serious illness."
+        in sentences
+    )
+    assert "Ask your supervisor\nat least 30 days ahead." in sentences
+    assert not any(s.startswith("servicemember") for s in sentences)  # the line-by-line splitter's half sentence
+
+
+def test_every_sentence_is_verbatim_at_its_offsets_and_headings_are_not_sentences() -> None:
+    spans = sentence_spans(WRAPPED)
+    for s in spans:
+        assert WRAPPED[s.start : s.end] == s.text
+    assert not any(s.text.startswith("#") or s.text.startswith("-") for s in spans)
+    kinds = {s.text: s.kind for s in spans}
+    assert kinds["| Annual | 26 |"] == "row"
+    assert kinds["A list item that wraps\n  onto a second line."] == "item"
+    assert kinds["And a second sentence."] == "item"
+    assert "|---|---|" not in kinds
+
+
+def test_list_items_are_separate_blocks() -> None:
+    assert split_sentences("- first item without stop\n- second item without stop\n") == [
+        "first item without stop",
+        "second item without stop",
+    ]
