@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Employee
 from api.deps import ServicesDep
+from api.fields import VersionPath
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from indexes.types import ChunkRecord
@@ -112,7 +113,7 @@ def _load(services: Services, principal: Principal, name: str, version: int, doc
     responses={404: {"model": ErrorBody, "description": "Unknown index, version or document."}},
 )
 async def document_text(
-    name: str, version: int, doc_id: str, services: ServicesDep, principal: Employee
+    name: str, version: VersionPath, doc_id: str, services: ServicesDep, principal: Employee
 ) -> DocumentText:
     """The normalized text of a document as version ``version`` holds it, with its chunks' spans.
 

@@ -344,7 +344,7 @@ def put_document(
     name: str,
     doc_id: str,
     file: Annotated[UploadFile, File(description="The document (.md, .txt, .html, .pdf or .docx).")],
-    owner: Annotated[str, Form(min_length=1, max_length=200, description="Who owns the document.")],
+    owner: Annotated[Name, Form(min_length=1, max_length=200, description="Who owns the document (not blank).")],
     services: ServicesDep,
     response: Response,
     principal: IndexOwner,
@@ -369,6 +369,8 @@ def put_document(
     data = file.file.read(limit + 1)  # never more than one byte past the limit
     if len(data) > limit:
         raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
+    if not owner.strip():
+        raise InvalidInput("owner: must not be blank; name who owns the document")
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
         _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)

@@ -22,7 +22,9 @@ from tests.conftest import make_settings
 __all__ = ["BOTH_DOC", "HR_DOC", "OPEN_DOC", "EdgeClients", "acl_edge", "edge_clients", "pg_edge", "start_app"]
 
 HR_DOC = "---\naccess_groups: [hr]\n---\n# Salary review\n\nThe quillfeather bonus pool is 4 percent of payroll.\n"
-BOTH_DOC = "---\naccess_groups: [hr, legal]\n---\n# Severance\n\nThe marrowgate severance formula is two weeks a year.\n"
+BOTH_DOC = (
+    "---\naccess_groups: [hr, legal]\n---\n# Severance\n\nThe marrowgate severance formula is two weeks a year.\n"
+)
 OPEN_DOC = "# Canteen\n\nThe canteen serves lunch from noon until two in the afternoon.\n"
 
 EdgeClients = Callable[..., TestClient]

@@ -6,7 +6,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import create_key_headers, services_of
-from tests.faults.edge_apps import acl_edge, edge_clients  # noqa: F401 (fixtures)
+from tests.faults import edge_apps
+
+edge_clients, acl_edge = edge_apps.edge_clients, edge_apps.acl_edge  # fixtures
 
 SECRET_QUESTION = "How big is the quillfeather bonus pool?"
 FEEDBACK_FIELDS = {"feedback_id", "answer_id", "created_at", "rating", "comment"}
