@@ -13,6 +13,7 @@ from tests.api.conftest import create_key_headers, services_of
 from tests.faults import edge_apps
 from tests.faults.edge_apps import EdgeClients
 from tests.indexes import test_catalog_postgres
+from tests.support.openai_server import OpenAITestServer
 
 edge_clients, pg_edge, pg_url = edge_apps.edge_clients, edge_apps.pg_edge, test_catalog_postgres.pg_url  # fixtures
 
@@ -151,3 +152,14 @@ def _questions_and_names_with_control_characters(client: TestClient) -> None:
     feedback = client.post(f"/v1/answers/{answer_id}/feedback", json={"rating": "up", "comment": "fine\x00"})
     assert feedback.status_code == 201 and feedback.json()["comment"] == "fine"
     assert create_key_headers(client, "employee")  # the key store still works after all of it
+
+
+def test_the_audit_row_of_a_stream_that_fails_mid_way_says_it_failed(edge_clients: EdgeClients) -> None:
+    with OpenAITestServer() as server:
+        server.break_stream_after(3, "You get 27 days [1] off.")
+        client = edge_clients(llm_model="policy-model", llm_base_url=server.base_url, llm_max_retries=0)
+        with client.stream("POST", "/v1/ask", json={"question": "How many vacation days?", "stream": True}) as r:
+            events = "".join(r.iter_text())
+    assert "event: error" in events and "event: answer" not in events
+    row = services_of(client).audit.entries(action="ask", limit=1)[0]
+    assert row.outcome == "model_unavailable" and row.target is None and row.details["stream"] is True
