@@ -3,6 +3,8 @@
 No route can store or look up such a value on every backend (PostgreSQL refuses NUL in text), and
 none is a valid index name, doc id, job id, key id or filter, so the request is answered at the
 edge with the documented error shape: ``{"error": {"code": "validation_error", "message"}}``.
+Tab, line feed and carriage return pass (a page's ``?q=`` may hold a multi-line question); the
+routes' own checks refuse them where a name cannot hold them.
 """
 
 from __future__ import annotations
@@ -12,19 +14,19 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_response
-from rag.text_input import control_characters
+from rag.text_input import stripped_characters
 
 __all__ = ["ControlCharacterGuard"]
 
 
 def _problem(scope: Scope) -> str | None:
     """What is wrong with the request's path or query, or None."""
-    found = control_characters(str(scope.get("path", "")))
+    found = stripped_characters(str(scope.get("path", "")))
     if found:
         return f"path: control characters are not allowed ({', '.join(found)})"
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
-        found = control_characters(name + value)
+        found = stripped_characters(name + value)
         if found:
             return f"query parameter {name[:64]!r}: control characters are not allowed ({', '.join(found)})"
     return None

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.fields import MAX_VERSION, Question, VersionNumber
+from api.fields import MAX_VERSION, Name, Question, VersionNumber
 from rag.records import AnswerRecord
 
 __all__ = [
@@ -39,7 +39,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     question: Question = Field(min_length=1, max_length=2000, description="The employee's question.")
-    index: str | None = Field(
+    index: Name | None = Field(
         None,
         description="'policies' (the live alias) or 'policies@3' (a pinned version); default: the "
         "configured default index.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["control_characters", "strip_controls"]
+__all__ = ["control_characters", "strip_controls", "stripped_characters"]
 
 # C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates.
 _STRIPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -28,3 +28,8 @@ def control_characters(text: str) -> list[str]:
     """The control characters (tab and line breaks included) and lone surrogates in ``text``, as
     ``U+XXXX`` names in order of first appearance; empty when there are none."""
     return list(dict.fromkeys(f"U+{ord(c):04X}" for c in _REFUSED.findall(text)))
+
+
+def stripped_characters(text: str) -> list[str]:
+    """The characters :func:`strip_controls` would remove from ``text``, as ``U+XXXX`` names."""
+    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in _STRIPPED.findall(text)))

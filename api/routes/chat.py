@@ -29,6 +29,7 @@ from sse_starlette import ServerSentEvent
 from api.asking import ask_as, stream_as
 from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
+from api.fields import Name
 from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
@@ -64,7 +65,7 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    model: str = Field(min_length=1, description="An index alias or version: 'policies', 'policies@4'.")
+    model: Name = Field(min_length=1, description="An index alias or version: 'policies', 'policies@4'.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Admin, IndexOwner
 from api.deps import ServicesDep
-from api.fields import Name
+from api.fields import Name, check_name
 from api.schemas import ErrorBody
 from indexes.catalog import VersionState
 from indexes.manifest import Manifest
@@ -371,6 +371,10 @@ def put_document(
         raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
     if not owner.strip():
         raise InvalidInput("owner: must not be blank; name who owns the document")
+    try:
+        check_name(file.filename or "")
+    except ValueError as exc:
+        raise InvalidInput(f"file name: {exc}") from exc
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
         _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)

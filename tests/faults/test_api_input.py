@@ -137,6 +137,22 @@ def _questions_and_names_with_control_characters(client: TestClient) -> None:
         )
     )
     assert (status, code) == (422, "invalid_input")
+    # Names (an index, a chat model, an uploaded file's name) with one are refused, not stored.
+    status, code, _ = _error(client.post("/v1/ask", json={"question": "Leave?", "index": "poli\x00cies"}))
+    assert (status, code) == (422, "validation_error")
+    chat_body = {"model": "poli\x00cies", "messages": [{"role": "user", "content": "Leave?"}]}
+    assert _error(client.post("/v1/chat/completions", json=chat_body))[:2] == (422, "validation_error")
+    raw = (  # by hand: HTTP clients escape a NUL in a file name, a hostile one need not
+        b'--b\r\nContent-Disposition: form-data; name="owner"\r\n\r\nops\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="no\x00tice.md"\r\n'
+        b"Content-Type: text/markdown\r\n\r\n# Notice\n\nText.\n\r\n--b--\r\n"
+    )
+    upload = client.put(
+        "/v1/indexes/policies/documents/notice.md",
+        content=raw,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert _error(upload)[:2] == (422, "invalid_input")
     # A key name with a control character is refused and nothing is stored.
     before = len(services_of(client).keys.list_keys())
     status, code, message = _error(client.post("/v1/keys", json={"name": "bot\x00", "role": "employee"}))
