@@ -73,7 +73,9 @@ def pg_edge(pg_url: str, tmp_path: Path, embedder: Embedder) -> Iterator[TestCli
     (src / "open.md").write_text(OPEN_DOC)
     (src / "leave.md").write_text("# Annual leave\n\nEvery employee gets 27 days of paid leave a year.\n")
     opened: list[TestClient] = []
-    client = start_app(tmp_path / "pg-data", embedder, opened, database_url=pg_url, worker_enabled=False)
+    client = start_app(
+        tmp_path / "pg-data", embedder, opened, database_url=pg_url, worker_enabled=False, rate_limit=None
+    )
     services_of(client).builder.build("policies", src, promote=True)
     yield client
     for c in opened:

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.faults import edge_apps
 from tests.faults.edge_apps import EdgeClients
+from tests.indexes import test_catalog_postgres
 
-edge_clients = edge_apps.edge_clients  # fixture
+edge_clients, pg_edge, pg_url = edge_apps.edge_clients, edge_apps.pg_edge, test_catalog_postgres.pg_url  # fixtures
 
 HUGE = 99999999999999999999
 # Path and query values, as they appear in a URL (already percent-encoded where needed).
@@ -89,8 +91,15 @@ def _check(response: Any, what: str) -> None:
         assert isinstance(error["code"], str) and isinstance(error["message"], str), what
 
 
-def test_every_route_answers_hostile_values_without_a_500(edge_clients: EdgeClients) -> None:
-    client = edge_clients(worker_enabled=False, rate_limit=None)
+def test_every_route_answers_hostile_values_without_a_500_on_sqlite(edge_clients: EdgeClients) -> None:
+    _walk(edge_clients(worker_enabled=False, rate_limit=None))
+
+
+def test_every_route_answers_hostile_values_without_a_500_on_postgres(pg_edge: TestClient) -> None:
+    _walk(pg_edge)
+
+
+def _walk(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert len(spec["paths"]) >= 25
     requests = 0
