@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Admin, IndexOwner
+from api.auth import Admin, Forbidden, IndexOwner
 from api.deps import ServicesDep
 from api.fields import Name, check_name
 from api.schemas import ErrorBody
@@ -193,8 +193,6 @@ def _check_assignable(principal: Principal, groups: list[str], default_group: st
         return
     missing = sorted(set(groups) - {*principal.groups, default_group})
     if missing:
-        from api.auth import Forbidden
-
         raise Forbidden(f"the key {principal.name!r} is not in the access groups {missing}")
 
 
@@ -265,13 +263,25 @@ def _check_regroup(principal: Principal, doc_id: str, old: set[str], new: list[s
         return
     missing = sorted((old | gained) - {*principal.groups, default_group})
     if missing:
-        from api.auth import Forbidden
-
         raise Forbidden(
             f"replacing {doc_id!r} would give it the access groups {sorted(gained)}, which it does not have; "
             f"that needs a key in all its groups and the new ones (the key {principal.name!r} is not in {missing}). "
             f"Name its groups in metadata.{GROUPS_KEY} to keep them."
         )
+
+
+def _check_may_upload(
+    services: Services, principal: Principal, name: str, doc_id: str, suffix: str, meta: dict[str, Any]
+) -> None:
+    """404 for a doc_id the caller cannot see (as for deleting it); 403 when the upload would give
+    the document groups it did not have and the caller is not in all of the old and new ones."""
+    check_index_name(name)
+    check_doc_id(doc_id)
+    _check_can_see(services, principal, name, doc_id, _retained_manifests(services, name))
+    source = f"uploads/{doc_id}" + ("" if doc_id.lower().endswith(suffix) else suffix)  # as the upload is cited
+    new_groups = _builder_groups(services, source, meta)
+    old_groups = _current_groups(services, name, doc_id)
+    _check_regroup(principal, doc_id, old_groups, new_groups, services.settings.default_access_group)
 
 
 # source folder ----------------------------------------------------------------------------------
@@ -378,16 +388,7 @@ def put_document(
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
         _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
-    check_index_name(name)
-    check_doc_id(doc_id)
-    _check_can_see(services, principal, name, doc_id, _retained_manifests(services, name))
-    suffix = check_upload(file.filename or "", data, limit)
-    new_groups = _builder_groups(
-        services, f"uploads/{doc_id}" + ("" if doc_id.lower().endswith(suffix) else suffix), meta
-    )
-    _check_regroup(
-        principal, doc_id, _current_groups(services, name, doc_id), new_groups, services.settings.default_access_group
-    )
+    _check_may_upload(services, principal, name, doc_id, check_upload(file.filename or "", data, limit), meta)
     with services.audit.action(principal, "document.upload", index=name, target=doc_id) as audited:
         stored, created = services.documents.put(name, doc_id, file.filename or "", data, owner=owner, metadata=meta)
         audited.details.update(sha256=stored.sha256, size=stored.size, created=created)
