@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
+from api.input_guard import ControlCharacterGuard
 from api.metrics import BuildCollector, Metrics
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -73,6 +74,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.add_middleware(ControlCharacterGuard)  # inside the request context: refusals are logged too
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(health.router)

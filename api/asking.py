@@ -1,24 +1,37 @@
 """Asking on behalf of a caller: the caller's access groups filter retrieval, and the question is audited.
 
 Shared by ``POST /v1/ask`` and ``POST /v1/chat/completions`` so both enforce the same access rules.
+Every answer is recorded with the caller's key id (feedback on it is accepted from that key). The
+audit row of a streamed answer is written when the stream ends and says how it ended: ``ok`` (the
+answer was recorded), the error's code (the answer failed mid-way), or ``disconnected`` (the
+client left before the answer was complete).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from rag.answer_stream import StreamEvent
+from rag.answer_stream import Final, StreamEvent
 from rag.audit import question_digest
+from rag.errors import RagError
 from rag.keys import Principal
 from rag.records import AnswerRecord
 from rag.wiring import Services
 
-__all__ = ["ask_as", "stream_as"]
+__all__ = ["DISCONNECTED", "ask_as", "stream_as"]
+
+DISCONNECTED = "disconnected"
+"""The audit outcome of a streamed answer whose client left before the answer was recorded."""
 
 
 def _kept(services: Services, question: str) -> str:
     """What the audit log keeps of a question: its text, or only its digest (setting)."""
     return question if services.settings.audit_questions == "text" else question_digest(question)
+
+
+def _outcome(exc: BaseException) -> str:
+    return exc.code if isinstance(exc, RagError) else f"error:{type(exc).__name__}"
 
 
 def ask_as(
@@ -29,7 +42,11 @@ def ask_as(
     with services.audit.action(principal, "ask", index=index or settings.default_index) as audited:
         audited.details["question"] = _kept(services, question)
         record = services.assistant.ask(
-            question, index, top_k, groups=principal.visible_groups(settings.default_access_group)
+            question,
+            index,
+            top_k,
+            groups=principal.visible_groups(settings.default_access_group),
+            asked_by=principal.key_id,
         )
         audited.target = record.answer_id
         audited.details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
@@ -39,10 +56,47 @@ def ask_as(
 def stream_as(
     services: Services, principal: Principal, question: str, index: str | None, top_k: int | None
 ) -> Iterator[StreamEvent]:
-    """Start a streamed answer from the chunks ``principal`` may see; bad input raises here, audited."""
+    """Start a streamed answer from the chunks ``principal`` may see.
+
+    Bad input raises here and is audited at once; otherwise the audit row is written when the
+    returned iterator ends, with the outcome of the whole stream.
+    """
     settings = services.settings
-    with services.audit.action(principal, "ask", index=index or settings.default_index) as audited:
-        audited.details.update(question=_kept(services, question), stream=True)
-        return services.assistant.stream(
-            question, index, top_k, groups=principal.visible_groups(settings.default_access_group)
+    audit_index = index or settings.default_index
+    details: dict[str, Any] = {"question": _kept(services, question), "stream": True}
+    try:
+        events = services.assistant.stream(
+            question,
+            index,
+            top_k,
+            groups=principal.visible_groups(settings.default_access_group),
+            asked_by=principal.key_id,
         )
+    except Exception as exc:
+        services.audit.record(principal, "ask", _outcome(exc), index=audit_index, details=details)
+        raise
+    return _audited(services, principal, audit_index, details, events)
+
+
+def _audited(
+    services: Services, principal: Principal, index: str, details: dict[str, Any], events: Iterator[StreamEvent]
+) -> Iterator[StreamEvent]:
+    """``events`` passed through; one audit row when they end, however they end."""
+    outcome = DISCONNECTED
+    target: str | None = None
+    try:
+        for ev in events:
+            if isinstance(ev, Final):
+                record = ev.record
+                target, outcome = record.answer_id, "ok"
+                details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
+            yield ev
+    except BaseException as exc:
+        if not isinstance(exc, GeneratorExit):
+            outcome = _outcome(exc)
+        raise
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        services.audit.record(principal, "ask", outcome, index=index, target=target, details=details)

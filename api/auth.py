@@ -2,7 +2,8 @@
 
 Every route declares the least role it needs with :func:`require` (employee < owner < admin);
 ``index_param`` names the path parameter holding the index an owner must own. Without a valid
-key: 401 ``unauthorized``; with a key of too low a role or not owning the index: 403
+key: 401 ``unauthorized`` (a key sent with another scheme than Bearer, e.g. Basic, is told so);
+with a key of too low a role or not owning the index: 403
 ``forbidden`` (a refused state-changing request is also written to the audit log); over the
 per-key rate: 429 ``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller
 is :data:`AUTH_OFF`, an admin that sees every access group.
@@ -94,6 +95,13 @@ def current_principal(
     if not services.settings.auth_enabled:
         return AUTH_OFF
     if credentials is None or credentials.scheme.lower() != "bearer":
+        header = request.headers.get("authorization", "").strip()
+        if header:
+            scheme = header.split(maxsplit=1)[0]
+            raise Unauthorized(
+                f"the Authorization header uses the {scheme!r} scheme; API keys are sent as "
+                "'Authorization: Bearer <key>'"
+            )
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     principal = services.keys.authenticate(credentials.credentials)
     if principal is None:

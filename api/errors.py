@@ -1,4 +1,8 @@
-"""Maps errors to HTTP responses with stable codes: ``{"error": {"code", "message"}}``."""
+"""Maps errors to HTTP responses with stable codes: ``{"error": {"code", "message"}}``.
+
+Every error has that shape, an unexpected one too (500 ``internal_error``; its traceback goes to
+the log, not to the caller).
+"""
 
 from __future__ import annotations
 
@@ -43,7 +47,21 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     field = loc[-1] if loc else ""
     code = _FIELD_CODES.get((field, str(first.get("type", ""))), "validation_error")
     where = ".".join(loc) or "request"
-    return error_response(422, code, f"{where}: {first.get('msg', 'invalid request')}")
+    message = str(first.get("msg", "invalid request"))
+    if first.get("type") == "missing" and _is_form(request):
+        message = "required, and must not be blank"  # a form field sent empty reads as missing
+    return error_response(422, code, f"{where}: {message}")
+
+
+def _is_form(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything no other handler maps: a 500 in the documented shape, never a plain-text page."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "the server failed unexpectedly; the error is in its log")
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -61,3 +79,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RagError, _rag_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,4 +1,7 @@
-"""Request and response bodies of the HTTP API (separate from the domain types they map)."""
+"""Request and response bodies of the HTTP API (separate from the domain types they map).
+
+Request bodies are strict: a number or boolean sent as a string is refused (422), not converted.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.fields import MAX_VERSION, Name, Question, VersionNumber
 from rag.records import AnswerRecord
 
 __all__ = [
@@ -30,12 +34,12 @@ __all__ = [
 
 
 class AskRequest(BaseModel):
-    """A question for the assistant."""
+    """A question for the assistant (control characters are removed from it first)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(min_length=1, max_length=2000, description="The employee's question.")
-    index: str | None = Field(
+    question: Question = Field(min_length=1, max_length=2000, description="The employee's question.")
+    index: Name | None = Field(
         None,
         description="'policies' (the live alias) or 'policies@3' (a pinned version); default: the "
         "configured default index.",
@@ -96,9 +100,9 @@ class IndexSummary(BaseModel):
 
 
 class PromoteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    version: int = Field(ge=1)
+    version: VersionNumber
 
 
 class PromoteResult(BaseModel):
@@ -113,10 +117,15 @@ class PromoteResult(BaseModel):
 class CanaryRequest(BaseModel):
     """Make a ready version the canary, answering ``share`` of the questions that name no version."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    version: int = Field(ge=1)
-    share: float = Field(gt=0, le=1, description="Share of unpinned questions answered by the canary (0 < share <= 1).")
+    version: VersionNumber
+    share: float = Field(
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Share of unpinned questions answered by the canary (0 < share <= 1).",
+    )
 
 
 class CanaryOut(BaseModel):
@@ -140,9 +149,9 @@ class CanaryRemoved(BaseModel):
 class RetentionRequest(BaseModel):
     """Run retention now; ``keep`` defaults to the configured ``RAG_RETAIN_VERSIONS``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    keep: int | None = Field(None, ge=1, description="How many of the newest ready versions to keep.")
+    keep: int | None = Field(None, ge=1, le=MAX_VERSION, description="How many of the newest ready versions to keep.")
 
 
 class RetentionResult(BaseModel):

@@ -1,4 +1,9 @@
-"""The answer records: every answer with its question, citations, version, prompt, model and timings."""
+"""The answer records: every answer with its question, citations, version, prompt, model and timings.
+
+Each stored record also remembers the key that asked (``asked_by``), so feedback on an answer can
+be limited to the caller who received it; :meth:`AnswerLog.get` returns the record without it,
+exactly as the caller received it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["AnswerLog"]
+__all__ = ["AnswerLog", "as_received"]
 
 metadata = sa.MetaData()
+
+_ASKED_BY = "asked_by"
 
 answers_table = sa.Table(
     "answers",
@@ -31,6 +38,11 @@ answers_table = sa.Table(
 )
 
 
+def as_received(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored record without what the log adds (``asked_by``): the record its caller received."""
+    return {k: v for k, v in stored.items() if k != _ASKED_BY}
+
+
 class AnswerLog:
     """Stores answer records in the metadata database (one row per answer, never updated)."""
 
@@ -38,8 +50,14 @@ class AnswerLog:
         self._db = engine
         metadata.create_all(engine)
 
-    def save(self, record: dict[str, Any]) -> None:
-        """Append one answer record (the full record is kept as JSON next to indexed columns)."""
+    def save(self, record: dict[str, Any], *, asked_by: str | None = None) -> None:
+        """Append one answer record (the full record is kept as JSON next to indexed columns).
+
+        ``asked_by`` is the key id of the caller who received the answer (None: asked without a key,
+        e.g. from the command line); it is stored with the record, not in an extra column, so
+        databases created before it need no migration.
+        """
+        stored = {**record, _ASKED_BY: asked_by} if asked_by is not None else record
         with self._db.begin() as conn:
             conn.execute(
                 answers_table.insert().values(
@@ -55,15 +73,25 @@ class AnswerLog:
                     model_provider=record["model"]["provider"],
                     model_name=record["model"]["name"],
                     citations_dropped=record.get("citations_dropped", 0),
-                    record=json.dumps(record, default=str),
+                    record=json.dumps(stored, default=str),
                 )
             )
 
-    def get(self, answer_id: str) -> dict[str, Any] | None:
-        """The stored record of an answer, or None."""
+    def _stored(self, answer_id: str) -> dict[str, Any] | None:
         with self._db.connect() as conn:
             row = conn.execute(sa.select(answers_table.c.record).where(answers_table.c.answer_id == answer_id)).first()
         return None if row is None else dict(json.loads(row[0]))
+
+    def get(self, answer_id: str) -> dict[str, Any] | None:
+        """The record of an answer as its caller received it, or None."""
+        stored = self._stored(answer_id)
+        return None if stored is None else as_received(stored)
+
+    def asked_by(self, answer_id: str) -> str | None:
+        """The key id that received the answer; None for an unknown answer or one asked without a key."""
+        stored = self._stored(answer_id)
+        value = stored.get(_ASKED_BY) if stored is not None else None
+        return value if isinstance(value, str) else None
 
     def count(self) -> int:
         """How many answers are stored."""

@@ -21,6 +21,7 @@ from rag.errors import InvalidInput, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut
 from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
+from rag.text_input import strip_controls
 
 __all__ = ["NOT_COVERED", "Assistant", "render_sources"]
 
@@ -47,6 +48,7 @@ class _Prepared:
     version: ResolvedVersion
     hits: list[SearchHit]
     refused: bool
+    asked_by: str | None
     t0: float
     t1: float
     t2: float
@@ -86,8 +88,9 @@ class Assistant:
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
     def check_question(self, question: str) -> str:
-        """The question stripped; ``InvalidInput`` when empty, ``QuestionTooLong`` when too long."""
-        text = question.strip()
+        """The question without control characters and stripped; ``InvalidInput`` when empty,
+        ``QuestionTooLong`` when too long."""
+        text = strip_controls(question).strip()
         if not text:
             raise InvalidInput("the question is empty")
         if len(text) > self.max_question_chars:
@@ -95,7 +98,12 @@ class Assistant:
         return text
 
     def _prepare(
-        self, question: str, index: str | None, top_k: int | None, groups: list[str] | None = None
+        self,
+        question: str,
+        index: str | None,
+        top_k: int | None,
+        groups: list[str] | None = None,
+        asked_by: str | None = None,
     ) -> _Prepared:
         """Check the question, resolve the version, retrieve, and decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
@@ -106,7 +114,7 @@ class Assistant:
         hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
         refused = self.refuses(version, text, hits)
         t2 = time.perf_counter()
-        return _Prepared(text, version, hits, refused, t0, t1, t2)
+        return _Prepared(text, version, hits, refused, asked_by, t0, t1, t2)
 
     def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit]) -> bool:
         """The refusal decision: the version's calibrated model when its manifest has one, else the
@@ -193,7 +201,7 @@ class Assistant:
             },
         )
         if save:
-            self.log.save(record.model_dump(mode="json"))
+            self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by)
         return record
 
     def ask(
@@ -203,15 +211,17 @@ class Assistant:
         top_k: int | None = None,
         *,
         groups: list[str] | None = None,
+        asked_by: str | None = None,
         record: bool = True,
     ) -> AnswerRecord:
         """Answer one question from the named index (alias or ``name@version``) and record it.
 
         ``groups`` are the caller's access groups: only chunks in one of them are retrieved, so
-        nothing else can be quoted, cited or counted (None: every chunk). ``record=False`` (used
-        by evaluation) returns the same answer without adding it to the answer log.
+        nothing else can be quoted, cited or counted (None: every chunk). ``asked_by`` (the
+        caller's key id) is recorded with the answer: feedback on it is accepted from that key.
+        ``record=False`` (used by evaluation) returns the same answer without adding it to the log.
         """
-        prep = self._prepare(question, index, top_k, groups)
+        prep = self._prepare(question, index, top_k, groups, asked_by)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
@@ -224,10 +234,11 @@ class Assistant:
         top_k: int | None = None,
         *,
         groups: list[str] | None = None,
+        asked_by: str | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
 
-        ``groups`` restricts retrieval exactly as in :meth:`ask`.
+        ``groups`` restricts retrieval and ``asked_by`` is recorded exactly as in :meth:`ask`.
 
         Bad input, an unknown index and retrieval failures raise here, before any event; a model
         failure raises from the iterator (after the deltas already produced), and then nothing is
@@ -235,7 +246,7 @@ class Assistant:
         :meth:`ask` would give for the same model output, and it is logged before it is yielded.
         A refusal streams :data:`NOT_COVERED` without calling the model.
         """
-        prep = self._prepare(question, index, top_k, groups)
+        prep = self._prepare(question, index, top_k, groups, asked_by)
         return self._events(prep)
 
     def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:

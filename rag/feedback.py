@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-from rag.answer_log import answers_table
+from rag.answer_log import answers_table, as_received
 from rag.answer_log import metadata as answers_metadata
 from rag.errors import InvalidInput, NotFound
 from rag.evaluation.golden import GoldenQuestion
@@ -181,7 +181,7 @@ def _feedback(row: sa.Row[Any]) -> Feedback:
         reviewed_at=_aware(m["reviewed_at"]),
         review_doc_ids=json.loads(m["review_doc_ids"]) if m["review_doc_ids"] else None,
         review_answer=m["review_answer"],
-        answer=json.loads(m["record"]),
+        answer=as_received(json.loads(m["record"])),
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Admin, CurrentPrincipal
 from api.deps import ServicesDep
+from api.fields import Name
 from api.schemas import ErrorBody
 from rag.keys import ApiKey, KeyNotFound, Role
 
@@ -31,14 +32,14 @@ class MeOut(BaseModel):
 class KeyCreate(BaseModel):
     """A new API key."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str = Field(min_length=1, max_length=200, description="Who or what uses the key.")
+    name: Name = Field(min_length=1, max_length=200, description="Who or what uses the key.")
     role: Role
-    groups: list[Annotated[str, Field(max_length=64)]] = Field(
+    groups: list[Annotated[Name, Field(max_length=64)]] = Field(
         default_factory=list, max_length=100, description="Access groups ('*': every group)."
     )
-    indexes: list[Annotated[str, Field(max_length=63)]] = Field(
+    indexes: list[Annotated[Name, Field(max_length=63)]] = Field(
         default_factory=list, max_length=100, description="Indexes an owner owns."
     )
 

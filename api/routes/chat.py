@@ -29,6 +29,7 @@ from sse_starlette import ServerSentEvent
 from api.asking import ask_as, stream_as
 from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
+from api.fields import Name
 from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
@@ -36,6 +37,7 @@ from indexes.types import ChunkRecord
 from rag.answer_stream import Citations, Delta, Final, StreamEvent
 from rag.errors import InvalidInput, RagError
 from rag.records import AnswerRecord, CitationOut
+from rag.text_input import strip_controls
 from rag.wiring import Services
 
 __all__ = ["ChatRequest", "footnotes", "router"]
@@ -46,7 +48,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 class ChatMessage(BaseModel):
     """One chat message; ``content`` is text or a list of parts (only ``text`` parts are read)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str
     content: str | list[dict[str, Any]] | None = None
@@ -61,9 +63,9 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     """An OpenAI chat-completions request; unknown fields are accepted and ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
-    model: str = Field(min_length=1, description="An index alias or version: 'policies', 'policies@4'.")
+    model: Name = Field(min_length=1, description="An index alias or version: 'policies', 'policies@4'.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
 
@@ -83,7 +85,7 @@ class ModelList(BaseModel):
 def _question(body: ChatRequest) -> str:
     for message in reversed(body.messages):
         if message.role == "user":
-            return message.text()
+            return strip_controls(message.text())
     raise InvalidInput("the conversation has no user message to answer")
 
 

@@ -1,5 +1,9 @@
 """``GET /v1/indexes/{name}/versions/{version}/documents/{doc_id}``: a document as a version holds it.
 
+The same document is also ``GET /v1/indexes/{name}/versions/{version}/document?doc_id=...``: a doc id
+in the query can never become a ``.`` or ``..`` path segment that a browser resolves into another
+route, so the web pages use this form.
+
 The text is the version's own chunks of the document laid out at their offsets in the
 normalized document, so a citation can be shown in context exactly as it was answered from,
 even after the source file changed or was deleted.
@@ -7,12 +11,15 @@ even after the source file changed or was deleted.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Employee
 from api.deps import ServicesDep
+from api.fields import VersionPath
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from indexes.types import ChunkRecord
@@ -112,10 +119,27 @@ def _load(services: Services, principal: Principal, name: str, version: int, doc
     responses={404: {"model": ErrorBody, "description": "Unknown index, version or document."}},
 )
 async def document_text(
-    name: str, version: int, doc_id: str, services: ServicesDep, principal: Employee
+    name: str, version: VersionPath, doc_id: str, services: ServicesDep, principal: Employee
 ) -> DocumentText:
     """The normalized text of a document as version ``version`` holds it, with its chunks' spans.
 
     A document outside the caller's access groups answers 404, like one that does not exist.
     """
+    return await run_in_threadpool(_load, services, principal, name, version, doc_id)
+
+
+@router.get(
+    "/{name}/versions/{version}/document",
+    response_model=DocumentText,
+    responses={404: {"model": ErrorBody, "description": "Unknown index, version or document."}},
+)
+async def document_text_by_query(
+    name: str,
+    version: VersionPath,
+    doc_id: Annotated[str, Query(min_length=1, max_length=1024, description="The document's id.")],
+    services: ServicesDep,
+    principal: Employee,
+) -> DocumentText:
+    """The same as ``.../documents/{doc_id}``, with the doc id as a query parameter (as the web
+    pages ask for it: no path segment of the request comes from a document id)."""
     return await run_in_threadpool(_load, services, principal, name, version, doc_id)

@@ -14,14 +14,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Admin, IndexOwner
+from api.auth import Admin, Forbidden, IndexOwner
 from api.deps import ServicesDep
+from api.fields import Name, check_name
 from api.schemas import ErrorBody
 from indexes.catalog import VersionState
 from indexes.manifest import Manifest
 from indexes.refs import check_index_name
-from ingest.access_groups import GROUPS_KEY, parse_groups
+from ingest.access_groups import GROUPS_KEY, groups_of_entry, parse_groups
 from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument, folder_front_matter
+from ingest.upload_check import check_doc_id, check_upload
 from rag.errors import DocumentNotFound, IndexNotFound, InvalidInput, PayloadTooLarge
 from rag.keys import ALL, Principal
 from rag.visibility import entry_visible
@@ -46,9 +48,9 @@ router = APIRouter(prefix="/v1/indexes", tags=["documents"])
 class SourceRequest(BaseModel):
     """The owners' shared folder an index is built from (a path on the server)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    folder: str = Field(min_length=1, max_length=4096)
+    folder: Name = Field(min_length=1, max_length=4096)
 
 
 class SourceOut(BaseModel):
@@ -174,8 +176,6 @@ def _builder_groups(services: Services, source: str, metadata: dict[str, Any]) -
 
 def _status_groups(services: Services, name: str, status: DocumentStatus, live: Manifest | None) -> list[str]:
     """Who sees a listed document: the live version's groups if it is built, else the next build's."""
-    from ingest.access_groups import groups_of_entry
-
     default = services.settings.default_access_group
     entry = next((d for d in live.documents if d.doc_id == status.doc_id), None) if live else None
     if entry is not None and status.status in ("indexed", "pending_delete"):
@@ -193,8 +193,6 @@ def _check_assignable(principal: Principal, groups: list[str], default_group: st
         return
     missing = sorted(set(groups) - {*principal.groups, default_group})
     if missing:
-        from api.auth import Forbidden
-
         raise Forbidden(f"the key {principal.name!r} is not in the access groups {missing}")
 
 
@@ -235,6 +233,55 @@ def _check_can_see(services: Services, principal: Principal, name: str, doc_id: 
                 hidden = True
     if hidden:
         raise DocumentNotFound(f"index {name!r} has no document {doc_id!r}")
+
+
+def _current_groups(services: Services, name: str, doc_id: str) -> set[str]:
+    """Every group the document ``doc_id`` has now: in retained versions, its upload, its folder file."""
+    default = services.settings.default_access_group
+    groups = {
+        g
+        for m in _retained_manifests(services, name)
+        for d in m.documents
+        if d.doc_id == doc_id
+        for g in groups_of_entry(d.metadata, default)
+    }
+    upload = services.documents.get(name, doc_id)
+    if upload is not None:
+        groups.update(_builder_groups(services, upload.source_name, upload.metadata))
+    files, _ = services.documents.folder_files(name, strict=False)
+    for f in files:
+        if f.doc_id == doc_id:
+            groups.update(_builder_groups(services, f.name, folder_front_matter(f.path)))
+    return groups
+
+
+def _check_regroup(principal: Principal, doc_id: str, old: set[str], new: list[str], default_group: str) -> None:
+    """403 when a replacement would give a document groups it did not have, unless the caller is in
+    every group of the document and every new one (admins: always). A new doc_id (no groups) passes."""
+    gained = set(new) - old
+    if not old or not gained or ALL in principal.groups:
+        return
+    missing = sorted((old | gained) - {*principal.groups, default_group})
+    if missing:
+        raise Forbidden(
+            f"replacing {doc_id!r} would give it the access groups {sorted(gained)}, which it does not have; "
+            f"that needs a key in all its groups and the new ones (the key {principal.name!r} is not in {missing}). "
+            f"Name its groups in metadata.{GROUPS_KEY} to keep them."
+        )
+
+
+def _check_may_upload(
+    services: Services, principal: Principal, name: str, doc_id: str, suffix: str, meta: dict[str, Any]
+) -> None:
+    """404 for a doc_id the caller cannot see (as for deleting it); 403 when the upload would give
+    the document groups it did not have and the caller is not in all of the old and new ones."""
+    check_index_name(name)
+    check_doc_id(doc_id)
+    _check_can_see(services, principal, name, doc_id, _retained_manifests(services, name))
+    source = f"uploads/{doc_id}" + ("" if doc_id.lower().endswith(suffix) else suffix)  # as the upload is cited
+    new_groups = _builder_groups(services, source, meta)
+    old_groups = _current_groups(services, name, doc_id)
+    _check_regroup(principal, doc_id, old_groups, new_groups, services.settings.default_access_group)
 
 
 # source folder ----------------------------------------------------------------------------------
@@ -307,7 +354,7 @@ def put_document(
     name: str,
     doc_id: str,
     file: Annotated[UploadFile, File(description="The document (.md, .txt, .html, .pdf or .docx).")],
-    owner: Annotated[str, Form(min_length=1, max_length=200, description="Who owns the document.")],
+    owner: Annotated[Name, Form(min_length=1, max_length=200, description="Who owns the document (not blank).")],
     services: ServicesDep,
     response: Response,
     principal: IndexOwner,
@@ -321,17 +368,27 @@ def put_document(
 ) -> DocumentOut:
     """Upload (or replace) a document; it enters the index with the next build.
 
-    201 when ``doc_id`` is new, 200 when it replaced an earlier upload. An upload of a doc_id also
-    in the source folder takes precedence over the folder's file, and a deleted doc_id uploaded
-    again comes back.
+    A doc_id the caller cannot see (in a retained version, an upload or the source folder) answers
+    404 ``document_not_found``, as deleting and reading it do. Replacing a document may give it
+    groups it did not have only when the caller is in all of its groups and all the new ones
+    (else 403 ``forbidden``). 201 when ``doc_id`` is new, 200 when it replaced an earlier upload.
+    An upload of a doc_id also in the source folder takes precedence over the folder's file, and a
+    deleted doc_id uploaded again comes back.
     """
     limit = services.documents.upload_max_bytes
     data = file.file.read(limit + 1)  # never more than one byte past the limit
     if len(data) > limit:
         raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
+    if not owner.strip():
+        raise InvalidInput("owner: must not be blank; name who owns the document")
+    try:
+        check_name(file.filename or "")
+    except ValueError as exc:
+        raise InvalidInput(f"file name: {exc}") from exc
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
         _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
+    _check_may_upload(services, principal, name, doc_id, check_upload(file.filename or "", data, limit), meta)
     with services.audit.action(principal, "document.upload", index=name, target=doc_id) as audited:
         stored, created = services.documents.put(name, doc_id, file.filename or "", data, owner=owner, metadata=meta)
         audited.details.update(sha256=stored.sha256, size=stored.size, created=created)

@@ -1,7 +1,13 @@
-"""Feedback on answers: ``POST /v1/answers/{answer_id}/feedback`` and reading an answer back."""
+"""Feedback on answers: ``POST /v1/answers/{answer_id}/feedback`` and reading an answer back.
+
+Feedback is accepted only from the key that received the answer, or an admin; anyone else gets the
+same 404 as for an unknown answer. The feedback response carries the feedback alone: never the
+answer record, which may quote documents the caller cannot read.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, status
@@ -9,10 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Admin, Employee
 from api.deps import ServicesDep
+from api.fields import FreeText
 from api.schemas import ErrorBody
-from rag.feedback import MAX_COMMENT_CHARS, AnswerNotFound, Feedback
+from rag.feedback import MAX_COMMENT_CHARS, AnswerNotFound
+from rag.keys import Principal
+from rag.wiring import Services
 
-__all__ = ["FeedbackRequest", "router"]
+__all__ = ["FeedbackOut", "FeedbackRequest", "router"]
 
 router = APIRouter(prefix="/v1/answers", tags=["feedback"])
 
@@ -20,24 +29,51 @@ router = APIRouter(prefix="/v1/answers", tags=["feedback"])
 class FeedbackRequest(BaseModel):
     """Thumbs up or down on an answer, with an optional comment."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS, description="What was right or wrong.")
+    comment: FreeText | None = Field(None, max_length=MAX_COMMENT_CHARS, description="What was right or wrong.")
+
+
+class FeedbackOut(BaseModel):
+    """The stored feedback (the answer it judges is not repeated: ``GET /v1/answers/{id}``, admins)."""
+
+    feedback_id: str
+    answer_id: str
+    created_at: datetime
+    rating: Literal["up", "down"]
+    comment: str | None
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "Unknown answer (code answer_not_found)."},
+    404: {"model": ErrorBody, "description": "Unknown answer, or one another key received (code answer_not_found)."},
     422: {"model": ErrorBody, "description": "Rating not up/down, comment over 2000 characters."},
 }
 
 
-@router.post("/{answer_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=Feedback, responses=_ERRORS)
-def add_feedback(answer_id: str, body: FeedbackRequest, services: ServicesDep, principal: Employee) -> Feedback:
-    """Store feedback with the answer it judges (question, answer, citations, version, prompt, model)."""
+def _check_receiver(services: Services, principal: Principal, answer_id: str) -> None:
+    """404 ``answer_not_found`` unless ``principal`` received the answer or is an admin."""
+    if principal.role != "admin" and services.answers.asked_by(answer_id) != principal.key_id:
+        raise AnswerNotFound(f"unknown answer {answer_id!r}")
+
+
+@router.post(
+    "/{answer_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackOut, responses=_ERRORS
+)
+def add_feedback(answer_id: str, body: FeedbackRequest, services: ServicesDep, principal: Employee) -> FeedbackOut:
+    """Store feedback with the answer it judges; only the key that received the answer (or an admin)
+    may give it. The response is the feedback alone."""
     with services.audit.action(principal, "feedback", target=answer_id) as audited:
         audited.details["rating"] = body.rating
-        return services.feedback.add(answer_id, body.rating, body.comment)
+        _check_receiver(services, principal, answer_id)
+        stored = services.feedback.add(answer_id, body.rating, body.comment)
+    return FeedbackOut(
+        feedback_id=stored.feedback_id,
+        answer_id=stored.answer_id,
+        created_at=stored.created_at,
+        rating=stored.rating,
+        comment=stored.comment,
+    )
 
 
 @router.get("/{answer_id}", responses={404: _ERRORS[404]})

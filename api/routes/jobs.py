@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Forbidden, IndexOwner, Owner
 from api.deps import ServicesDep
+from api.fields import Name
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from ingest.jobs.store import Job
@@ -29,13 +30,15 @@ class JobNotFound(NotFound):
 class BuildRequest(BaseModel):
     """A reindex request; without ``source`` the index's configured folder and uploads are built."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     mode: Literal["incremental", "full"] = Field(
         "incremental", description="incremental reuses unchanged chunks' vectors; full embeds everything."
     )
     promote: Literal["never", "if_gate_passes", "always"] = "if_gate_passes"
-    source: str | None = Field(None, description="A folder to build instead of the configured sources.")
+    source: Name | None = Field(
+        None, max_length=4096, description="A folder to build instead of the configured sources."
+    )
 
 
 class JobAccepted(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import Admin, Employee
 from api.deps import ServicesDep
+from api.fields import MAX_VERSION
 from api.schemas import (
     CanaryOut,
     CanaryRemoved,
@@ -42,8 +43,8 @@ def _change_out(change: DocumentChange) -> DocumentChangeOut:
 def diff(
     name: str,
     services: ServicesDep,
-    from_version: Annotated[int, Query(alias="from", ge=1, description="The older version.")],
-    to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version.")],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION, description="The older version.")],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION, description="The newer version.")],
     principal: Employee,
 ) -> VersionDiffOut:
     """Documents added, changed and removed between two versions, from their manifests.

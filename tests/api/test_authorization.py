@@ -52,6 +52,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/v1/answers/{answer_id}/feedback"): "employee",
     ("GET", "/v1/answers/{answer_id}"): "admin",  # an answer may quote documents of any group
     ("GET", "/v1/indexes/{name}/versions/{version}/documents/{doc_id}"): "employee",
+    ("GET", "/v1/indexes/{name}/versions/{version}/document"): "employee",  # the same, doc id in the query
     ("POST", "/v1/chat/completions"): "employee",
     ("GET", "/v1/models"): "employee",
     # the pages hold no data (their API calls need a key); /metrics is for Prometheus inside the network

@@ -38,6 +38,17 @@ async function toError(response) {
   return new ApiError(response.status, code, message);
 }
 
+/**
+ * An API path from raw segments, each percent-encoded; a segment that is empty, "." or ".." (which a
+ * browser would resolve into another route) is refused with an ApiError instead of being sent.
+ */
+export function apiPath(...segments) {
+  const parts = segments.map((s) => String(s));
+  const bad = parts.find((s) => s === "" || s === "." || s === "..");
+  if (bad !== undefined) throw new ApiError(0, "invalid_path", `not a valid path segment: "${bad}"`);
+  return `/${parts.map(encodeURIComponent).join("/")}`;
+}
+
 /** Call the API; resolves to the parsed JSON body, rejects with ApiError. */
 export async function api(path, { method = "GET", body } = {}) {
   const init = { method, headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }) };

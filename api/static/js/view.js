@@ -1,5 +1,5 @@
 // The document viewer: a document as one version holds it, with the cited chunk highlighted.
-import { api, el } from "./api.js";
+import { api, apiPath, el } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -37,10 +37,20 @@ function render(doc) {
   }
 }
 
+// The link's values never become path segments of their own: index and version must look like
+// an index name and a version number, and the doc id travels as a query parameter (a doc id such as
+// "../../keys" must not turn into a request to another route, sent with the stored key).
+const INDEX_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const VERSION = /^[1-9][0-9]{0,9}$/;
+
 if (!index || !version || !docId) {
   $("doc-meta").textContent = "This link names no document.";
+} else if (!INDEX_NAME.test(index) || !VERSION.test(version)) {
+  $("doc-meta").textContent = "This link names no valid index and version.";
 } else {
-  api(`/v1/indexes/${encodeURIComponent(index)}/versions/${encodeURIComponent(version)}/documents/${docId.split("/").map(encodeURIComponent).join("/")}`)
+  const query = new URLSearchParams({ doc_id: docId });
+  Promise.resolve()
+    .then(() => api(`${apiPath("v1", "indexes", index, "versions", version, "document")}?${query}`))
     .then(render)
     .catch((error) => {
       $("doc-meta").textContent = `The document cannot be shown: ${error.message}`;
