@@ -98,3 +98,6 @@ class Manifest(_Frozen):
     """Whether the build redacted PII (``ingest.pii``) before chunking."""
     redactions: dict[str, int] = Field(default_factory=dict)
     """PII values redacted by the build, by kind (``email``, ``phone``, ``card``, ...); never the values."""
+    collected_at: datetime | None = None
+    """When the build collected its files (None: before this was recorded; ``created_at`` stands in).
+    A document purged after this time must not be in the version (``indexes.purge_log``)."""

@@ -15,7 +15,8 @@ from ingest.build import Builder
 from ingest.chunking import Chunker
 from ingest.document_store import DocumentStore
 from ingest.embedding import Embedder, EmbedderPool
-from ingest.jobs.queue import BuildQueue, make_huey, worker_id
+from ingest.jobs.identity import worker_id
+from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner, Hooks
 from ingest.jobs.store import Job, JobState, JobStore
 from ingest.pii import Redactor
