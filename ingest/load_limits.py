@@ -80,7 +80,7 @@ class LoadGuard:
                 "(setting load_max_expanded_bytes)",
             )
 
-    def check_zip(self, path: Path) -> None:
+    def check_zip(self, path: Path, kind: str = "ZIP") -> None:
         """Check a ZIP container (DOCX) by its directory, before anything is decompressed.
 
         The sizes in the directory bound what reading can produce: a member that inflates beyond
@@ -90,7 +90,7 @@ class LoadGuard:
             with zipfile.ZipFile(path) as archive:
                 members = archive.infolist()
         except (zipfile.BadZipFile, OSError) as exc:
-            raise LoadError(self.source, f"not a readable ZIP container ({exc})") from exc
+            raise LoadError(self.source, f"unreadable {kind} ({exc})") from exc
         if len(members) > self.limits.max_blocks:
             raise LimitExceeded(self.source, f"{len(members)} ZIP members (setting load_max_blocks)")
         self.check_size(sum(m.file_size for m in members), "expands to")

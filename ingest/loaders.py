@@ -177,7 +177,7 @@ def _load_docx(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dic
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    guard.check_zip(path)
+    guard.check_zip(path, "DOCX")
     guard.check()
     try:
         document = docx.Document(str(path))
