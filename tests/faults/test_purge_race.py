@@ -27,7 +27,7 @@ DOC = "NW-PEO-001"  # people/annual-leave.md
 QUESTION = "How many vacation days do I get?"
 
 
-def _wait_job(client: TestClient, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
+def _wait_job(client: TestClient, job_id: str, timeout: float = 400.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     job: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -58,7 +58,7 @@ def test_a_purge_during_a_running_build_is_not_undone_by_its_promotion(
     client = client_factory()
     embedding, release = _held_embedder(embedder, monkeypatch)
     job_id = client.post(
-        "/v1/indexes/policies/builds", json={"mode": "full", "promote": "always", "source": str(SAMPLE_DIR)}
+        "/v1/indexes/policies/builds", json={"mode": "full", "promote": "always", "source": str(SAMPLE_DIR / "people")}
     ).json()["job_id"]
     try:
         assert embedding.wait(60), "the build never reached embedding"
@@ -95,7 +95,9 @@ def test_a_purge_recorded_while_a_build_seals_reaches_the_version_once_it_is_rea
         purge_document(services.catalog, services.engine, "policies", DOC)
         return manifest
 
-    result = services.builder.build("policies", SAMPLE_DIR, mode="full", promote=True, finalize=purge_when_sealing)
+    result = services.builder.build(
+        "policies", SAMPLE_DIR / "people", mode="full", promote=True, finalize=purge_when_sealing
+    )
     assert seen == ["finalize"]
     assert result.promoted and DOC not in {d.doc_id for d in result.manifest.documents}
     assert not [p for p in services.engine.iter_points("policies", result.version) if p.chunk.doc_id == DOC]
@@ -104,7 +106,7 @@ def test_a_purge_recorded_while_a_build_seals_reaches_the_version_once_it_is_rea
 def test_promoting_a_version_that_holds_a_purged_document_is_refused(client_factory: ClientFactory) -> None:
     client = client_factory()
     services = services_of(client)
-    built = services.builder.build("policies", SAMPLE_DIR, mode="full")  # v2, ready, not live
+    built = services.builder.build("policies", SAMPLE_DIR / "people")  # v2, ready, not live
     # a purge whose process stopped after recording it and before reaching v2
     services.catalog.purges.record("policies", DOC)
     refused = client.post("/v1/indexes/policies/promote", json={"version": built.version})
