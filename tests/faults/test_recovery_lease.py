@@ -136,3 +136,25 @@ def test_start_up_recovery_fails_a_job_whose_process_is_gone_at_once(
         assert failed is not None and failed.state == "failed" and "stopped while running" in (failed.error or "")
     finally:
         services.close()
+
+
+def test_worker_identity_tells_a_reused_pid_from_its_owner() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from ingest.jobs.identity import liveness, parse_worker_id, worker_id
+
+    me = worker_id()
+    parsed = parse_worker_id(me)
+    assert parsed is not None and parsed.host == socket.gethostname() and parsed.pid == os.getpid()
+    assert liveness(me) == "alive"
+    namespace = (parsed.token or "").partition("-")[0]
+    # this pid with another start time: an earlier process whose pid was reused (a restarted container)
+    assert liveness(f"{parsed.host}:{parsed.pid}:{namespace}-1") == "dead"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert liveness(f"{parsed.host}:{gone.stdout.strip()}:{namespace}-1") == "dead"  # exited
+    assert liveness(f"another-host:{parsed.pid}:{parsed.token}") == "unknown"  # only its lease can tell
+    assert liveness(f"{parsed.host}:{parsed.pid}:4026530000-1") == "unknown"  # another pid namespace
+    assert liveness("elsewhere:4242") == "unknown" and parse_worker_id("nonsense") is None
