@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from indexes.manifest import Manifest
+from indexes.purge_log import PurgeLog
 from rag.errors import VersionNotFound
 
 __all__ = ["AliasEvent", "Catalog", "CatalogAliasStore", "VersionInfo", "VersionState"]
@@ -123,6 +124,8 @@ class Catalog:
     def __init__(self, engine: sa.Engine) -> None:
         self._db = engine
         metadata.create_all(engine)
+        self.purges = PurgeLog(engine)
+        """When each document was last purged (``indexes.purge_log``)."""
 
     @classmethod
     def from_url(cls, url: str) -> Catalog:
@@ -185,6 +188,20 @@ class Catalog:
                 .where(versions_table.c.index_name == index, versions_table.c.version == version)
                 .values(state=VersionState.FAILED, finished_at=_now(), error=error[:4000])
             )
+
+    def fail_building(self, index: str, version: int, error: str) -> bool:
+        """Mark a version failed only if it is still ``building``; False (nothing changes) otherwise."""
+        with self._db.begin() as conn:
+            updated = conn.execute(
+                versions_table.update()
+                .where(
+                    versions_table.c.index_name == index,
+                    versions_table.c.version == version,
+                    versions_table.c.state == VersionState.BUILDING,
+                )
+                .values(state=VersionState.FAILED, finished_at=_now(), error=error[:4000])
+            ).rowcount
+        return bool(updated)
 
     def mark_dropped(self, index: str, version: int) -> bool:
         """Move a ready version to ``dropped``; False (and nothing changes) if it was not ready."""

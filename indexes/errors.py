@@ -5,7 +5,8 @@
     ├── NotFound
     │   └── VersionNotFound    the version does not exist (never created, or dropped)
     ├── Conflict
-    │   └── VersionExists      create_version on a version that already holds data
+    │   ├── VersionExists      create_version on a version that already holds data
+    │   └── PurgedDocumentPresent  promoting a version that holds a document purged after its build began
     └── EngineError            the engine returned data it cannot read, or timed out
         └── ShardBusy          an Edge shard is held open by another process
 
@@ -17,7 +18,21 @@ from __future__ import annotations
 
 from rag.errors import Conflict, InvalidInput, RagError, VersionNotFound
 
-__all__ = ["EngineError", "InvalidInput", "ShardBusy", "VersionExists", "VersionNotFound", "version_not_found"]
+__all__ = [
+    "EngineError",
+    "InvalidInput",
+    "PurgedDocumentPresent",
+    "ShardBusy",
+    "VersionExists",
+    "VersionNotFound",
+    "version_not_found",
+]
+
+
+class PurgedDocumentPresent(Conflict):
+    """The version holds a document purged after its files were collected: it must never go live."""
+
+    code = "purged_document_present"
 
 
 class VersionExists(Conflict):

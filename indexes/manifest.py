@@ -101,3 +101,6 @@ class Manifest(_Frozen):
     refusal: dict[str, Any] | None = None
     """The refusal decision calibrated for this version on its index's golden questions (``rag.refusal``);
     None: the similarity threshold of the settings."""
+    collected_at: datetime | None = None
+    """When the build collected its files (None: before this was recorded; ``created_at`` stands in).
+    A document purged after this time must not be in the version (``indexes.purge_log``)."""

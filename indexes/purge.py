@@ -11,10 +11,11 @@ from functools import partial
 
 from indexes.catalog import Catalog, VersionState
 from indexes.engine import VectorEngine, check_doc_ids
+from indexes.errors import PurgedDocumentPresent
 from indexes.manifest import Manifest, PurgeRecord
 from rag.errors import IndexNotFound, VersionNotFound
 
-__all__ = ["purge_document"]
+__all__ = ["check_not_purged", "purge_document", "purge_version", "stale_documents"]
 
 
 def purge_document(catalog: Catalog, engine: VectorEngine, index: str, doc_id: str) -> dict[int, int]:
@@ -27,13 +28,17 @@ def purge_document(catalog: Catalog, engine: VectorEngine, index: str, doc_id: s
     dropped while the purge runs is skipped. Raises IndexNotFound for an index without versions
     and InvalidInput for an empty ``doc_id``.
 
-    Versions still building are not touched: remove the document from the source first, so that
-    no later build brings it back.
+    The purge is recorded first (``catalog.purges``): a build still running drops the document
+    before it seals, or right after it becomes ready, and promotion refuses any version that still
+    holds it (``check_not_purged``). Remove the document from the source too, so that no later
+    build brings it back.
     """
     [doc_id] = check_doc_ids([doc_id])
     versions = catalog.list_versions(index)
     if not versions:
         raise IndexNotFound(f"unknown index {index!r}")
+    catalog.purges.record(index, doc_id)
+    versions = catalog.list_versions(index)  # read again: a version that became ready meanwhile is included
     removed: dict[int, int] = {}
     for info in sorted(versions, key=lambda v: v.version):
         if info.state != VersionState.READY:
@@ -59,3 +64,30 @@ def _without(manifest: Manifest, doc_id: str, chunks_removed: int, at: datetime)
             "purged": [*manifest.purged, PurgeRecord(doc_id=doc_id, at=at, chunks_removed=chunks_removed)],
         }
     )
+
+
+def stale_documents(catalog: Catalog, manifest: Manifest) -> list[str]:
+    """Documents of ``manifest`` purged after the version's files were collected (sorted)."""
+    since = manifest.collected_at or manifest.created_at
+    held = {d.doc_id for d in manifest.documents}
+    return sorted(catalog.purges.purged_after(manifest.index, since, held))
+
+
+def check_not_purged(catalog: Catalog, manifest: Manifest) -> None:
+    """Raise ``PurgedDocumentPresent`` (409) when the version holds a document purged since it was collected."""
+    stale = stale_documents(catalog, manifest)
+    if stale:
+        raise PurgedDocumentPresent(
+            f"{manifest.index} v{manifest.version} holds {', '.join(map(repr, stale))}, purged after its "
+            "files were collected: it can never go live (build a new version)"
+        )
+
+
+def purge_version(catalog: Catalog, engine: VectorEngine, manifest: Manifest) -> list[str]:
+    """Remove from one ready version every document purged since its files were collected; returns them."""
+    stale = stale_documents(catalog, manifest)
+    for doc_id in stale:
+        count = engine.delete_documents(manifest.index, manifest.version, [doc_id])
+        change = partial(_without, doc_id=doc_id, chunks_removed=count, at=datetime.now(UTC))
+        catalog.amend_manifest(manifest.index, manifest.version, change)
+    return stale

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from indexes.canary import CANARY_ACTIONS, Canary, CanaryStore, check_share
 from indexes.catalog import Catalog, VersionInfo, VersionState
 from indexes.engine import VectorEngine
+from indexes.faultpoints import pause_point
 from indexes.manifest import Manifest
+from indexes.purge import check_not_purged
 from indexes.refs import IndexRef
 from rag.errors import Conflict, IndexNotFound, VersionNotFound
 
@@ -121,9 +123,16 @@ class VersionRegistry:
         return info
 
     def promote(self, index: str, version: int, *, action: str = "promote") -> int | None:
-        """Point the index's alias at a ready version; returns the version it named before."""
-        self._ready(index, version)
+        """Point the index's alias at a ready version; returns the version it named before.
+
+        Raises ``PurgedDocumentPresent`` (409) for a version holding a document purged after its
+        files were collected; the alias does not move.
+        """
+        info = self._ready(index, version)
+        assert info.manifest is not None
+        check_not_purged(self.catalog, info.manifest)
         previous = self.live_version(index)
+        pause_point("promote")
         self.engine.set_alias(index, index, version)
         self.catalog.record_alias_event(index, index, version, previous, action)
         self._retire_canary(index, version)
@@ -159,7 +168,8 @@ class VersionRegistry:
         while len(stack) >= 2:
             target = stack[-2]
             info = self.catalog.get_version(index, target)
-            if info is not None and info.state == VersionState.READY:
+            if info is not None and info.state == VersionState.READY and info.manifest is not None:
+                check_not_purged(self.catalog, info.manifest)
                 self.engine.set_alias(index, index, target)
                 self.catalog.record_alias_event(index, index, target, live, "rollback")
                 self._retire_canary(index, target)

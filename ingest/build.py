@@ -17,7 +17,9 @@ import numpy as np
 
 from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
-from indexes.manifest import DocumentEntry, FileError, Manifest
+from indexes.faultpoints import pause_point
+from indexes.manifest import DocumentEntry, FileError, Manifest, PurgeRecord
+from indexes.purge import purge_version
 from indexes.refs import check_index_name
 from indexes.types import IndexPoint
 from indexes.versions import VersionRegistry
@@ -25,7 +27,8 @@ from ingest.access_groups import GROUPS_KEY, AccessDefaults
 from ingest.chunking import Chunk, Chunker
 from ingest.documents import LoadedDocument, PageSpan
 from ingest.embedding import Embedder
-from ingest.loaders import LoadError, load_document
+from ingest.load_limits import StopFn
+from ingest.loaders import LoadCancelled, LoadError, LoadLimits, load_document
 from ingest.pii import Redactor
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
@@ -91,20 +94,25 @@ class BuildResult:
         return self.manifest.version
 
 
-_Item = tuple[str, Callable[[], LoadedDocument]]
-"""A document to build: its source name and how to load it (raising ``LoadError`` when it cannot)."""
+_Item = tuple[str, Callable[[StopFn], LoadedDocument]]
+"""A document to build: its source name and how to load it (raising ``LoadError`` when it cannot,
+``LoadCancelled`` as soon as the given stop function says so)."""
 
 
-def _loader(entry: SourceFile) -> Callable[[], LoadedDocument]:
-    def load() -> LoadedDocument:
-        doc = load_document(entry.path, entry.name, entry.doc_id)
+def _loader(entry: SourceFile, limits: LoadLimits) -> Callable[[StopFn], LoadedDocument]:
+    def load(should_stop: StopFn) -> LoadedDocument:
+        doc = load_document(entry.path, entry.name, entry.doc_id, limits=limits, should_stop=should_stop)
         return replace(doc, metadata={**doc.metadata, **entry.metadata}) if entry.metadata else doc
 
     return load
 
 
-def _given(doc: LoadedDocument) -> Callable[[], LoadedDocument]:
-    return lambda: doc
+def _given(doc: LoadedDocument) -> Callable[[StopFn], LoadedDocument]:
+    return lambda should_stop: doc
+
+
+def _no_file(name: str) -> None:
+    return None
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -134,6 +142,8 @@ class Builder:
         access: AccessDefaults | None = None,
         redactor_for: RedactorFor | None = None,
         calibrator: Callable[[Manifest], Manifest] | None = None,
+        limits: LoadLimits | None = None,
+        embed_slice: int = 32,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -145,6 +155,9 @@ class Builder:
         self.redactor_for: RedactorFor = redactor_for or (lambda index: None)
         self.calibrator = calibrator
         """Runs on every sealed version before it is marked ready (e.g. to record a refusal calibration)."""
+        self.limits = limits or LoadLimits()
+        self.embed_slice = max(1, embed_slice)
+        """Chunks embedded between two cancellation checks (a few seconds of work at most)."""
 
     def build(
         self,
@@ -159,6 +172,8 @@ class Builder:
         progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
         finalize: FinalizeFn | None = None,
+        on_file: Callable[[str], None] | None = None,
+        collected_at: datetime | None = None,
     ) -> BuildResult:
         """Build a folder (``source``), a list of ``files`` or loaded ``documents`` into a new version of ``index``.
 
@@ -169,7 +184,15 @@ class Builder:
         (both before any version is allocated), ``BuildCancelled`` when ``should_cancel`` says so,
         and ``BuildFailed`` when no version could be produced. On any failure the new version is
         dropped and marked failed, and no alias moves.
+
+        Each file is loaded within ``self.limits`` (a file over a limit is reported in ``errors``)
+        and ``should_cancel`` is polled between the blocks of a file and between small embedding
+        batches, so a cancel takes effect within seconds. ``on_file`` is told each file as its
+        loading starts. ``collected_at`` is when the files were collected (default: now): a
+        document purged after it is dropped from the version before sealing, or, purged later
+        still, right after it becomes ready (``indexes.purge``).
         """
+        collected_at = collected_at or datetime.now(UTC)
         check_index_name(index)
         report = progress or _noop
         items: list[_Item]
@@ -181,7 +204,7 @@ class Builder:
                     raise ValueError("give a source folder, a list of files or documents")
                 files, found_skipped = discover(source)
                 skipped = found_skipped
-            items = [(f.name, _loader(f)) for f in files]
+            items = [(f.name, _loader(f, self.limits)) for f in files]
         if not items:
             raise SourceError(f"index {index!r} has no documents to build")
         parent, reusable_from = self._parent(index, mode)
@@ -199,6 +222,8 @@ class Builder:
                 parent,
                 reusable_from,
                 should_cancel or _never,
+                on_file or _no_file,
+                collected_at,
             )
             if self.calibrator is not None:
                 manifest = self.calibrator(manifest)
@@ -212,6 +237,10 @@ class Builder:
                 raise BuildFailed(f"build of {index} v{version} failed: {type(exc).__name__}: {exc}") from exc
             raise
         self.catalog.mark_ready(manifest)
+        if purge_version(self.catalog, self.engine, manifest):  # purged while it sealed or was evaluated
+            info = self.catalog.get_version(index, version)
+            assert info is not None and info.manifest is not None
+            manifest = info.manifest
         promoted = False
         if promote:
             self.registry.promote(index, version)
@@ -251,6 +280,8 @@ class Builder:
         parent: int | None,
         reusable_from: int | None,
         should_cancel: CancelFn,
+        on_file: Callable[[str], None],
+        collected_at: datetime,
     ) -> Manifest:
         docs: list[LoadedDocument] = []
         errors: list[FileError] = []
@@ -263,8 +294,9 @@ class Builder:
         for i, (name, load) in enumerate(items, start=1):
             if should_cancel():
                 raise BuildCancelled(f"build of {index} v{version} was cancelled")
+            on_file(name)
             try:
-                doc = self.prepare(index, load(), redactions, redactor=redactor)
+                doc = self.prepare(index, load(should_cancel), redactions, redactor=redactor)
                 if doc.doc_id in seen:
                     raise LoadError(name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
@@ -272,6 +304,8 @@ class Builder:
                     chunks = self.chunker.chunk(doc)
                 if not chunks:
                     raise LoadError(name, "no text to index")
+            except LoadCancelled as exc:
+                raise BuildCancelled(f"build of {index} v{version} was cancelled") from exc
             except LoadError as exc:
                 errors.append(FileError(source=name, error=exc.reason))
             else:
@@ -295,9 +329,12 @@ class Builder:
             batch = all_chunks[lo : lo + self.upsert_batch]
             dense: list[list[float] | None] = [reusable.get(c.record.content_hash) for c in batch]
             todo = [i for i, vec in enumerate(dense) if vec is None]
-            if todo:
-                vectors = self.embedder.encode_documents([batch[i].embed_text for i in todo])
-                for i, vec in zip(todo, vectors, strict=True):
+            for at in range(0, len(todo), self.embed_slice):
+                part = todo[at : at + self.embed_slice]
+                if at and should_cancel():
+                    raise BuildCancelled(f"build of {index} v{version} was cancelled")
+                vectors = self.embedder.encode_documents([batch[i].embed_text for i in part])
+                for i, vec in zip(part, vectors, strict=True):
                     dense[i] = vec.tolist()
             embedded += len(todo)
             reused += len(batch) - len(todo)
@@ -308,9 +345,23 @@ class Builder:
             ]
             self.engine.upsert(index, version, points)
             report("embed", min(lo + len(batch), total), total)
+            pause_point("embed")
         if should_cancel():
             raise BuildCancelled(f"build of {index} v{version} was cancelled")
         embedded_at = time.perf_counter()
+        # A purge recorded after the files were collected reaches this version before it seals.
+        gone = self.catalog.purges.purged_after(index, collected_at, {d.doc_id for d in docs})
+        purged: list[PurgeRecord] = []
+        for doc_id, when in sorted(gone.items()):
+            removed = self.engine.delete_documents(index, version, [doc_id])
+            purged.append(PurgeRecord(doc_id=doc_id, at=when, chunks_removed=removed))
+            total -= removed
+        if gone:
+            kept = [(d, g) for d, g in zip(docs, chunks_by_doc, strict=True) if d.doc_id not in gone]
+            docs, chunks_by_doc = [d for d, _ in kept], [g for _, g in kept]
+            if not docs:
+                raise BuildFailed(f"every document of {index} v{version} was purged while it was built")
+        pause_point("seal")
         self.engine.seal(index, version)
         stored = self.engine.count(index, version)
         if stored != total:
@@ -343,6 +394,8 @@ class Builder:
             chunks_reused=reused,
             parent_version=parent,
             errors=errors,
+            purged=purged,
+            collected_at=collected_at,
             pii_redaction=redactor is not None,
             redactions=dict(sorted(redactions.items())),
             timings_ms={

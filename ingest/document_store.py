@@ -49,6 +49,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from indexes.faultpoints import pause_point
 from indexes.manifest import DocumentEntry, Manifest
 from indexes.refs import check_index_name
 from ingest.sources import SourceFile, discover
@@ -179,6 +180,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _aware(value: datetime) -> datetime:
     # SQLite returns naive datetimes; everything stored here is UTC.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
@@ -234,6 +245,23 @@ class DocumentStore:
         self.upload_max_bytes = upload_max_bytes
         self._lock = threading.RLock()
         schema.create_all(engine)
+        self.sweep_partial_uploads()
+
+    def sweep_partial_uploads(self) -> list[Path]:
+        """Delete temporary upload files left by processes that died while writing them; returns them.
+
+        A temporary file is named ``.upload-<pid>-*.part``; only those whose pid no longer runs are
+        removed, so an upload another live process is writing is never touched.
+        """
+        removed: list[Path] = []
+        if not self.uploads_dir.is_dir():
+            return removed
+        for part in self.uploads_dir.glob("*/.upload-*-*.part"):
+            pid_text = part.name.removeprefix(".upload-").split("-", 1)[0]
+            if pid_text.isdigit() and not _pid_running(int(pid_text)):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+        return removed
 
     # source folder ------------------------------------------------------------------------------
 
@@ -501,12 +529,13 @@ class DocumentStore:
         if final.is_file() and final.stat().st_size == len(data):
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".upload-", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".upload-{os.getpid()}-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
+            pause_point("upload")
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -17,22 +17,19 @@ from bs4 import BeautifulSoup, Tag
 
 from ingest.documents import LoadedDocument, PageSpan
 from ingest.markdown_inline import plain_inline
+from ingest.load_errors import LoadError, UnsupportedFormat
+from ingest.load_limits import LimitExceeded, LoadCancelled, LoadGuard, LoadLimits, StopFn
 from ingest.normalize import normalize_text
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadError", "UnsupportedFormat", "load_document"]
-
-
-class LoadError(Exception):
-    """A file could not be read or holds no text; the message names the file and the reason."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.source = source
-        self.reason = reason
-
-
-class UnsupportedFormat(LoadError):
-    """The file's type is not one the loaders read."""
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "LimitExceeded",
+    "LoadCancelled",
+    "LoadError",
+    "LoadLimits",
+    "UnsupportedFormat",
+    "load_document",
+]
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
@@ -68,7 +65,7 @@ def _title_from_name(path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
-def _load_markdown(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
+def _load_markdown(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
     raw = _read_text(path, source)
     try:
         post = frontmatter.loads(raw)
@@ -80,7 +77,7 @@ def _load_markdown(path: Path, source: str) -> tuple[str, str, dict[str, Any], l
     return title, text, meta, []
 
 
-def _load_text(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
+def _load_text(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
     text = normalize_text(_read_text(path, source))
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     title = first if 0 < len(first) <= 100 else _title_from_name(path)
@@ -111,7 +108,7 @@ def _html_blocks(root: Tag) -> Iterator[str]:
             yield text + "\n"
 
 
-def _load_html(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
+def _load_html(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
     soup = BeautifulSoup(_read_text(path, source), "html.parser")
     meta: dict[str, Any] = {}
     for tag in soup.find_all("meta"):
@@ -122,19 +119,32 @@ def _load_html(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[
     for tag in soup.find_all(_BOILERPLATE):
         tag.decompose()
     body = soup.body or soup
-    text = normalize_text("\n".join(_html_blocks(body)))
+    blocks: list[str] = []
+    for block in _html_blocks(body):
+        guard.tick()
+        blocks.append(block)
+    text = normalize_text("\n".join(blocks))
     title = page_title or _first_heading(text) or _title_from_name(path)
     return title, text, meta, []
 
 
-def _load_pdf(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
+def _load_pdf(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(path)
         info = reader.metadata
-        texts = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+        if count > guard.limits.max_blocks:
+            raise LimitExceeded(source, f"{count} pages, over {guard.limits.max_blocks} (setting load_max_blocks)")
+        texts: list[str] = []
+        extracted = 0
+        for page in reader.pages:
+            guard.tick()
+            texts.append(page.extract_text() or "")
+            extracted += len(texts[-1])
+            guard.check_size(extracted, "its text reaches")
     except (PyPdfError, ValueError, KeyError, OSError) as exc:
         raise LoadError(source, f"unreadable PDF ({exc})") from exc
     parts: list[str] = []
@@ -162,12 +172,14 @@ def _load_pdf(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[P
     return title, text, meta, pages
 
 
-def _load_docx(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
+def _load_docx(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    guard.check_zip(path, "DOCX")
+    guard.check()
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
@@ -177,6 +189,7 @@ def _load_docx(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[
     lines: list[str] = []
     doc_title = ""
     for block in document.iter_inner_content():
+        guard.tick()
         if isinstance(block, Paragraph):
             text = block.text.strip()
             if not text:
@@ -194,6 +207,7 @@ def _load_docx(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[
                 lines.append(text + "\n")
         elif isinstance(block, Table):
             for row in block.rows:
+                guard.tick()
                 lines.append("| " + " | ".join(c.text.strip() for c in row.cells) + " |")
             lines.append("")
     props = document.core_properties
@@ -205,7 +219,7 @@ def _load_docx(path: Path, source: str) -> tuple[str, str, dict[str, Any], list[
     return title, text, meta, []
 
 
-_Loader = Callable[[Path, str], tuple[str, str, dict[str, Any], list[PageSpan]]]
+_Loader = Callable[[Path, str, LoadGuard], tuple[str, str, dict[str, Any], list[PageSpan]]]
 _LOADERS: dict[str, tuple[str, _Loader]] = {
     ".md": ("markdown", _load_markdown),
     ".markdown": ("markdown", _load_markdown),
@@ -220,20 +234,31 @@ SUPPORTED_SUFFIXES = frozenset(_LOADERS)
 """File name endings the loaders read."""
 
 
-def load_document(path: Path, source: str, doc_id: str | None = None) -> LoadedDocument:
-    """Load and normalize one file.
+def load_document(
+    path: Path,
+    source: str,
+    doc_id: str | None = None,
+    *,
+    limits: LoadLimits | None = None,
+    should_stop: StopFn | None = None,
+) -> LoadedDocument:
+    """Load and normalize one file within ``limits`` (defaults: ``LoadLimits()``).
 
     ``source`` is the name the file is reported and cited by (its path relative to the build's
     source folder). ``doc_id`` defaults to the front matter's ``doc_id`` or to ``source``.
-    Raises ``UnsupportedFormat`` or ``LoadError`` (naming the file and the reason) and nothing else.
+    Raises ``UnsupportedFormat`` or ``LoadError`` (naming the file and the reason; ``LimitExceeded``
+    for a file over a limit), and ``LoadCancelled`` as soon as ``should_stop`` returns True.
     """
     suffix = path.suffix.lower()
     if suffix not in _LOADERS:
         raise UnsupportedFormat(source, f"unsupported file type {suffix or '(none)'!r}")
     fmt, loader = _LOADERS[suffix]
+    guard = LoadGuard(source, limits or LoadLimits(), should_stop)
     try:
-        title, text, meta, pages = loader(path, source)
-    except LoadError:
+        guard.check_size(path.stat().st_size)
+        title, text, meta, pages = loader(path, source, guard)
+        guard.check()
+    except (LoadError, LoadCancelled):
         raise
     except OSError as exc:
         raise LoadError(source, f"cannot read file ({exc.strerror or exc})") from exc

@@ -121,8 +121,20 @@ class Settings(BaseSettings):
     worker_enabled: bool = Field(True, description="Run the build worker inside `rag serve`.")
     worker_threads: int = Field(1, ge=1, le=16, description="Build worker threads per process.")
     job_stale_after_s: float = Field(
-        120.0, gt=0, description="A running job without a heartbeat for this long is failed as presumed dead."
+        120.0,
+        gt=0,
+        description="A running job whose lease (renewed every second by its worker) is this old, and whose "
+        "process is not seen alive on this host, is failed as presumed dead.",
     )
+    load_max_expanded_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1,
+        description="Largest file a build loads, in bytes, counting a DOCX unzipped (larger: the file fails by name).",
+    )
+    load_max_blocks: int = Field(
+        100_000, ge=1, description="Most paragraphs, table rows or pages a build loads from one file."
+    )
+    load_max_seconds: float = Field(60.0, gt=0, description="Longest time a build spends loading one file.")
 
     # access, audit, redaction and abuse limits (issue 5; docs/adr/0007, docs/adr/0008)
     auth_enabled: bool = Field(

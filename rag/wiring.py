@@ -16,9 +16,11 @@ from ingest.build import Builder
 from ingest.chunking import Chunker
 from ingest.document_store import DocumentStore
 from ingest.embedding import Embedder, EmbedderPool
-from ingest.jobs.queue import BuildQueue, make_huey, worker_id
+from ingest.jobs.identity import worker_id
+from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner, Hooks
 from ingest.jobs.store import Job, JobState, JobStore
+from ingest.load_limits import LoadLimits
 from ingest.pii import Redactor
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
@@ -235,6 +237,7 @@ def build_services(
         chunker,
         access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
         redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+        limits=LoadLimits(settings.load_max_expanded_bytes, settings.load_max_blocks, settings.load_max_seconds),
         calibrator=build_calibrator(settings, retriever),
     )
     answers = AnswerLog(catalog.engine)

@@ -7,8 +7,6 @@ once: the runner claims a job with a conditional update, so a duplicate delivery
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,14 +15,9 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskLock
 from huey.consumer import Consumer
 
-__all__ = ["BuildQueue", "EmbeddedConsumer", "make_huey", "worker_id"]
+__all__ = ["BuildQueue", "EmbeddedConsumer", "make_huey"]
 
 log = logging.getLogger("ingest.jobs.queue")
-
-
-def worker_id() -> str:
-    """This process's identity in job records: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def make_huey(queue_url: str | None, data_dir: Path) -> Huey:

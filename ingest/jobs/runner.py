@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from huey.exceptions import RetryTask, TaskLockedException
 
 from indexes.manifest import Manifest
 from ingest.build import BuildCancelled, Builder, BuildResult
+from ingest.jobs.lease import Lease
 from ingest.jobs.queue import BuildQueue
 from ingest.jobs.store import Job, JobState, JobStore
 from ingest.sources import SourceFile, discover
@@ -105,23 +107,22 @@ class BuildRunner:
 
     def _run(self, job: Job) -> None:
         progress: dict[str, Any] = {"stage": "collecting"}
-        last = [0.0]
-        cancel = [False]
+        with Lease(self.store, job.job_id, progress, self.heartbeat_s) as lease:
+            self._run_leased(job, progress, lease)
 
-        def beat(force: bool = False) -> None:
-            now = time.monotonic()
-            if force or now - last[0] >= self.heartbeat_s:
-                last[0] = now
-                cancel[0] = self.store.heartbeat(job.job_id, progress) or cancel[0]
-
+    def _run_leased(self, job: Job, progress: dict[str, Any], lease: Lease) -> None:
         def on_progress(stage: str, done: int, total: int) -> None:
             key = {"load": "documents", "embed": "chunks"}.get(stage, stage)
+            changed = progress.get("stage") != stage
             progress.update({"stage": stage, f"{key}_done": done, f"{key}_total": total})
-            beat()
+            if changed:
+                lease.poke()
+
+        def on_file(name: str) -> None:
+            progress["file"] = name
 
         def should_cancel() -> bool:
-            beat()
-            return cancel[0] or self.stopping.is_set()
+            return lease.cancelled.is_set() or lease.lost.is_set() or self.stopping.is_set()
 
         started = time.perf_counter()
         gate_result: dict[str, Any] = {}
@@ -130,12 +131,12 @@ class BuildRunner:
             if self.hooks.gate is None:
                 return manifest
             progress["stage"] = "evaluating"
-            beat(force=True)
+            lease.poke()
             gate_result.update(self.hooks.gate(job.index, manifest))
             return manifest.model_copy(update={"evaluation": {**manifest.evaluation, "gate": gate_result}})
 
         try:
-            beat(force=True)
+            collected_at = datetime.now(UTC)
             files, skipped = self._files(job)
             result = self.builder.build(
                 job.index,
@@ -146,10 +147,15 @@ class BuildRunner:
                 progress=on_progress,
                 should_cancel=should_cancel,
                 finalize=finalize if (self.hooks.gate is not None and job.promote != "always") else None,
+                on_file=on_file,
+                collected_at=collected_at,
             )
         except BuildCancelled as exc:
-            beat(force=True)
-            if self.stopping.is_set() and not cancel[0]:
+            lease.renew()
+            if lease.lost.is_set():
+                log.warning("job %s stopped: it is no longer this worker's (%s)", job.job_id, exc.message)
+                return
+            if self.stopping.is_set() and not lease.cancelled.is_set():
                 self.store.requeue(job.job_id, "worker shut down; the job will run again")
                 if self.queue is not None:
                     self.queue.enqueue(job.job_id)
@@ -157,7 +163,6 @@ class BuildRunner:
             self._finish(job, "cancelled", error=exc.message)
             return
         except RagError as exc:
-            beat(force=True)
             self._finish(job, "failed", error=f"{exc.code}: {exc.message}")
             return
         except Exception as exc:  # the job records every failure; the worker keeps running
@@ -165,7 +170,7 @@ class BuildRunner:
             self._finish(job, "failed", error=f"{type(exc).__name__}: {exc}")
             return
         progress["stage"] = "finishing"
-        beat(force=True)
+        lease.poke()
         promoted, reason = self._promote(job, result, gate_result)
         dropped = self.hooks.retention(job.index) if self.hooks.retention else []
         m = result.manifest

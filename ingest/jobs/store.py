@@ -15,10 +15,12 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-__all__ = ["Job", "JobState", "JobStore", "PromotePolicy"]
+__all__ = ["Beat", "Job", "JobState", "JobStore", "PromotePolicy"]
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 PromotePolicy = Literal["never", "if_gate_passes", "always"]
+Beat = Literal["ok", "cancel", "lost"]
+"""What a lease renewal found: keep going, cancellation requested, or the job is no longer ours."""
 FINISHED: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")
 
 metadata = sa.MetaData()
@@ -143,18 +145,28 @@ class JobStore:
             ).rowcount
         return self.get(job_id) if claimed else None
 
-    def heartbeat(self, job_id: str, progress: dict[str, Any]) -> bool:
-        """Record progress of a running job; returns whether cancellation was requested."""
+    def heartbeat(self, job_id: str, progress: dict[str, Any] | None = None) -> Beat:
+        """Renew the lease of a running job (and record ``progress`` when given).
+
+        Returns ``cancel`` when cancellation was requested, ``lost`` when the job is not running any
+        more (failed by recovery, cancelled, finished: its worker must stop and publish nothing),
+        else ``ok``.
+        """
+        values: dict[str, Any] = {"heartbeat_at": _now()}
+        if progress is not None:
+            values["progress"] = json.dumps(progress)
         with self._db.begin() as conn:
-            conn.execute(
+            renewed = conn.execute(
                 jobs_table.update()
                 .where(jobs_table.c.job_id == job_id, jobs_table.c.state == "running")
-                .values(heartbeat_at=_now(), progress=json.dumps(progress))
-            )
+                .values(**values)
+            ).rowcount
             requested = conn.execute(
                 sa.select(jobs_table.c.cancel_requested).where(jobs_table.c.job_id == job_id)
             ).scalar()
-        return bool(requested)
+        if not renewed:
+            return "lost"
+        return "cancel" if requested else "ok"
 
     def note(self, job_id: str, progress: dict[str, Any]) -> None:
         """Update the progress of a queued job (e.g. why it is waiting)."""
@@ -213,10 +225,19 @@ class JobStore:
             rows = conn.execute(sa.select(jobs_table).where(jobs_table.c.state == "running")).all()
         return [_job(r) for r in rows]
 
-    def fail_stale(self, older_than: timedelta, *, dead_workers: frozenset[str] = frozenset()) -> list[Job]:
-        """Fail running jobs whose worker is known dead or has sent no heartbeat for ``older_than``.
+    def fail_stale(
+        self,
+        older_than: timedelta,
+        *,
+        dead_workers: frozenset[str] = frozenset(),
+        alive_workers: frozenset[str] = frozenset(),
+    ) -> list[Job]:
+        """Fail running jobs whose worker is known dead, or whose lease expired and whose worker is
+        not known alive.
 
-        Returns the jobs it failed; a job is never left ``running`` by a worker that died.
+        A worker renews its jobs' leases (``heartbeat``) from a thread of its own, so an expired
+        lease means the process stopped or cannot reach the database; a worker in ``alive_workers``
+        (seen running on this host) is never failed. Returns the jobs it failed.
         """
         cutoff = _now() - older_than
         failed: list[Job] = []
@@ -224,14 +245,20 @@ class JobStore:
             beat = job.heartbeat_at or job.started_at or job.created_at
             if job.worker in dead_workers:
                 reason = f"the worker {job.worker} stopped while running this job"
+            elif job.worker in alive_workers:
+                continue
             elif beat < cutoff:
-                reason = f"no heartbeat from worker {job.worker} since {beat.isoformat()}: presumed dead"
+                reason = f"the lease of worker {job.worker} expired at {beat.isoformat()}: presumed dead"
             else:
                 continue
             with self._db.begin() as conn:
                 done = conn.execute(
                     jobs_table.update()
-                    .where(jobs_table.c.job_id == job.job_id, jobs_table.c.state == "running")
+                    .where(
+                        jobs_table.c.job_id == job.job_id,
+                        jobs_table.c.state == "running",
+                        jobs_table.c.heartbeat_at == job.heartbeat_at,  # not renewed meanwhile
+                    )
                     .values(state="failed", finished_at=_now(), error=reason)
                 ).rowcount
             if done:

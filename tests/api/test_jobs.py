@@ -108,7 +108,7 @@ def test_a_job_whose_worker_died_is_failed_at_start_up_with_a_reason(client_fact
 
     second = client_factory(job_stale_after_s=60)
     failed = second.get(f"/v1/jobs/{job.job_id}").json()
-    assert failed["state"] == "failed" and "no heartbeat from worker elsewhere:4242" in failed["error"]
+    assert failed["state"] == "failed" and "lease of worker elsewhere:4242 expired" in failed["error"]
     versions = {v["version"]: v["state"] for v in second.get("/v1/indexes/policies/versions").json()}
     assert versions[version] == "failed"
     # the index lock the dead worker held is released: a new build runs
