@@ -16,9 +16,9 @@ import frontmatter
 from bs4 import BeautifulSoup, Tag
 
 from ingest.documents import LoadedDocument, PageSpan
-from ingest.markdown_inline import plain_inline
 from ingest.load_errors import LoadError, UnsupportedFormat
 from ingest.load_limits import LimitExceeded, LoadCancelled, LoadGuard, LoadLimits, StopFn
+from ingest.markdown_inline import plain_inline
 from ingest.normalize import normalize_text
 
 __all__ = [
