@@ -27,6 +27,7 @@ from api.routes import (
     web,
 )
 from api.schemas import AUTH_ERRORS
+from api.storage_errors import install_storage_error_handlers
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -75,6 +76,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
+    install_storage_error_handlers(app)
     app.include_router(health.router)
     # Every /v1 route requires an API key (api/auth.py); their 401/403/429 answers are documented here.
     for router in (
