@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from indexes.errors import StorageDamaged
 from rag.cli import app as cli_app
 from tests.api.conftest import ClientFactory, client_factory  # noqa: F401  (fixture)
 from tests.conftest import ServicesFactory
@@ -125,3 +126,16 @@ def test_missing_live_shard_is_reported_as_missing_everywhere(
     output = _cli_versions(sample_copy, monkeypatch)
     assert "damaged" in output
     assert "is missing at" in output
+
+
+def test_rollback_refuses_to_return_to_a_damaged_version(services_factory: ServicesFactory, sample_copy: Path) -> None:
+    version = build_second_version(services_factory, sample_copy)
+    services = services_factory(sample_copy)
+    services.registry.promote("policies", version)
+    garble_payload(sample_copy, 1)
+
+    with pytest.raises(StorageDamaged, match="cannot roll back to policies@1") as caught:
+        services.registry.rollback("policies")
+
+    assert caught.value.status == 409
+    assert services.registry.live_version("policies") == version
