@@ -28,6 +28,7 @@ from api.routes import (
     web,
 )
 from api.schemas import AUTH_ERRORS
+from api.storage_errors import install_storage_error_handlers
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(ControlCharacterGuard)  # inside the request context: refusals are logged too
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
+    install_storage_error_handlers(app)
     app.include_router(health.router)
     # Every /v1 route requires an API key (api/auth.py); their 401/403/429 answers are documented here.
     for router in (

@@ -46,6 +46,17 @@ correct but run one at a time, each parallelized over segments by Edge's own sea
 ``drop_version`` and ``close`` close shards under the lock; a search already running on a
 dropped version raises :class:`~indexes.errors.VersionNotFound`, one running during ``close``
 reopens the shard.
+
+Disk and damage: before a shard is created, opened or written, the engine's
+:class:`~indexes.disk_space.FreeSpace` guard checks the volume (InsufficientStorage, HTTP 507,
+instead of a SIGBUS on a full volume). Shards keep their write-ahead log: Edge could create
+them without one (``EdgeConfig(wal_enabled=False)``, which drops the 64 MB WAL file), but the
+exclusive lock that keeps a version open in one process only is the WAL's lock, and the WAL file
+is sparse (measured on tmpfs: opening a shard allocates ~64 KB of it, against ~34 MB of segment
+mappings), so leaving it out would cost that guarantee and save little real disk. A shard that
+fails to load or to answer a read for any reason other than a lock or a full disk raises
+:class:`~indexes.errors.StorageDamaged` naming the version and its directory; a version whose
+directory is gone is ``has_version`` False.
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ from typing import Any, TypeVar
 import qdrant_edge as qe
 
 from indexes.alias_store import AliasStore
+from indexes.disk_space import FreeSpace, is_disk_full
 from indexes.engine import (
     DENSE_VECTOR,
     KEYWORD_FIELDS,
@@ -74,8 +86,17 @@ from indexes.engine import (
     fetch_limit,
     rank_hits,
 )
-from indexes.errors import EngineError, InvalidInput, ShardBusy, VersionExists, version_not_found
+from indexes.errors import (
+    EngineError,
+    InsufficientStorage,
+    InvalidInput,
+    ShardBusy,
+    StorageDamaged,
+    VersionExists,
+    version_not_found,
+)
 from indexes.types import ChunkRecord, IndexPoint, SearchHit, SearchQuery, SparseVector
+from rag.errors import RagError
 
 __all__ = ["KEYWORD_FIELDS", "EdgeEngine"]
 
@@ -94,9 +115,10 @@ class EdgeEngine(VectorEngine):
 
     name: str = "edge"
 
-    def __init__(self, root: Path, aliases: AliasStore) -> None:
+    def __init__(self, root: Path, aliases: AliasStore, *, space: FreeSpace | None = None) -> None:
         self._root = Path(root)
         self._aliases = aliases
+        self._space = space or FreeSpace(self._root, 0)
         self._lock = threading.Lock()
         self._shards: dict[tuple[str, int], qe.EdgeShard] = {}
 
@@ -104,6 +126,10 @@ class EdgeEngine(VectorEngine):
         """The shard directory of ``index`` version ``version`` (whether or not it exists)."""
         check_version(index, version)
         return self._root / index / f"v{version:04d}"
+
+    def storage_location(self, index: str, version: int) -> str:
+        """Where the version's storage lives, for messages: its shard directory."""
+        return str(self.version_path(index, version))
 
     # --- VectorEngine ---------------------------------------------------------------------
 
@@ -118,6 +144,7 @@ class EdgeEngine(VectorEngine):
         with self._lock:
             if (index, version) in self._shards or _holds_shard(path):
                 raise VersionExists(index, version)
+            self._space.require(f"creating {index}@{version}")
             path.parent.mkdir(parents=True, exist_ok=True)
             shard: qe.EdgeShard | None = None
             try:
@@ -125,10 +152,11 @@ class EdgeEngine(VectorEngine):
                 for field in KEYWORD_FIELDS:
                     shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
                 shard.flush()
-            except BaseException:
+            except BaseException as exc:
                 if shard is not None:
                     shard.close()
                 shutil.rmtree(path, ignore_errors=True)
+                _raise_if_disk_full(exc, self._space, f"creating {index}@{version}")
                 raise
             self._shards[(index, version)] = shard
 
@@ -140,14 +168,24 @@ class EdgeEngine(VectorEngine):
         edge_points = [_edge_point(point) for point in points]
         shard = self._shard(index, version)
         for start in range(0, len(edge_points), _UPSERT_BATCH):
+            self._space.require(f"writing {index}@{version}")
             batch = edge_points[start : start + _UPSERT_BATCH]
-            shard.update(qe.UpdateOperation.upsert_points(batch))
+            try:
+                shard.update(qe.UpdateOperation.upsert_points(batch))
+            except Exception as exc:
+                _raise_if_disk_full(exc, self._space, f"writing {index}@{version}")
+                raise
 
     def seal(self, index: str, version: int) -> None:
         """Flush the version to disk and run the optimizers until none has work left."""
         shard = self._shard(index, version)
-        shard.flush()
-        shard.optimize()
+        self._space.require(f"sealing {index}@{version}")
+        try:
+            shard.flush()
+            shard.optimize()
+        except Exception as exc:
+            _raise_if_disk_full(exc, self._space, f"sealing {index}@{version}")
+            raise
 
     def count(self, index: str, version: int) -> int:
         """Exact number of points in the version."""
@@ -176,9 +214,12 @@ class EdgeEngine(VectorEngine):
         return _scroll(shard)
 
     def has_version(self, index: str, version: int) -> bool:
-        """Whether the version's shard directory exists and holds a shard."""
-        path = self.version_path(index, version)
-        return (index, version) in self._shards or _holds_shard(path)
+        """Whether the version's shard directory exists and holds a shard.
+
+        Decided by the directory alone: a shard still open here whose directory was removed
+        is missing storage, not a version.
+        """
+        return _holds_shard(self.version_path(index, version))
 
     def delete_documents(self, index: str, version: int, doc_ids: Sequence[str]) -> int:
         """Delete the documents' chunks by a filter on the indexed ``doc_id`` field, then flush.
@@ -194,6 +235,7 @@ class EdgeEngine(VectorEngine):
         assert flt is not None
         removed = int(shard.count(qe.CountRequest(exact=True, filter=flt)))
         if removed:
+            self._space.require(f"deleting documents from {index}@{version}")
             shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
             shard.flush()
         return removed
@@ -254,15 +296,20 @@ class EdgeEngine(VectorEngine):
             if shard is None:
                 if not _holds_shard(path):
                     raise version_not_found(index, version)
+                self._space.require(f"opening {index}@{version}")
                 try:
                     shard = qe.EdgeShard.load(str(path))
-                except Exception as exc:
+                except BaseException as exc:
                     if "WouldBlock" in str(exc):
                         raise ShardBusy(
                             f"{index} v{version} is open in another process (a running `rag serve`?); "
                             "stop it or send the request to its HTTP API"
                         ) from exc
-                    raise
+                    _raise_if_disk_full(exc, self._space, f"opening {index}@{version}")
+                    damaged = _damaged(exc, index, version, path, "cannot be opened")
+                    if damaged is None:
+                        raise
+                    raise damaged from exc
                 self._shards[key] = shard
             return shard
 
@@ -271,19 +318,41 @@ class EdgeEngine(VectorEngine):
 
         If the shard was closed under the read (it is no longer the cached one), the read is
         retried once on a freshly opened shard, which raises VersionNotFound if it was dropped.
+        Any other failure of the read is the version's storage failing: StorageDamaged.
         """
         shard = self._shard(index, version)
         try:
             return op(shard)
-        except Exception:
+        except BaseException as exc:
             if self._shards.get((index, version)) is shard:
-                raise
+                damaged = _damaged(exc, index, version, self.version_path(index, version), "cannot be read")
+                if damaged is None:
+                    raise
+                raise damaged from exc
         return op(self._shard(index, version))
 
 
 def _holds_shard(path: Path) -> bool:
     """Whether ``path`` is a directory with content (Edge refuses to create a shard there)."""
     return path.is_dir() and any(path.iterdir())
+
+
+def _raise_if_disk_full(exc: BaseException, space: FreeSpace, action: str) -> None:
+    """Raise InsufficientStorage (from ``exc``) when ``exc`` says the volume is full."""
+    if isinstance(exc, Exception) and is_disk_full(exc):
+        raise InsufficientStorage(
+            f"the data folder {space.folder} is full ({action} failed: {exc}); free space on that volume"
+        ) from exc
+
+
+def _damaged(exc: BaseException, index: str, version: int, path: Path, what: str) -> StorageDamaged | None:
+    """StorageDamaged for an Edge failure; None for errors of the service itself and interrupts.
+
+    Edge reports a Rust panic as ``PanicException``, which derives from BaseException.
+    """
+    if isinstance(exc, RagError) or not (isinstance(exc, Exception) or type(exc).__name__ == "PanicException"):
+        return None
+    return StorageDamaged(f"storage of {index}@{version} at {path} {what}: {exc}")
 
 
 def _edge_config(dim: int) -> qe.EdgeConfig:

@@ -78,6 +78,10 @@ class VectorEngine(Protocol):
         """Whether storage for the version exists."""
         ...
 
+    def storage_location(self, index: str, version: int) -> str:
+        """Where the version's storage lives (a directory, a collection), for messages to operators."""
+        ...
+
     def delete_documents(self, index: str, version: int, doc_ids: Sequence[str]) -> int:
         """Delete every chunk whose ``doc_id`` is in ``doc_ids``; returns how many were removed."""
         ...

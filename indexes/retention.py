@@ -20,7 +20,8 @@ def retained_versions(catalog: Catalog, registry: VersionRegistry, index: str, k
     """The ready versions retention keeps: the ``keep`` newest, the live one and the canary."""
     ready = [v.version for v in catalog.list_versions(index) if v.state == VersionState.READY]
     kept = set(sorted(ready, reverse=True)[:keep])
-    live = registry.live_version(index)
+    # the alias's version is kept even when its storage is missing: the damage stays visible
+    live = registry.live_version(index) or registry.expected_live(index)
     canary = registry.canary(index)
     aliased = {v for v in (live, canary.version if canary else None) if v is not None}
     return kept | (aliased & set(ready))

@@ -85,6 +85,10 @@ class QdrantServerEngine(VectorEngine):
 
     # --- VectorEngine ---------------------------------------------------------------------
 
+    def storage_location(self, index: str, version: int) -> str:
+        """Where the version's storage lives, for messages: its collection on the server."""
+        return f"Qdrant collection {self.collection_name(index, version)}"
+
     def create_version(self, index: str, version: int, dim: int) -> None:
         """Create the collection and its payload indexes; VersionExists if it already exists.
 

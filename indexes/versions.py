@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Callable
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from indexes.canary import CANARY_ACTIONS, Canary, CanaryStore, check_share
 from indexes.catalog import Catalog, VersionInfo, VersionState
 from indexes.engine import VectorEngine
+from indexes.errors import AlreadyLive, ShardBusy, StorageDamaged
 from indexes.faultpoints import pause_point
+from indexes.health import StorageHealth, storage_missing
 from indexes.manifest import Manifest
 from indexes.purge import check_not_purged
 from indexes.refs import IndexRef
@@ -49,6 +52,14 @@ class VersionRegistry:
 
     ``draw`` is the test seam for the canary's coin: a callable returning uniform floats in
     ``[0, 1)``; by default a private ``random.Random``.
+
+    Storage: a promote or rollback first searches the target version (:attr:`health`) and refuses
+    (StorageDamaged / StorageMissing, status 409) when that fails, unless another process holds
+    the shard open (ShardBusy: it is being served, so it opened). Promoting the live version
+    changes nothing and says so (AlreadyLive, 409); a rollback always moves the alias to another
+    version or raises Conflict saying why it cannot. A live or pinned version whose storage is
+    gone resolves to StorageMissing ("storage of policies@2 is missing at <path>"), never to
+    "no promoted version" or "does not exist".
     """
 
     def __init__(self, catalog: Catalog, engine: VectorEngine, *, draw: Draw | None = None) -> None:
@@ -60,11 +71,49 @@ class VersionRegistry:
         # never change for a version; its state is still checked on every resolve.
         self._manifests: dict[tuple[str, int], Manifest] = {}
         self._lock = threading.Lock()
+        self.health = StorageHealth(engine)
 
     def live_version(self, index: str) -> int | None:
         """The version the index's alias names, or None before the first promotion."""
         target = self.engine.resolve_alias(index)
         return target[1] if target and target[0] == index else None
+
+    def expected_live(self, index: str) -> int | None:
+        """The version the index's alias was last switched to (alias history), even if its storage is gone."""
+        for event in reversed(self.catalog.alias_history(index)):
+            if event.action not in CANARY_ACTIONS:
+                return event.version
+        return None
+
+    def check_live(self, index: str) -> int | None:
+        """The live version after a (cached) probe of its storage; None before the first promotion.
+
+        Raises StorageMissing or StorageDamaged (503) when the live version cannot answer.
+        """
+        live = self.live_version(index)
+        if live is None:
+            self._raise_if_live_missing(index)
+            return None
+        manifest = self._ready_manifest(index, live)
+        with contextlib.suppress(ShardBusy):  # another process serves it, so it opened there
+            self.health.check(index, live, manifest.embedder.dimension)
+        return live
+
+    def damage(self, info: VersionInfo) -> StorageDamaged | None:
+        """What is known to be wrong with a ready version's storage (missing, failed probe), without opening it."""
+        if info.state != VersionState.READY:
+            return None
+        return self.health.known_damage(info.index, info.version)
+
+    def _raise_if_live_missing(self, index: str) -> None:
+        """StorageMissing when the alias names a ready version whose storage is gone."""
+        expected = self.expected_live(index)
+        if (
+            expected is not None
+            and self.catalog.version_state(index, expected) == VersionState.READY
+            and not self.engine.has_version(index, expected)
+        ):
+            raise storage_missing(self.engine, index, expected)
 
     def resolve(self, ref: IndexRef) -> ResolvedVersion:
         """The ready version a reference names; 404-style errors when there is none.
@@ -78,6 +127,7 @@ class VersionRegistry:
                 return canary
             target = self.engine.resolve_alias(ref.name)
             if target is None:
+                self._raise_if_live_missing(ref.name)
                 if self.catalog.list_versions(ref.name):
                     raise VersionNotFound(
                         f"index {ref.name!r} has no promoted version yet: promote one or ask for {ref.name}@N"
@@ -87,7 +137,10 @@ class VersionRegistry:
             index, version = target
         else:
             index, version = ref.name, ref.version
-        return ResolvedVersion(index=index, alias=alias, version=version, manifest=self._ready_manifest(index, version))
+        manifest = self._ready_manifest(index, version)
+        if ref.version is not None and not self.engine.has_version(index, version):
+            raise storage_missing(self.engine, index, version)
+        return ResolvedVersion(index=index, alias=alias, version=version, manifest=manifest)
 
     def _canary_draw(self, index: str) -> ResolvedVersion | None:
         """The canary version when the index has a ready canary and the draw picks it, else None."""
@@ -125,18 +178,40 @@ class VersionRegistry:
     def promote(self, index: str, version: int, *, action: str = "promote") -> int | None:
         """Point the index's alias at a ready version; returns the version it named before.
 
-        Raises ``PurgedDocumentPresent`` (409) for a version holding a document purged after its
-        files were collected; the alias does not move.
+        Refuses (409) the live version itself, a version whose storage fails a search, and a version
+        holding a document purged after its files were collected; the alias does not move.
         """
-        info = self._ready(index, version)
-        assert info.manifest is not None
-        check_not_purged(self.catalog, info.manifest)
-        previous = self.live_version(index)
+        previous = self._check_promotable(index, version)
         pause_point("promote")
         self.engine.set_alias(index, index, version)
         self.catalog.record_alias_event(index, index, version, previous, action)
         self._retire_canary(index, version)
         return previous
+
+    def _check_promotable(self, index: str, version: int) -> int | None:
+        """Every check before the alias may name ``version``; returns the live version.
+
+        Refuses a version that is not ready (404-style), the live version itself (AlreadyLive)
+        and a version whose storage fails a search (StorageDamaged, 409).
+        """
+        info = self._ready(index, version)
+        live = self.live_version(index)
+        if live == version:
+            raise AlreadyLive(f"{index}@{version} is already live; nothing changed")
+        assert info.manifest is not None
+        check_not_purged(self.catalog, info.manifest)
+        self._probe_before_switch(info, "promote")
+        return live
+
+    def _probe_before_switch(self, info: VersionInfo, verb: str) -> None:
+        """Search the version the alias is about to name; StorageDamaged (409) when that fails."""
+        assert info.manifest is not None
+        try:
+            self.health.probe(info.index, info.version, info.manifest.embedder.dimension)
+        except ShardBusy:
+            return  # held open by the process serving it: it opened there
+        except StorageDamaged as exc:
+            raise type(exc)(f"cannot {verb} {info.index}@{info.version}: {exc.message}", status=409) from exc
 
     def promoted_stack(self, index: str) -> list[int]:
         """Versions promoted and not rolled back, oldest first; the last one is live.
@@ -155,9 +230,11 @@ class VersionRegistry:
         return stack
 
     def rollback(self, index: str) -> tuple[int, int]:
-        """Return the alias to the previously promoted version; returns (from, to).
+        """Return the alias to the previously promoted version; returns (from, to), never equal.
 
-        Raises ``Conflict`` when nothing was promoted before the live version.
+        Skips earlier entries that are the live version itself or no longer ready. Raises
+        ``Conflict`` when nothing was promoted before the live version, and StorageDamaged (409)
+        when the version to return to fails its probe (the alias is left as it is).
         """
         live = self.live_version(index)
         if live is None:
@@ -168,8 +245,9 @@ class VersionRegistry:
         while len(stack) >= 2:
             target = stack[-2]
             info = self.catalog.get_version(index, target)
-            if info is not None and info.state == VersionState.READY and info.manifest is not None:
+            if target != live and info is not None and info.state == VersionState.READY and info.manifest is not None:
                 check_not_purged(self.catalog, info.manifest)
+                self._probe_before_switch(info, "roll back to")
                 self.engine.set_alias(index, index, target)
                 self.catalog.record_alias_event(index, index, target, live, "rollback")
                 self._retire_canary(index, target)

@@ -21,6 +21,7 @@ from rag.progress import progress_bar
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from indexes.catalog import VersionInfo
     from rag.wiring import Services
 
 __all__ = ["app"]
@@ -119,10 +120,13 @@ def _unchanged(services: Services, index: str, source: Path) -> bool:
 
 @app.command()
 def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
-    """List the versions of an index, newest first."""
+    """List the versions of an index, newest first; ready versions are probed (a search each)."""
+    from indexes.health import DAMAGED
+
     with _services() as s:
         rows = s.catalog.list_versions(index)
-        live = s.registry.live_version(index)
+        live = s.registry.live_version(index) or s.registry.expected_live(index)
+        damage = {v.version: msg for v in rows if (msg := _storage_damage(s, v)) is not None}
     if not rows:
         raise fail(f"unknown index {index!r}")
     table = Table("version", "state", "live", "documents", "chunks", "embedder", "created")
@@ -130,7 +134,7 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
         m = v.manifest
         table.add_row(
             str(v.version),
-            v.state,
+            DAMAGED if v.version in damage else v.state,
             "*" if v.version == live else "",
             str(len(m.documents)) if m else "-",
             str(m.chunk_count) if m else "-",
@@ -138,6 +142,30 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
             v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     out.print(table)
+    for number, message in damage.items():
+        err.print(f"[red]damaged[/] v{number}: {message}", soft_wrap=True)
+
+
+def _storage_damage(services: Services, info: VersionInfo) -> str | None:
+    """Why a ready version's storage cannot answer (missing, fails a search), or None when it can.
+
+    A version open in another process (a running `rag serve`) is not probed here.
+    """
+    from indexes.catalog import VersionState
+    from indexes.errors import ShardBusy, StorageDamaged
+
+    known = services.registry.damage(info)
+    if known is not None:
+        return known.message
+    if info.state != VersionState.READY or info.manifest is None:
+        return None
+    try:
+        services.registry.health.probe(info.index, info.version, info.manifest.embedder.dimension)
+    except ShardBusy:
+        return None
+    except StorageDamaged as exc:
+        return exc.message
+    return None
 
 
 @app.command()
@@ -145,10 +173,15 @@ def promote(
     index: Annotated[str, typer.Argument(help="Index name.")],
     version: Annotated[int, typer.Argument(help="Version to make live.")],
 ) -> None:
-    """Point the index's alias at VERSION."""
+    """Point the index's alias at VERSION (a no-op, said so, when it is already live)."""
+    from indexes.errors import AlreadyLive
+
     try:
         with _services() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
             previous = s.registry.promote(index, version)
+    except AlreadyLive as exc:
+        out.print(exc.message)
+        return
     except RagError as exc:
         raise fail(exc.message) from None
     out.print(f"alias {index}: {previous or '-'} -> {version}")

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     retain_versions: int = Field(
         5, ge=1, description="Retention: keep this many newest ready versions (plus the live and canary ones)."
     )
+    min_free_mb: int = Field(
+        256,
+        ge=0,
+        description="Free space (MB) the data folder's volume must keep: below it, opening or writing an index "
+        "version answers 507 and /readyz fails (an Edge shard maps ~35-100 MB when opened); 0 turns the check off.",
+    )
     upload_max_bytes: int = Field(
         20 * 1024 * 1024, ge=1, description="Largest document upload accepted, in bytes (larger: HTTP 413)."
     )
@@ -217,6 +223,11 @@ class Settings(BaseSettings):
     def redacts_pii(self, index: str) -> bool:
         """Whether builds of ``index`` redact PII (the per-index override, else ``pii_redaction``)."""
         return self.pii_redaction_indexes.get(index, self.pii_redaction)
+
+    @property
+    def min_free_bytes(self) -> int:
+        """``min_free_mb`` in bytes."""
+        return self.min_free_mb * 1024 * 1024
 
     @property
     def shards_dir(self) -> Path:

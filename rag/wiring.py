@@ -136,10 +136,13 @@ def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantServerEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
+    from indexes.disk_space import FreeSpace
     from indexes.edge_engine import EdgeEngine
 
     settings.shards_dir.mkdir(parents=True, exist_ok=True)
-    return EdgeEngine(settings.shards_dir, CatalogAliasStore(catalog))
+    return EdgeEngine(
+        settings.shards_dir, CatalogAliasStore(catalog), space=FreeSpace(settings.data_dir, settings.min_free_bytes)
+    )
 
 
 def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:

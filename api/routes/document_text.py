@@ -21,6 +21,8 @@ from api.auth import Employee
 from api.deps import ServicesDep
 from api.fields import VersionPath
 from api.schemas import ErrorBody
+from indexes.catalog import VersionState
+from indexes.health import storage_missing
 from indexes.refs import check_index_name
 from indexes.types import ChunkRecord
 from rag.errors import DocumentNotFound, VersionNotFound
@@ -85,7 +87,9 @@ def _load(services: Services, principal: Principal, name: str, version: int, doc
     if info is None or info.manifest is None:
         raise VersionNotFound(f"{name}@{version} does not exist or is not built")
     if not services.engine.has_version(name, version):
-        raise VersionNotFound(f"the storage of {name}@{version} was dropped by retention")
+        if info.state == VersionState.DROPPED:
+            raise VersionNotFound(f"the storage of {name}@{version} was dropped by retention")
+        raise storage_missing(services.engine, name, version)
     entry = next((d for d in info.manifest.documents if d.doc_id == doc_id), None)
     default_group = services.settings.default_access_group
     if entry is None or not entry_visible(entry, principal.visible_groups(default_group), default_group):
@@ -116,7 +120,10 @@ def _load(services: Services, principal: Principal, name: str, version: int, doc
 @router.get(
     "/{name}/versions/{version}/documents/{doc_id:path}",
     response_model=DocumentText,
-    responses={404: {"model": ErrorBody, "description": "Unknown index, version or document."}},
+    responses={
+        404: {"model": ErrorBody, "description": "Unknown index, version or document."},
+        503: {"model": ErrorBody, "description": "The version's storage is missing (storage_missing)."},
+    },
 )
 async def document_text(
     name: str, version: VersionPath, doc_id: str, services: ServicesDep, principal: Employee

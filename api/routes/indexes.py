@@ -10,8 +10,9 @@ from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, VersionOut
 from indexes.catalog import VersionInfo
+from indexes.health import DAMAGED
 from indexes.refs import check_index_name
-from rag.errors import IndexNotFound
+from rag.errors import IndexNotFound, RagError
 from rag.visibility import restrict_manifest, visible_manifest_json
 
 __all__ = ["router"]
@@ -21,18 +22,21 @@ router = APIRouter(prefix="/v1/indexes", tags=["indexes"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown index or version."}}
 
 
-def _version_out(info: VersionInfo, live: int | None, groups: list[str] | None, default_group: str) -> VersionOut:
+def _version_out(
+    info: VersionInfo, live: int | None, groups: list[str] | None, default_group: str, damage: RagError | None
+) -> VersionOut:
     m = restrict_manifest(info.manifest, groups, default_group) if info.manifest else None
+    error = damage.message if damage is not None else info.error
     return VersionOut(
         index=info.index,
         version=info.version,
-        state=info.state,
+        state=DAMAGED if damage is not None else info.state,
         live=info.version == live,
         created_at=info.created_at,
         finished_at=info.finished_at,
         chunk_count=m.chunk_count if m else None,
         document_count=len(m.documents) if m else None,
-        error=info.error if groups is None else None,
+        error=error if groups is None else None,
         manifest=visible_manifest_json(m, groups, default_group) if m else None,
     )
 
@@ -69,12 +73,21 @@ def list_versions(name: str, services: ServicesDep, principal: Employee) -> list
     versions = services.catalog.list_versions(name)
     if not versions:
         raise IndexNotFound(f"unknown index {name!r}")
-    live = services.registry.live_version(name)
+    registry = services.registry
+    live = registry.live_version(name) or registry.expected_live(name)
     groups = principal.visible_groups(services.settings.default_access_group)
-    return [_version_out(v, live, groups, services.settings.default_access_group) for v in versions]
+    default_group = services.settings.default_access_group
+    return [_version_out(v, live, groups, default_group, registry.damage(v)) for v in versions]
 
 
-@router.post("/{name}/promote", response_model=PromoteResult, responses=_NOT_FOUND)
+@router.post(
+    "/{name}/promote",
+    response_model=PromoteResult,
+    responses={
+        **_NOT_FOUND,
+        409: {"model": ErrorBody, "description": "Already live (already_live), or its storage fails a search."},
+    },
+)
 def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: Admin) -> PromoteResult:
     """Point the index's alias at a ready version (one atomic switch)."""
     check_index_name(name)
