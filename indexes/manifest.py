@@ -98,3 +98,8 @@ class Manifest(_Frozen):
     """Whether the build redacted PII (``ingest.pii``) before chunking."""
     redactions: dict[str, int] = Field(default_factory=dict)
     """PII values redacted by the build, by kind (``email``, ``phone``, ``card``, ...); never the values."""
+    pii_kept: dict[str, int] = Field(default_factory=dict)
+    """PII-shaped values the build kept as published contact points (role mailboxes, the organisation's
+    domains, hotlines, numbers in several documents, configured values), by kind; never the values."""
+    pii_domains: list[str] = Field(default_factory=list)
+    """The organisation's email domains redaction kept non-personal addresses of (configured and derived)."""

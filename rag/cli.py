@@ -107,10 +107,17 @@ def _unchanged(services: Services, index: str, source: Path) -> bool:
     if info is None or info.manifest is None or info.manifest.embedder != services.embedder.spec:
         return False
     files, _ = discover(source)
-    seen: dict[str, tuple[str, object]] = {}
+    loaded = []
     for f in files:
         try:
-            doc = services.builder.prepare(index, load_document(f.path, f.name))
+            loaded.append(load_document(f.path, f.name))
+        except LoadError:
+            continue
+    redactor = services.builder.corpus_redactor(index, loaded)  # as the build would redact them
+    seen: dict[str, tuple[str, object]] = {}
+    for raw in loaded:
+        try:
+            doc = services.builder.prepare(index, raw, redactor=redactor)
         except LoadError:
             continue
         seen[doc.doc_id] = (doc.content_hash, doc.metadata.get("access_groups"))

@@ -195,7 +195,19 @@ def build_services(
         overlap_tokens=settings.chunk_overlap_tokens,
         embed_headings=settings.chunk_embed_headings,
     )
-    redactor = Redactor(phone_regions=tuple(settings.pii_phone_regions), keep=tuple(settings.pii_keep))
+    redactors: dict[str, Redactor] = {}
+
+    def redactor_for(index: str) -> Redactor | None:
+        if not settings.redacts_pii(index):
+            return None
+        if index not in redactors:
+            redactors[index] = Redactor(
+                phone_regions=tuple(settings.pii_phone_regions),
+                keep=tuple(settings.pii_keep_for(index)),
+                min_documents=settings.pii_contact_min_documents,
+            )
+        return redactors[index]
+
     builder = Builder(
         catalog,
         engine,
@@ -203,7 +215,7 @@ def build_services(
         embedder,
         chunker,
         access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
-        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+        redactor_for=redactor_for,
     )
     retriever = Retriever(
         engine,
