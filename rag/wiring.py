@@ -1,11 +1,15 @@
-"""The composition root: builds every client and component once from settings and hands them out."""
+"""The composition root: builds every client and component once from settings and hands them out.
+
+Commands that only list versions or move aliases use :func:`rag.registry.build_registry`, which
+loads no model (and imports none of the build or answer machinery).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexes.catalog import Catalog, CatalogAliasStore
+from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
 from indexes.retention import apply_retention
@@ -29,11 +33,19 @@ from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
 from rag.keys import ALL, KeyStore, Principal
+from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
-__all__ = ["JobServices", "Services", "build_answerer", "build_engine", "build_jobs", "build_services"]
+__all__ = [
+    "JobServices",
+    "Services",
+    "build_answerer",
+    "build_engine",
+    "build_jobs",
+    "build_services",
+]
 
 
 @dataclass
@@ -121,21 +133,6 @@ def build_jobs(services: Services) -> JobServices:
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
     return JobServices(store=store, queue=queue, runner=runner)
-
-
-def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
-    """Qdrant server when ``qdrant_url`` is set, else the embedded Qdrant Edge engine."""
-    if settings.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        from indexes.server_engine import QdrantServerEngine
-
-        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return QdrantServerEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
-    from indexes.edge_engine import EdgeEngine
-
-    settings.shards_dir.mkdir(parents=True, exist_ok=True)
-    return EdgeEngine(settings.shards_dir, CatalogAliasStore(catalog))
 
 
 def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:

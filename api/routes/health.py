@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
+from rag.registry import live_indexes
 
 __all__ = ["router"]
 
@@ -20,7 +21,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> JSONResponse:
-    """Ready when the metadata database answers and the default index has a live version."""
+    """Ready when the metadata database answers and some index has a live version.
+
+    ``checks.index`` says whether the default index is live; ``checks.live`` names every live index.
+    """
     index = services.settings.default_index
     checks: dict[str, str] = {}
     try:
@@ -30,5 +34,9 @@ def readyz(services: ServicesDep) -> JSONResponse:
         checks["metadata"] = f"error: {type(exc).__name__}"
     live = services.registry.live_version(index)
     checks["index"] = f"{index}@{live}" if live else f"{index}: no live version"
-    ready = checks["metadata"] == "ok" and live is not None
+    serving: dict[str, int] = {}
+    if checks["metadata"] == "ok":
+        serving = live_indexes(services.catalog, services.registry)
+    checks["live"] = ", ".join(f"{name}@{version}" for name, version in serving.items()) or "none"
+    ready = checks["metadata"] == "ok" and bool(serving)
     return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, "checks": checks})
