@@ -104,3 +104,8 @@ class Manifest(_Frozen):
     collected_at: datetime | None = None
     """When the build collected its files (None: before this was recorded; ``created_at`` stands in).
     A document purged after this time must not be in the version (``indexes.purge_log``)."""
+    pii_kept: dict[str, int] = Field(default_factory=dict)
+    """PII-shaped values the build kept as published contact points (role mailboxes, the organisation's
+    domains, hotlines, numbers in several documents, configured values), by kind; never the values."""
+    pii_domains: list[str] = Field(default_factory=list)
+    """The organisation's email domains redaction kept non-personal addresses of (configured and derived)."""

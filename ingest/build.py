@@ -29,7 +29,7 @@ from ingest.documents import LoadedDocument, PageSpan
 from ingest.embedding import Embedder
 from ingest.load_limits import StopFn
 from ingest.loaders import LoadCancelled, LoadError, LoadLimits, load_document
-from ingest.pii import Redactor
+from ingest.pii import Redaction, Redactor
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
 from rag.errors import Conflict, InvalidInput, RagError, SourceError
@@ -289,14 +289,28 @@ class Builder:
         chunks_by_doc: list[list[Chunk]] = []
         parent_docs, parent_points = self._parent_content(index, reusable_from)
         reusable = {p.chunk.content_hash: p.dense for points in parent_points.values() for p in points}
-        redactor = self.redactor_for(index)
-        redactions: dict[str, int] = {}
-        for i, (name, load) in enumerate(items, start=1):
+        loaded: list[tuple[int, str, LoadedDocument]] = []
+        failed: list[tuple[int, FileError]] = []
+        for i, (name, load) in enumerate(items):
             if should_cancel():
                 raise BuildCancelled(f"build of {index} v{version} was cancelled")
             on_file(name)
             try:
-                doc = self.prepare(index, load(should_cancel), redactions, redactor=redactor)
+                loaded.append((i, name, load(should_cancel)))
+            except LoadCancelled as exc:
+                raise BuildCancelled(f"build of {index} v{version} was cancelled") from exc
+            except LoadError as exc:
+                failed.append((i, FileError(source=name, error=exc.reason)))
+        # Contact points (role mailboxes, the organisation's domains, numbers in several documents)
+        # are learnt from the whole corpus before any document is redacted.
+        redactor = self.corpus_redactor(index, [doc for _, _, doc in loaded])
+        redactions: dict[str, int] = {}
+        kept: dict[str, int] = {}
+        for position, (i, name, raw) in enumerate(loaded, start=1):
+            if should_cancel():
+                raise BuildCancelled(f"build of {index} v{version} was cancelled")
+            try:
+                doc = self.prepare(index, raw, redactions, redactor=redactor, kept=kept)
                 if doc.doc_id in seen:
                     raise LoadError(name, f"duplicate doc_id {doc.doc_id!r} (also {seen[doc.doc_id]})")
                 chunks = self._carried_chunks(doc, parent_docs.get(doc.doc_id), parent_points.get(doc.doc_id))
@@ -304,15 +318,14 @@ class Builder:
                     chunks = self.chunker.chunk(doc)
                 if not chunks:
                     raise LoadError(name, "no text to index")
-            except LoadCancelled as exc:
-                raise BuildCancelled(f"build of {index} v{version} was cancelled") from exc
             except LoadError as exc:
-                errors.append(FileError(source=name, error=exc.reason))
+                failed.append((i, FileError(source=name, error=exc.reason)))
             else:
                 seen[doc.doc_id] = name
                 docs.append(doc)
                 chunks_by_doc.append(chunks)
-            report("load", i, len(items))
+            report("load", position + len(items) - len(loaded), len(items))
+        errors.extend(error for _, error in sorted(failed, key=lambda pair: pair[0]))
         loaded_at = time.perf_counter()
         if not docs:
             raise BuildFailed(f"no document in {source} could be read ({len(errors)} errors)")
@@ -357,8 +370,8 @@ class Builder:
             purged.append(PurgeRecord(doc_id=doc_id, at=when, chunks_removed=removed))
             total -= removed
         if gone:
-            kept = [(d, g) for d, g in zip(docs, chunks_by_doc, strict=True) if d.doc_id not in gone]
-            docs, chunks_by_doc = [d for d, _ in kept], [g for _, g in kept]
+            remaining = [(d, g) for d, g in zip(docs, chunks_by_doc, strict=True) if d.doc_id not in gone]
+            docs, chunks_by_doc = [d for d, _ in remaining], [g for _, g in remaining]
             if not docs:
                 raise BuildFailed(f"every document of {index} v{version} was purged while it was built")
         pause_point("seal")
@@ -398,6 +411,8 @@ class Builder:
             collected_at=collected_at,
             pii_redaction=redactor is not None,
             redactions=dict(sorted(redactions.items())),
+            pii_kept=dict(sorted(kept.items())),
+            pii_domains=sorted(redactor.contacts.domains) if redactor is not None else [],
             timings_ms={
                 "load_and_chunk": round((loaded_at - started) * 1000, 1),
                 "embed_and_write": round((embedded_at - loaded_at) * 1000, 1),
@@ -413,11 +428,13 @@ class Builder:
         redactions: dict[str, int] | None = None,
         *,
         redactor: Redactor | Literal["index"] | None = "index",
+        kept: dict[str, int] | None = None,
     ) -> LoadedDocument:
         """``doc`` as a build of ``index`` stores it: access groups resolved, PII redacted.
 
         The groups go to ``metadata[GROUPS_KEY]`` (``LoadError`` when malformed); redaction uses the
-        index's redactor unless one is given, and adds what it redacted to ``redactions``.
+        index's redactor unless one is given (a build gives :meth:`corpus_redactor`'s), and adds what
+        it redacted to ``redactions`` and what it kept as contact points to ``kept``, by kind.
         """
         try:
             groups = self.access.for_document(doc.source, doc.metadata)
@@ -426,8 +443,19 @@ class Builder:
         doc = replace(doc, metadata={**doc.metadata, GROUPS_KEY: groups})
         chosen = self.redactor_for(index) if redactor == "index" else redactor
         if chosen is not None:
-            doc = _redacted(doc, chosen, {} if redactions is None else redactions)
+            doc = _redacted(doc, chosen, {} if redactions is None else redactions, {} if kept is None else kept)
         return doc
+
+    def corpus_redactor(self, index: str, docs: Sequence[LoadedDocument]) -> Redactor | None:
+        """The redactor a build of ``index`` over ``docs`` uses: the index's, plus the contact points ``docs`` publish.
+
+        None when the index is not redacted. Deterministic in ``docs``: the same documents always
+        give the same redacted texts (so content hashes, and vector reuse, stay stable).
+        """
+        redactor = self.redactor_for(index)
+        if redactor is None:
+            return None
+        return redactor.for_documents(d.text for d in docs)
 
     def _parent_content(
         self, index: str, version: int | None
@@ -479,31 +507,36 @@ class Builder:
         return chunks
 
 
-def _redact_value(value: object, redactor: Redactor, counts: dict[str, int]) -> object:
+def _count(result: Redaction, counts: dict[str, int], kept: dict[str, int]) -> None:
+    for kind, n in result.counts.items():
+        counts[kind] = counts.get(kind, 0) + n
+    for kind, n in result.kept_counts.items():
+        kept[kind] = kept.get(kind, 0) + n
+
+
+def _redact_value(value: object, redactor: Redactor, counts: dict[str, int], kept: dict[str, int]) -> object:
     if isinstance(value, str):
         result = redactor.redact(value)
-        for kind, n in result.counts.items():
-            counts[kind] = counts.get(kind, 0) + n
+        _count(result, counts, kept)
         return result.text
     if isinstance(value, list):
-        return [_redact_value(v, redactor, counts) for v in value]
+        return [_redact_value(v, redactor, counts, kept) for v in value]
     if isinstance(value, dict):
-        return {k: _redact_value(v, redactor, counts) for k, v in value.items()}
+        return {k: _redact_value(v, redactor, counts, kept) for k, v in value.items()}
     return value
 
 
-def _redacted(doc: LoadedDocument, redactor: Redactor, counts: dict[str, int]) -> LoadedDocument:
-    """``doc`` with PII replaced in its text, title and metadata; ``counts`` gains what was redacted.
+def _redacted(doc: LoadedDocument, redactor: Redactor, counts: dict[str, int], kept: dict[str, int]) -> LoadedDocument:
+    """``doc`` with PII replaced in its text, title and metadata; ``counts``/``kept`` gain what it redacted/kept.
 
     Redaction happens on the normalized text before chunking, so chunk offsets index the redacted
     text (``text[start:end] == chunk``) and page spans are moved to match.
     """
     body = redactor.redact(doc.text)
-    for kind, n in body.counts.items():
-        counts[kind] = counts.get(kind, 0) + n
+    _count(body, counts, kept)
     title = redactor.redact(doc.title).text  # not counted: a title is the heading or metadata counted already
     metadata = {
-        k: v if k in _UNREDACTED_METADATA else _redact_value(v, redactor, counts) for k, v in doc.metadata.items()
+        k: v if k in _UNREDACTED_METADATA else _redact_value(v, redactor, counts, kept) for k, v in doc.metadata.items()
     }
     pages = [PageSpan(p.page, body.map_offset(p.start), body.map_offset(p.end)) for p in doc.pages]
     return replace(doc, text=body.text, title=str(title), metadata=metadata, pages=pages)

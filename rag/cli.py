@@ -22,6 +22,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     from indexes.catalog import VersionInfo
+    from rag.registry import Registry
     from rag.wiring import Services
 
 __all__ = ["app"]
@@ -48,6 +49,15 @@ def _services() -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+@contextmanager
+def _registry() -> Iterator[Registry]:
+    """Versions and aliases only, closed on exit: commands that list or move aliases load no model."""
+    from rag.registry import build_registry
+
+    with _closing(build_registry(Settings())) as registry:
+        yield registry
 
 
 @app.command()
@@ -108,10 +118,17 @@ def _unchanged(services: Services, index: str, source: Path) -> bool:
     if info is None or info.manifest is None or info.manifest.embedder != services.embedder.spec:
         return False
     files, _ = discover(source)
-    seen: dict[str, tuple[str, object]] = {}
+    loaded = []
     for f in files:
         try:
-            doc = services.builder.prepare(index, load_document(f.path, f.name))
+            loaded.append(load_document(f.path, f.name))
+        except LoadError:
+            continue
+    redactor = services.builder.corpus_redactor(index, loaded)  # as the build would redact them
+    seen: dict[str, tuple[str, object]] = {}
+    for raw in loaded:
+        try:
+            doc = services.builder.prepare(index, raw, redactor=redactor)
         except LoadError:
             continue
         seen[doc.doc_id] = (doc.content_hash, doc.metadata.get("access_groups"))
@@ -123,7 +140,7 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
     """List the versions of an index, newest first; ready versions are probed (a search each)."""
     from indexes.health import DAMAGED
 
-    with _services() as s:
+    with _registry() as s:
         rows = s.catalog.list_versions(index)
         live = s.registry.live_version(index) or s.registry.expected_live(index)
         damage = {v.version: msg for v in rows if (msg := _storage_damage(s, v)) is not None}
@@ -146,7 +163,7 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
         err.print(f"[red]damaged[/] v{number}: {message}", soft_wrap=True)
 
 
-def _storage_damage(services: Services, info: VersionInfo) -> str | None:
+def _storage_damage(services: Registry, info: VersionInfo) -> str | None:
     """Why a ready version's storage cannot answer (missing, fails a search), or None when it can.
 
     A version open in another process (a running `rag serve`) is not probed here.
@@ -177,7 +194,7 @@ def promote(
     from indexes.errors import AlreadyLive
 
     try:
-        with _services() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
+        with _registry() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
             previous = s.registry.promote(index, version)
     except AlreadyLive as exc:
         out.print(exc.message)
@@ -191,7 +208,7 @@ def promote(
 def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
     """Return the alias to the previously promoted version."""
     try:
-        with _services() as s, s.audit.action(cli_actor(), "rollback", index=index):
+        with _registry() as s, s.audit.action(cli_actor(), "rollback", index=index):
             before, after = s.registry.rollback(index)
     except RagError as exc:
         raise fail(exc.message) from None
@@ -327,16 +344,49 @@ def serve(
     bind_port = port if port is not None else settings.port
     out.print(
         f"serving on http://{bind_host}:{bind_port} (web page at /, admin at /admin, API docs at /docs); "
-        f"data in {settings.data_dir.resolve()}\n"
-        f"try: curl -s http://{bind_host}:{bind_port}/v1/ask -H 'content-type: application/json' "
-        + ('-H "Authorization: Bearer $RAG_KEY" ' if settings.auth_enabled else "")
-        + '-d \'{"question": "How many vacation days do I get?"}\''
-        + ("\n(RAG_KEY: a key from `rag keys bootstrap` or `rag keys create`)" if settings.auth_enabled else "")
+        f"data in {settings.data_dir.resolve()}"
     )
+    out.print(_sample_request(settings, bind_host, bind_port))
     from rag.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+
+
+def _sample_request(settings: Settings, host: str, port: int) -> str:
+    """Which indexes are live, and a request that asks one of them (the default index when it is live)."""
+    from rag.registry import build_registry
+
+    with _closing(build_registry(settings)) as registry:
+        live = registry.live_indexes()
+    default = settings.default_index
+    if not live:
+        return (
+            f"no index is live yet: build one with `rag ingest FOLDER --index {default} --promote`, "
+            "then ask it (POST /v1/ask)"
+        )
+    body: dict[str, str] = {"question": "How many vacation days do I get?"}
+    if default not in live:
+        body["index"] = next(iter(live))
+    lines = [
+        "live indexes: "
+        + ", ".join(f"{name}@{version}" for name, version in live.items())
+        + ("" if default in live else f" (the default index {default!r} is not live; RAG_DEFAULT_INDEX changes it)"),
+        f"try: curl -s http://{host}:{port}/v1/ask -H 'content-type: application/json' "
+        + ('-H "Authorization: Bearer $RAG_KEY" ' if settings.auth_enabled else "")
+        + f"-d '{json.dumps(body)}'",
+    ]
+    if settings.auth_enabled:
+        lines.append("(RAG_KEY: a key from `rag keys bootstrap` or `rag keys create`)")
+    return "\n".join(lines)
+
+
+@contextmanager
+def _closing(registry: Registry) -> Iterator[Registry]:
+    try:
+        yield registry
+    finally:
+        registry.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

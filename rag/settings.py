@@ -169,7 +169,18 @@ class Settings(BaseSettings):
     )
     pii_keep: list[str] = Field(
         default_factory=list,
-        description="Values never redacted, e.g. a published hotline (JSON list); numbers match in any spacing.",
+        description="Values never redacted (JSON list): addresses, numbers (any spacing) and '@domain' entries, "
+        "which make a domain the organisation's own (its addresses are kept unless they read as a person's name).",
+    )
+    pii_keep_indexes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Per-index values added to pii_keep (JSON, e.g. {"handbooks": ["@gsa.gov", "+1 650 273 5591"]}).',
+    )
+    pii_contact_min_documents: int = Field(
+        2,
+        ge=0,
+        description="A domain whose addresses, or a phone number, occur in at least this many documents of a build "
+        "is a published contact point and kept; 0: keep only configured values, role mailboxes and hotlines.",
     )
     rate_limit: str | None = Field(
         "120/minute", description="Requests per API key (limits syntax, e.g. '120/minute'); empty: no limit."
@@ -219,6 +230,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url.get_secret_value()
         return f"sqlite:///{self.data_dir / 'rag.sqlite3'}"
+
+    def pii_keep_for(self, index: str) -> list[str]:
+        """Values redaction keeps in builds of ``index``: ``pii_keep`` plus the index's own."""
+        return [*self.pii_keep, *self.pii_keep_indexes.get(index, [])]
 
     def redacts_pii(self, index: str) -> bool:
         """Whether builds of ``index`` redact PII (the per-index override, else ``pii_redaction``)."""

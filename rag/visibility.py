@@ -16,7 +16,16 @@ from ingest.access_groups import groups_of_entry
 
 __all__ = ["entry_visible", "restrict_job_result", "restrict_manifest", "visible_diff", "visible_manifest_json"]
 
-_HIDDEN_MANIFEST_FIELDS = ("chunks_embedded", "chunks_reused", "errors", "evaluation", "redactions", "purged")
+_HIDDEN_MANIFEST_FIELDS = (
+    "chunks_embedded",
+    "chunks_reused",
+    "errors",
+    "evaluation",
+    "redactions",
+    "pii_kept",
+    "pii_domains",
+    "purged",
+)
 
 
 def entry_visible(entry: DocumentEntry, groups: list[str] | None, default_group: str) -> bool:

@@ -1,4 +1,8 @@
-"""The composition root: builds every client and component once from settings and hands them out."""
+"""The composition root: builds every client and component once from settings and hands them out.
+
+Commands that only list versions or move aliases use :func:`rag.registry.build_registry`, which
+loads no model (and imports none of the build or answer machinery).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexes.catalog import Catalog, CatalogAliasStore
+from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
 from indexes.retention import apply_retention
@@ -33,11 +37,19 @@ from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
 from rag.keys import ALL, KeyStore, Principal
+from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
-__all__ = ["JobServices", "Services", "build_answerer", "build_engine", "build_jobs", "build_services"]
+__all__ = [
+    "JobServices",
+    "Services",
+    "build_answerer",
+    "build_engine",
+    "build_jobs",
+    "build_services",
+]
 
 
 @dataclass
@@ -127,24 +139,6 @@ def build_jobs(services: Services) -> JobServices:
     return JobServices(store=store, queue=queue, runner=runner)
 
 
-def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
-    """Qdrant server when ``qdrant_url`` is set, else the embedded Qdrant Edge engine."""
-    if settings.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        from indexes.server_engine import QdrantServerEngine
-
-        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return QdrantServerEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
-    from indexes.disk_space import FreeSpace
-    from indexes.edge_engine import EdgeEngine
-
-    settings.shards_dir.mkdir(parents=True, exist_ok=True)
-    return EdgeEngine(
-        settings.shards_dir, CatalogAliasStore(catalog), space=FreeSpace(settings.data_dir, settings.min_free_bytes)
-    )
-
-
 def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
     """Cosine of each sentence to the question, by ``embedder`` (the extractive answerer's semantic signal)."""
 
@@ -220,7 +214,19 @@ def build_services(
         overlap_tokens=settings.chunk_overlap_tokens,
         embed_headings=settings.chunk_embed_headings,
     )
-    redactor = Redactor(phone_regions=tuple(settings.pii_phone_regions), keep=tuple(settings.pii_keep))
+    redactors: dict[str, Redactor] = {}
+
+    def redactor_for(index: str) -> Redactor | None:
+        if not settings.redacts_pii(index):
+            return None
+        if index not in redactors:
+            redactors[index] = Redactor(
+                phone_regions=tuple(settings.pii_phone_regions),
+                keep=tuple(settings.pii_keep_for(index)),
+                min_documents=settings.pii_contact_min_documents,
+            )
+        return redactors[index]
+
     retriever = Retriever(
         engine,
         embedders,
@@ -239,7 +245,7 @@ def build_services(
         embedder,
         chunker,
         access=AccessDefaults(settings.default_access_group, settings.folder_access_groups),
-        redactor_for=lambda index: redactor if settings.redacts_pii(index) else None,
+        redactor_for=redactor_for,
         limits=LoadLimits(settings.load_max_expanded_bytes, settings.load_max_blocks, settings.load_max_seconds),
         calibrator=build_calibrator(settings, retriever),
     )

@@ -212,3 +212,48 @@ def test_keys_bootstrap_create_list_revoke_and_audit_export(env: Path, tmp_path:
     assert not any(s in out.read_text() for s in [*secrets, secret])
     stdout = runner.invoke(app, ["audit", "export"])
     assert [json.loads(line)["id"] for line in stdout.stdout.splitlines()] == [e["id"] for e in entries]
+
+
+def test_listing_needs_no_model_and_serve_asks_a_live_index(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    built = runner.invoke(app, ["ingest", str(env), "--index", "handbooks", "--promote"])
+    assert built.exit_code == 0, built.output
+
+    # Listing, promoting and rolling back load no model: an embedder that cannot load does not matter.
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    listing = runner.invoke(app, ["versions", "handbooks"])
+    assert listing.exit_code == 0, listing.output
+    assert listing.output.count("ready") == 1
+    promoted = runner.invoke(app, ["promote", "handbooks", "1"])
+    assert promoted.exit_code == 0, promoted.output
+    monkeypatch.delenv("RAG_EMBEDDING_MODEL")
+
+    # `rag serve` names the live indexes and its sample request asks one of them, not the default `policies`.
+    monkeypatch.setenv("RAG_AUTH_ENABLED", "false")
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kwargs: served.append(app_))
+    result = runner.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert "live indexes: handbooks@1" in result.output
+    assert "'policies' is not live" in result.output
+    body = json.loads(result.output.split("-d '", 1)[1].split("'", 1)[0])
+    assert body["index"] == "handbooks"
+    with TestClient(served[0]) as client:  # type: ignore[arg-type]
+        answer = client.post("/v1/ask", json=body)
+        assert answer.status_code == 200, answer.json()
+        assert answer.json()["index"]["name"] == "handbooks"
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"]["live"] == "handbooks@1"
+
+
+def test_serve_without_a_live_index_says_how_to_build_one(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kwargs: None)
+    result = runner.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert "no index is live yet" in result.output and "rag ingest FOLDER --index policies --promote" in result.output

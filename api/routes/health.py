@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from api.deps import ServicesDep
 from indexes.disk_space import FreeSpace
 from rag.errors import RagError
+from rag.registry import live_indexes
 
 __all__ = ["router"]
 
@@ -23,7 +24,11 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when the metadata database answers, the data folder can be written and has the free
-    space needed, and the default index's live version answers a search (probed, cached ~15 s)."""
+    space needed, some index has a live version, and the default index's live version (if any)
+    answers a search (probed, cached ~15 s).
+
+    ``checks.index`` says how the default index stands; ``checks.live`` names every live index.
+    """
     settings = services.settings
     index = settings.default_index
     checks: dict[str, str] = {}
@@ -34,11 +39,16 @@ def readyz(services: ServicesDep) -> JSONResponse:
         checks["metadata"] = f"error: {type(exc).__name__}"
     problem = FreeSpace(settings.data_dir, settings.min_free_bytes).problem()
     checks["storage"] = f"error: {problem}" if problem else "ok"
-    live: int | None = None
+    damaged = False
     try:
         live = services.registry.check_live(index)
         checks["index"] = f"{index}@{live}" if live else f"{index}: no live version"
     except RagError as exc:
         checks["index"] = f"error: {exc.code}: {exc.message}"
-    ready = checks["metadata"] == "ok" and checks["storage"] == "ok" and live is not None
+        damaged = True
+    serving: dict[str, int] = {}
+    if checks["metadata"] == "ok":
+        serving = live_indexes(services.catalog, services.registry)
+    checks["live"] = ", ".join(f"{name}@{version}" for name, version in serving.items()) or "none"
+    ready = checks["metadata"] == "ok" and checks["storage"] == "ok" and bool(serving) and not damaged
     return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, "checks": checks})

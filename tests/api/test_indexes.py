@@ -79,8 +79,15 @@ def test_health_and_readiness(client: TestClient, client_factory: ClientFactory)
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["index"] == "policies@1"
+    assert ready.json()["checks"]["live"] == "policies@1"
+    # Another default index: still ready, since an index is live, and the answer says which one.
     other = client_factory(default_index="missing")
-    assert other.get("/readyz").status_code == 503
+    elsewhere = other.get("/readyz")
+    assert elsewhere.status_code == 200, elsewhere.json()
+    assert elsewhere.json()["checks"] == {"metadata": "ok", "index": "missing: no live version", "live": "policies@1"}
+    _services(other).catalog.delete_alias("policies")
+    none = other.get("/readyz")
+    assert none.status_code == 503 and none.json()["checks"]["live"] == "none"
 
 
 def test_openapi_is_served(client: TestClient) -> None:

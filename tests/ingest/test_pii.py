@@ -58,6 +58,10 @@ def test_each_kind_is_found_and_replaced(redactor: Redactor, text: str, kind: st
         "Area code 123-456-7890 does not exist; the budget is $1,234.50.",
         "Write to security@northwind.example or people@northwind.example.",
         "Mention @channel or admin@localhost in chat.",
+        "OMB No. 3090-0287 approves collection ICR 202208-3090-003 (expires 2027-01-31).",
+        "The embed keeps padding-bottom: 54.7112462006079% and ts 1705970644416133 as they are.",
+        "See https://support.example.com/hc/en-us/articles/115002226826-Guide or https://docs.example.com/d/x/edit#gid=2127569068.",
+        "Open www.example.com/o/fedramp-pmo-13413630716 and https://example.com/?ust=4111111111111111 now.",
     ],
 )
 def test_look_alikes_are_left_alone(redactor: Redactor, text: str) -> None:
@@ -68,6 +72,54 @@ def test_kept_values_are_never_redacted() -> None:
     kept = Redactor(keep=("+49 40 5550 7000",))
     text = "Hotline +49 40 5550 7000 or +49-40-5550-7000; private +44 20 7946 0958."
     assert kept.redact(text).text == f"Hotline +49 40 5550 7000 or +49-40-5550-7000; private {placeholder('phone')}."
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "reason"),
+    [
+        ("Ask people-ops@northwind.example about leave.", "email", "role"),
+        ("Ask tts-travel@agency.example about trips.", "email", "role"),
+        ("Call the service desk at (866) 450-6588 (press 2).", "phone", "hotline"),
+        ("Call 1-800-222-0364 any time.", "phone", "hotline"),
+    ],
+)
+def test_role_mailboxes_and_hotlines_are_kept(redactor: Redactor, text: str, kind: str, reason: str) -> None:
+    result = redactor.redact(text)
+    assert result.text == text and result.matches == []
+    assert [(m.kind, m.kept) for m in result.kept] == [(kind, reason)] and result.kept_counts == {kind: 1}
+
+
+def test_configured_domains_keep_team_addresses_but_never_a_persons() -> None:
+    kept = Redactor(keep=("@northwind.example", "ana.silva@partner.example"))
+    text = (
+        "Send forms to tts-agreements@northwind.example or gsa-ir@hr.northwind.example; "
+        "not to jane.doe@northwind.example, nor to bo.li@partner.example; ana.silva@partner.example agreed."
+    )
+    result = kept.redact(text)
+    assert [text[m.start : m.end] for m in result.matches] == ["jane.doe@northwind.example", "bo.li@partner.example"]
+    assert [m.kept for m in result.kept] == ["domain", "domain", "listed"]
+    assert "gsa-ir@hr.northwind.example" in result.text and "ana.silva@partner.example" in result.text
+
+
+def test_contact_points_are_derived_from_the_documents() -> None:
+    docs = [
+        "Travel: write to tts-bookings@agency.example or call +1 (650) 273-5591.",
+        "Expenses: ask tts-bookings@agency.example; the office line is 650-273-5591.",
+        "Contacts: grace.tanaka@agency.example, call (415) 844-9759, or bookings@vendor.example.",
+    ]
+    alone = Redactor()
+    assert {m.kind for m in alone.find(docs[0])} == {"email", "phone"}  # one sentence: nothing is published
+    corpus = alone.for_documents(docs)
+    assert corpus.contacts.domains == frozenset({"agency.example"})
+    assert corpus.find(docs[0]) == [] and corpus.find(docs[1]) == []
+    third = corpus.redact(docs[2])
+    assert [docs[2][m.start : m.end] for m in third.matches] == [
+        "grace.tanaka@agency.example",  # a person's name at the organisation's domain
+        "(415) 844-9759",  # in one document only
+        "bookings@vendor.example",  # a domain cited once
+    ]
+    assert {m.kept for m in corpus.redact(docs[0]).kept} == {"domain", "published"}
+    assert Redactor(min_documents=0).for_documents(docs).find(docs[0]) == alone.find(docs[0])
 
 
 def test_offsets_map_into_the_redacted_text(redactor: Redactor) -> None:
@@ -146,3 +198,30 @@ def test_redaction_changes_force_new_chunks_in_incremental_builds(
     texts = json.dumps([p.chunk.text for p in redacting.engine.iter_points("policies", second.version)])
     assert not any(v in texts for v in values)
     assert second.chunks_reused >= 1  # the unchanged plain.md still reuses its vectors
+
+
+def test_builds_keep_published_contacts_and_record_redacted_and_kept_by_kind(
+    services_factory: ServicesFactory, tmp_path: Path
+) -> None:
+    src = tmp_path / "contacts"
+    src.mkdir()
+    (src / "travel.md").write_text(
+        "# Travel\n\nBook through tts-bookings@agency.example or the desk at (866) 450-6588.\n\n"
+        "Your approver, grace.tanaka@agency.example, signs trips over $500 (OMB No. 3090-0287).\n"
+    )
+    (src / "expenses.md").write_text(
+        "# Expenses\n\nQuestions go to tts-bookings@agency.example; a private line +44 20 7946 0958 is not.\n"
+    )
+    (src / "vendor.md").write_text("# Vendor\n\nOur agent: agents@vendor.example, who is listed per index.\n")
+    services = services_factory(pii_keep_indexes={"handbooks": ["agents@vendor.example"]})
+    manifest = services.builder.build("handbooks", src, promote=True).manifest
+    assert manifest.redactions == {"email": 1, "phone": 1}
+    assert manifest.pii_kept == {"email": 3, "phone": 1}
+    assert manifest.pii_domains == ["agency.example"]
+    payloads = json.dumps([p.chunk.text for p in services.engine.iter_points("handbooks", manifest.version)])
+    for kept in ("tts-bookings@agency.example", "(866) 450-6588", "agents@vendor.example", "3090-0287"):
+        assert kept in payloads
+    for gone in ("grace.tanaka@agency.example", "+44 20 7946 0958"):
+        assert gone not in payloads
+    other = services.builder.build("other", src, promote=True).manifest
+    assert other.redactions == {"email": 2, "phone": 1}  # agents@vendor.example is kept only for "handbooks"
