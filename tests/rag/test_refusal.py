@@ -1,0 +1,96 @@
+"""Refusal signals, the calibrated refusal model, and a build that records one in its manifest."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from indexes.refs import IndexRef
+from indexes.types import ChunkRecord, SearchHit
+from ingest.sparse import SparseEncoder
+from rag.calibration import load_calibration_set
+from rag.refusal import FEATURES, RefusalModel, calibrate, refusal_signals
+from tests.conftest import SAMPLE_DIR, ServicesFactory
+
+GOLDEN = Path(__file__).resolve().parents[2] / "ingest" / "sample_handbook_golden" / "golden.jsonl"
+
+
+def _hit(text: str, similarity: float) -> SearchHit:
+    chunk = ChunkRecord(
+        chunk_id="c",
+        doc_id="d",
+        title="T",
+        heading_path=[],
+        page=None,
+        start=0,
+        end=len(text),
+        text=text,
+        token_count=5,
+        content_hash="h",
+        source="d.md",
+    )
+    return SearchHit(chunk=chunk, score=1.0, similarity=similarity)
+
+
+def test_signals_measure_how_much_of_the_question_one_sentence_holds() -> None:
+    hits = [_hit("Annual leave is 26 days a year. Parking is free.", 0.7)]
+    covered = refusal_signals("How many days of annual leave a year?", hits, SparseEncoder())
+    missing = refusal_signals("Is there a nap room in the office?", hits, SparseEncoder())
+    assert covered["best_similarity"] == 0.7
+    assert covered["sentence_coverage"] > 0.7 > missing["sentence_coverage"]
+    assert refusal_signals("anything", [], SparseEncoder())["best_similarity"] == 0.0
+
+
+def test_calibration_keeps_false_refusals_within_the_limit_and_refuses_the_weak() -> None:
+    rng = random.Random(0)
+    answerable = [True] * 60 + [False] * 40
+    signals = [
+        {
+            "best_similarity": rng.gauss(0.65 if a else 0.45, 0.08),
+            "sentence_coverage": rng.gauss(0.6 if a else 0.3, 0.15),
+        }
+        for a in answerable
+    ]
+    model = calibrate(signals, answerable, fitted_on={"name": "synthetic"}, max_false_refusal=0.05)
+    assert model.features == FEATURES and model.fitted_on == {"name": "synthetic"}
+    assert model.in_sample["false_refusal"] <= 0.1 and model.cross_validated["false_refusal"] <= 0.05
+    assert model.cross_validated["refused_unanswerable"] > 0.5  # well-separated data: most are refused
+    assert model.refuses({"best_similarity": 0.2, "sentence_coverage": 0.0})
+    assert not model.refuses({"best_similarity": 0.9, "sentence_coverage": 1.0})
+    assert RefusalModel.model_validate(model.model_dump(mode="json")) == model  # survives the manifest
+
+
+def test_too_few_questions_of_a_kind_is_an_error() -> None:
+    with pytest.raises(ValueError, match="at least 5"):
+        calibrate([{"best_similarity": 0.5, "sentence_coverage": 0.5}] * 8, [True] * 6 + [False] * 2, fitted_on={})
+
+
+def test_both_calibration_formats_load(tmp_path: Path) -> None:
+    golden = load_calibration_set(GOLDEN)  # golden.jsonl with unanswerable.jsonl beside it
+    kinds = [a for _, a in golden.questions]
+    assert golden.name == "golden.jsonl" and sum(kinds) > 50 and kinds.count(False) > 30
+    folder = tmp_path / "qs"
+    folder.mkdir()
+    (folder / "questions.jsonl").write_text(
+        '{"id": "1", "question": "a?", "answerable": true}\n{"id": "2", "question": "b?", "answerable": false}\n'
+    )
+    qs = load_calibration_set(folder)
+    assert qs.questions == (("a?", True), ("b?", False)) and qs.name == "qs"
+
+
+def test_a_build_records_its_calibration_and_questions_are_refused_by_it(services_factory: ServicesFactory) -> None:
+    s = services_factory(calibration_sets={"policies": GOLDEN})
+    s.builder.build("policies", SAMPLE_DIR, promote=True)
+    version = s.registry.resolve(IndexRef("policies"))
+    model = RefusalModel.model_validate(version.manifest.refusal)
+    assert model.fitted_on["name"] == "golden.jsonl" and model.fitted_on["unanswerable"] > 30
+    assert model.cross_validated["false_refusal"] <= 0.05
+    assert s.assistant.refusal_policy(version)["source"] == "calibrated on golden.jsonl"
+    # the assistant decides with the model: a question it scores below the threshold is refused
+    record = s.assistant.ask("Can I bring my pet iguana to the office garden party?", record=False)
+    hits = s.assistant.retriever.search(version, "Can I bring my pet iguana to the office garden party?", 5)
+    expected = model.refuses(refusal_signals(record.question, hits, SparseEncoder()))
+    assert record.refused == expected
+    assert not s.assistant.ask("How many days of paid vacation do I get each year?", record=False).refused
