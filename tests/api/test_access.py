@@ -172,14 +172,15 @@ def test_job_results_hide_other_groups(acl_client: TestClient, key_headers: KeyH
 
 
 def test_state_changes_and_questions_are_audited(client: TestClient, key_headers: KeyHeaders) -> None:
-    assert client.post("/v1/indexes/policies/promote", json={"version": 1}).status_code == 200
+    again = client.post("/v1/indexes/policies/promote", json={"version": 1})  # v1 is live already
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_live"
     assert client.post("/v1/indexes/policies/promote", json={"version": 99}).status_code == 404
     employee = key_headers("employee")
     assert client.post("/v1/ask", json={"question": "How many vacation days?"}, headers=employee).status_code == 200
     entries = client.get("/v1/audit", params={"action": "promote"}).json()
     assert [(e["outcome"], e["target"], e["actor_name"]) for e in entries] == [
         ("version_not_found", "v99", "test-admin"),
-        ("ok", "v1", "test-admin"),
+        ("already_live", "v1", "test-admin"),
     ]
     asked = client.get("/v1/audit", params={"actor": "test-employee"}).json()
     assert [(e["action"], e["details"]["question"], e["index"]) for e in asked] == [
