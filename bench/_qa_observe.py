@@ -60,6 +60,7 @@ def main() -> None:
                     "chunks": result.manifest.chunk_count,
                     "documents": len(result.manifest.documents),
                     "redactions": result.manifest.redactions,
+                    "refusal": result.manifest.model_dump(mode="json").get("refusal"),
                     "observed": observed,
                 }
             )

@@ -48,9 +48,14 @@ ROWS = (
 
 
 def observe(tree: Path, questions: Path, corpus: Path, out: Path) -> dict[str, Any]:
-    """Run the observing driver against the code in ``tree``; return its JSON."""
+    """Run the observing driver against the code in ``tree``; return its JSON.
+
+    The index is given the question set as its calibration questions (``RAG_CALIBRATION_SETS``; a
+    checkout that predates calibration ignores the setting), so refusal figures of a calibrated
+    system are in-sample; the manifest's cross-validated figures are printed beside them.
+    """
     with tempfile.TemporaryDirectory(prefix="qa-data-") as data:
-        env = {**os.environ, "PYTHONPATH": str(tree)}
+        env = {**os.environ, "PYTHONPATH": str(tree), "RAG_CALIBRATION_SETS": json.dumps({"handbooks": str(questions)})}
         env.pop("RAG_GOLDEN_SET", None)
         env.pop("RAG_DATA_DIR", None)
         cmd = [sys.executable, str(ROOT / "bench" / "_qa_observe.py"), "--questions", str(questions)]
@@ -115,6 +120,12 @@ def main() -> None:
     )
     lines.append("| full build of the handbooks (s) | " + " | ".join(f"{raw[n]['build_s']:.1f}" for n in names) + " |")
     lines.append("| chunks | " + " | ".join(str(raw[n]["chunks"]) for n in names) + " |")
+    for label, key in (("false refusals", "false_refusal"), ("refused unanswerable", "refused_unanswerable")):
+        cells = []
+        for n in names:
+            refusal = raw[n].get("refusal")
+            cells.append(f"{refusal['cross_validated'][key]:.3f}" if refusal else "-")
+        lines.append(f"| {label}, cross-validated (manifest) | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(
         f"{qset.name}: {len(qset.answerable)} answerable, {len(qset.unanswerable)} unanswerable "
