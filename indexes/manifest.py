@@ -109,3 +109,6 @@ class Manifest(_Frozen):
     domains, hotlines, numbers in several documents, configured values), by kind; never the values."""
     pii_domains: list[str] = Field(default_factory=list)
     """The organisation's email domains redaction kept non-personal addresses of (configured and derived)."""
+    flagged_instructions: list[dict[str, str]] = Field(default_factory=list)
+    """Instruction-like text found in documents (``ingest.injection``): ``doc_id``, ``source`` and the
+    line, for the owner to review; never quoted by the extractive answerer."""

@@ -27,6 +27,7 @@ from ingest.access_groups import GROUPS_KEY, AccessDefaults
 from ingest.chunking import Chunk, Chunker
 from ingest.documents import LoadedDocument, PageSpan
 from ingest.embedding import Embedder
+from ingest.injection import INSTRUCTION
 from ingest.load_limits import StopFn
 from ingest.loaders import LoadCancelled, LoadError, LoadLimits, load_document
 from ingest.pii import Redaction, Redactor
@@ -413,6 +414,7 @@ class Builder:
             redactions=dict(sorted(redactions.items())),
             pii_kept=dict(sorted(kept.items())),
             pii_domains=sorted(redactor.contacts.domains) if redactor is not None else [],
+            flagged_instructions=flag_instructions(docs),
             timings_ms={
                 "load_and_chunk": round((loaded_at - started) * 1000, 1),
                 "embed_and_write": round((embedded_at - loaded_at) * 1000, 1),
@@ -512,6 +514,18 @@ def _count(result: Redaction, counts: dict[str, int], kept: dict[str, int]) -> N
         counts[kind] = counts.get(kind, 0) + n
     for kind, n in result.kept_counts.items():
         kept[kind] = kept.get(kind, 0) + n
+
+
+def flag_instructions(docs: Sequence[LoadedDocument]) -> list[dict[str, str]]:
+    """Every line of ``docs`` holding instruction-like text, with its document (at most 300 characters each)."""
+    flagged = []
+    for doc in docs:
+        for match in INSTRUCTION.finditer(doc.text):
+            start = doc.text.rfind("\n", 0, match.start()) + 1
+            end = doc.text.find("\n", match.end())
+            line = doc.text[start : end if end >= 0 else len(doc.text)].strip()
+            flagged.append({"doc_id": doc.doc_id, "source": doc.source, "text": line[:300]})
+    return flagged
 
 
 def _redact_value(value: object, redactor: Redactor, counts: dict[str, int], kept: dict[str, int]) -> object:

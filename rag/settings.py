@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the model endpoint.")
     llm_max_retries: int = Field(2, ge=0, description="Retries of a failed model request.")
 
-    prompt: str = Field("answer/v1", description="Versioned answer prompt template in prompts/.")
+    prompt: str = Field(
+        "answer/v2", description="Versioned answer prompt template in prompts/ (v2 marks document text as data)."
+    )
     default_index: str = Field("policies", description="The index a question without `index` asks.")
     max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (longer: HTTP 422).")
     retain_versions: int = Field(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.base import Draft, DraftCitation, Evidence, ModelInfo
 from rag.answering.question_shape import expected_answer
@@ -85,8 +86,8 @@ class ExtractiveAnswerer:
         for n, hit in enumerate(evidence.hits, start=1):
             prior = 0.5 * max(hit.similarity, 0.0) + 0.1 / n
             for position, sent in enumerate(sentence_spans(hit.chunk.text)):
-                if len(sent.text.split()) < self.min_words:
-                    continue
+                if len(sent.text.split()) < self.min_words or looks_like_instruction(sent.text):
+                    continue  # too short to answer, or text addressed to a model (never quoted)
                 terms = frozenset(self._terms.encode_query(sent.text).indices)
                 overlap = len(query & terms)
                 if overlap:
