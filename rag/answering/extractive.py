@@ -63,6 +63,7 @@ class ExtractiveAnswerer:
         similarity_weight: float = 1.0,
         semantic_candidates: int = 12,
         shape_bonus: float = 0.35,
+        stream_words: int = 6,
     ) -> None:
         self.max_sentences = max_sentences
         self.table_row_weight = table_row_weight
@@ -72,6 +73,7 @@ class ExtractiveAnswerer:
         self.similarity_weight = similarity_weight
         self.semantic_candidates = semantic_candidates
         self.shape_bonus = shape_bonus
+        self.stream_words = max(1, stream_words)
         self._terms = SparseEncoder()
 
     @property
@@ -145,6 +147,10 @@ class ExtractiveAnswerer:
         return Draft(text=text, citations=citations)
 
     def stream(self, evidence: Evidence, prompt: str) -> Iterator[str]:
-        """The same answer, one cited sentence at a time."""
+        """The same answer in pieces of a few words, as a model would stream it (joined: the answer's text)."""
         for i, cand in enumerate(self._select(evidence)):
-            yield ("" if i == 0 else " ") + f"{shown(cand.sentence)} [{cand.n}]"
+            words = shown(cand.sentence).split(" ")
+            for start in range(0, len(words), self.stream_words):
+                lead = "" if i == 0 and start == 0 else " "
+                yield lead + " ".join(words[start : start + self.stream_words])
+            yield f" [{cand.n}]"

@@ -84,7 +84,12 @@ def test_health_and_readiness(client: TestClient, client_factory: ClientFactory)
     other = client_factory(default_index="missing")
     elsewhere = other.get("/readyz")
     assert elsewhere.status_code == 200, elsewhere.json()
-    assert elsewhere.json()["checks"] == {"metadata": "ok", "index": "missing: no live version", "live": "policies@1"}
+    assert elsewhere.json()["checks"] == {
+        "metadata": "ok",
+        "storage": "ok",
+        "index": "missing: no live version",
+        "live": "policies@1",
+    }
     _services(other).catalog.delete_alias("policies")
     none = other.get("/readyz")
     assert none.status_code == 503 and none.json()["checks"]["live"] == "none"

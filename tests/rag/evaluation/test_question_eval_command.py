@@ -13,8 +13,12 @@ from rag.cli import app
 runner = CliRunner()
 
 CORPUS = {
-    "acme/leave.md": "# Leave\n\nEvery Acme employee gets 26 days of annual leave per calendar\nyear, booked in the HR portal.\n",
-    "acme/travel.md": "# Travel\n\nHotel stays are reimbursed up to $150 per night.\nBook travel through the travel desk.\n",
+    "acme/leave.md": (
+        "# Leave\n\nEvery Acme employee gets 26 days of annual leave per calendar\nyear, booked in the HR portal.\n"
+    ),
+    "acme/travel.md": (
+        "# Travel\n\nHotel stays are reimbursed up to $150 per night.\nBook travel through the travel desk.\n"
+    ),
     "globex/leave.md": "# Leave\n\nGlobex employees get 30 days of annual leave per year.\n",
 }
 QUESTIONS = [
