@@ -24,27 +24,11 @@ from typing import Any
 
 from _common import ROOT, SHARED_DATA
 
+from rag.evaluation.question_report import GROUP_ROWS, ROWS
 from rag.evaluation.question_runner import Observed, score_observed
 from rag.evaluation.question_set import load_question_set
 
 RESULTS = ROOT / "bench" / "results" / "handbook_qa"
-ROWS = (
-    ("file hit@1", "file_hit@1"),
-    ("file hit@5", "file_hit@5"),
-    ("file hit@10", "file_hit@10"),
-    ("evidence hit@5", "evidence_hit@5"),
-    ("evidence hit@10", "evidence_hit@10"),
-    ("MRR@10 (file)", "mrr@10"),
-    ("answer states the key fact", "key_fact"),
-    ("answer holds the answer phrase", "phrase_in_answer"),
-    ("answer cites a gold file", "cited_gold"),
-    ("answer mixes the other handbook", "mixed_groups"),
-    ("false refusals (answerable)", "false_refusal"),
-    ("refused: near-topic unanswerable", "refused_near"),
-    ("refused: off-topic unanswerable", "refused_off"),
-    ("refused: all unanswerable", "refused_unanswerable"),
-    ("refusal precision", "refusal_precision"),
-)
 
 
 def observe(tree: Path, questions: Path, corpus: Path, out: Path) -> dict[str, Any]:
@@ -107,11 +91,7 @@ def main() -> None:
     for label, key in ROWS:
         lines.append(f"| {label} | " + " | ".join(f"{scored[n][0][key]:.3f}" for n in names) + " |")
     for group in sorted(scored[names[-1]][1]):
-        for label, key in (
-            ("evidence hit@5", "evidence_hit@5"),
-            ("key fact", "key_fact"),
-            ("false refusals", "false_refusal"),
-        ):
+        for label, key in GROUP_ROWS:
             lines.append(f"| {group}: {label} | " + " | ".join(f"{scored[n][1][group][key]:.3f}" for n in names) + " |")
     p = {n: scored[n][2] for n in names}
     lines.append("| answer latency p50 (ms) | " + " | ".join(f"{p[n][len(p[n]) // 2]:.1f}" for n in names) + " |")
