@@ -112,3 +112,7 @@ class Manifest(_Frozen):
     flagged_instructions: list[dict[str, str]] = Field(default_factory=list)
     """Instruction-like text found in documents (``ingest.injection``): ``doc_id``, ``source`` and the
     line, for the owner to review; never quoted by the extractive answerer."""
+    scopes: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+    """Scope markers (``ingest.scopes``): per top-level folder, the BM25 term ids that name it
+    (``markers``) and those in most of its documents (``pervasive``). A question using one folder's
+    markers is answered from that folder (``rag.question_scope``)."""

@@ -31,6 +31,7 @@ from ingest.injection import INSTRUCTION
 from ingest.load_limits import StopFn
 from ingest.loaders import LoadCancelled, LoadError, LoadLimits, load_document
 from ingest.pii import Redaction, Redactor
+from ingest.scopes import scope_markers
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
 from rag.errors import Conflict, InvalidInput, RagError, SourceError
@@ -415,6 +416,7 @@ class Builder:
             pii_kept=dict(sorted(kept.items())),
             pii_domains=sorted(redactor.contacts.domains) if redactor is not None else [],
             flagged_instructions=flag_instructions(docs),
+            scopes=scope_markers(((d.source, d.text) for d in docs), sparse),
             timings_ms={
                 "load_and_chunk": round((loaded_at - started) * 1000, 1),
                 "embed_and_write": round((embedded_at - loaded_at) * 1000, 1),

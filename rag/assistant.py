@@ -49,6 +49,7 @@ class _Prepared:
     hits: list[SearchHit]
     refused: bool
     asked_by: str | None
+    focus: str
     t0: float
     t1: float
     t2: float
@@ -112,18 +113,19 @@ class Assistant:
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
         hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
-        refused = self.refuses(version, text, hits)
+        focus = self.retriever.focus(version, text)
+        refused = self.refuses(version, text, hits, focus)
         t2 = time.perf_counter()
-        return _Prepared(text, version, hits, refused, asked_by, t0, t1, t2)
+        return _Prepared(text, version, hits, refused, asked_by, focus, t0, t1, t2)
 
-    def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit]) -> bool:
+    def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit], focus: str | None = None) -> bool:
         """The refusal decision: the version's calibrated model when its manifest has one, else the
         best chunk's similarity against ``refusal_threshold``. No hits: always refused."""
         if not hits:
             return True
         model = self._refusal_model(version)
         if model is not None:
-            return model.refuses(refusal_signals(question, hits, self._terms))
+            return model.refuses(refusal_signals(question, hits, self._terms, focus))
         return max(h.similarity for h in hits) < self.refusal_threshold
 
     def _refusal_model(self, version: ResolvedVersion) -> RefusalModel | None:
@@ -224,7 +226,9 @@ class Assistant:
         prep = self._prepare(question, index, top_k, groups, asked_by)
         draft = None
         if not prep.refused:
-            draft = self.answerer.answer(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
+            draft = self.answerer.answer(
+                Evidence(question=prep.text, hits=prep.hits, focus=prep.focus), self._prompt(prep)
+            )
         return self._finish(prep, draft, save=record)
 
     def stream(
@@ -256,7 +260,9 @@ class Assistant:
         else:
             pieces: list[str] = []
             markers = MarkerFilter(set(range(1, len(prep.hits) + 1)))
-            stream = self.answerer.stream(Evidence(question=prep.text, hits=prep.hits), self._prompt(prep))
+            stream = self.answerer.stream(
+                Evidence(question=prep.text, hits=prep.hits, focus=prep.focus), self._prompt(prep)
+            )
             try:
                 for piece in stream:
                     pieces.append(piece)

@@ -100,7 +100,10 @@ class Calibrator:
         qset = load_calibration_set(path)
         version = ResolvedVersion(manifest.index, None, manifest.version, manifest)
         signals = [
-            refusal_signals(q, self.retriever.search(version, q, self.top_k), self._terms) for q, _ in qset.questions
+            refusal_signals(
+                q, self.retriever.search(version, q, self.top_k), self._terms, self.retriever.focus(version, q)
+            )
+            for q, _ in qset.questions
         ]
         answerable = [a for _, a in qset.questions]
         info = {

@@ -1,4 +1,5 @@
-"""Deciding to refuse: signals of whether the retrieved evidence answers the question, and a calibrated model.
+"""Deciding to refuse: signals of whether the retrieved evidence answers the question, and a
+calibrated model.
 
 Signals computed from the question and the chunks retrieved for it (no model call, a few
 milliseconds):
@@ -12,10 +13,10 @@ milliseconds):
 
 A :class:`RefusalModel` is a logistic regression over these signals, fitted per index on that
 index's golden questions (answerable and unanswerable) when a version is built, with the threshold
-chosen on cross-validated predictions so that at most ``max_false_refusal`` of the answerable
-questions are refused. The model, the data it was fitted on and its figures are recorded in the
-version's manifest; a version without one refuses below the similarity threshold of the settings.
-"""
+chosen so that at most ``max_false_refusal`` of those answerable questions are refused; nested
+cross-validation (model and threshold refitted per fold) says what to expect on new questions. The
+model, the data it was fitted on and its figures are recorded in the version's manifest; a version
+without one refuses below the similarity threshold of the settings."""
 
 from __future__ import annotations
 
@@ -37,11 +38,17 @@ FEATURES = ("best_similarity", "sentence_coverage")
 0.07-0.20 for every larger set tried, including term coverage, question shape and sentence cosines)."""
 
 
-def refusal_signals(question: str, hits: Sequence[SearchHit], terms: SparseEncoder) -> dict[str, float]:
-    """The signals (see the module's docstring) for ``question`` and its retrieved ``hits`` (best first)."""
+def refusal_signals(
+    question: str, hits: Sequence[SearchHit], terms: SparseEncoder, focus: str | None = None
+) -> dict[str, float]:
+    """The signals (see the module's docstring) for ``question`` and its retrieved ``hits`` (best first).
+
+    Coverage is measured on the question's ``focus`` (``rag.question_scope``) when given: a word that
+    only names the organisation is held by most of its pages and says nothing about an answer.
+    """
     if not hits:
         return {"best_similarity": 0.0, "sentence_coverage": 0.0, "term_coverage": 0.0}
-    query = set(terms.encode_query(question).indices)
+    query = set(terms.encode_query(focus or question).indices)
     total = max(len(query), 1)
     seen: set[int] = set()
     best_sentence = 0.0
@@ -114,31 +121,44 @@ def calibrate(
 ) -> RefusalModel:
     """Fit a :class:`RefusalModel` on golden questions' signals (answerable True/False).
 
-    The threshold is chosen on out-of-fold predictions (``folds``-fold, stratified, fixed seed), so
-    it is not fitted to the very questions it is judged on; the figures of both kinds are kept.
-    Raises ``ValueError`` with fewer than ``folds`` questions of either kind.
+    The threshold is the highest that refuses at most ``max_false_refusal`` of the answerable
+    questions it was fitted on. ``cross_validated`` says what to expect on new questions: each of
+    ``folds`` stratified folds (fixed seed) is judged by a model and threshold fitted the same way on
+    the other folds only. Raises ``ValueError`` with fewer than ``folds`` questions of either kind.
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(answerable, dtype=bool)
     if int(y.sum()) < folds or int((~y).sum()) < folds:
         raise ValueError(f"calibration needs at least {folds} answerable and {folds} unanswerable questions")
     x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
-    model = LogisticRegression(C=regularization, max_iter=1000)
-    split = StratifiedKFold(folds, shuffle=True, random_state=0)
-    oof = cross_val_predict(model, x, y, cv=split, method="predict_proba")[:, 1].tolist()
-    threshold = _threshold(oof, y.tolist(), max_false_refusal)
-    model.fit(x, y)
+
+    def fit(rows: Any, labels: Any) -> tuple[Any, float]:
+        model = LogisticRegression(C=regularization, max_iter=1000).fit(rows, labels)
+        scores = model.predict_proba(rows)[:, 1].tolist()
+        return model, _threshold(scores, labels.tolist(), max_false_refusal)
+
+    held_out_refused = np.zeros(len(y), dtype=bool)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        fold_model, fold_threshold = fit(x[train], y[train])
+        held_out_refused[test] = fold_model.predict_proba(x[test])[:, 1] < fold_threshold
+    model, _ = fit(x, y)
     fitted = RefusalModel(
         features=FEATURES,
         weights=tuple(round(float(w), 6) for w in model.coef_[0]),
         bias=round(float(model.intercept_[0]), 6),
-        threshold=round(threshold, 6),
+        threshold=0.0,
         fitted_on=fitted_on,
         in_sample={},
-        cross_validated=_rates(oof, y.tolist(), threshold),
+        cross_validated={
+            "false_refusal": round(float(held_out_refused[y].mean()), 4),
+            "refused_unanswerable": round(float(held_out_refused[~y].mean()), 4),
+        },
     )
+    # the threshold is chosen on the scores of the model as stored (rounded weights), rounded down
+    threshold = _threshold([fitted.answerability(s) for s in signals], y.tolist(), max_false_refusal)
+    fitted = fitted.model_copy(update={"threshold": math.floor(threshold * 1e6) / 1e6})
     in_sample = [fitted.answerability(s) for s in signals]
     return fitted.model_copy(update={"in_sample": _rates(in_sample, y.tolist(), fitted.threshold)})

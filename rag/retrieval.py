@@ -12,6 +12,7 @@ from indexes.versions import ResolvedVersion
 from ingest.embedding import EmbedderPool
 from ingest.sparse import SparseEncoder
 from rag.errors import EmbedderUnavailable
+from rag.question_scope import scope_of, scoped_doc_ids
 from rag.reranking import Reranker
 
 __all__ = ["Retriever"]
@@ -37,6 +38,7 @@ class Retriever:
         weights: tuple[float, float] | None = None,
         reranker: Reranker | None = None,
         rerank_candidates: int = 30,
+        scope_questions: bool = True,
     ) -> None:
         self.engine = engine
         self.embedders = embedders
@@ -47,6 +49,7 @@ class Retriever:
         self.weights = weights
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
+        self.scope_questions = scope_questions
         self._sparse: dict[SparseSpec, SparseEncoder] = {}
         self._lock = threading.Lock()
 
@@ -60,6 +63,7 @@ class Retriever:
             "weights": self.weights,
             "reranker": self.reranker,
             "rerank_candidates": self.rerank_candidates,
+            "scope_questions": self.scope_questions,
         }
         unknown = set(changes) - set(options)
         if unknown:
@@ -76,6 +80,7 @@ class Retriever:
             "prefetch_limit": self.prefetch_limit,
             "reranker": self.reranker.name if self.reranker else None,
             "rerank_candidates": self.rerank_candidates if self.reranker else None,
+            "scope_questions": self.scope_questions,
         }
 
     def _sparse_encoder(self, spec: SparseSpec) -> SparseEncoder:
@@ -84,6 +89,13 @@ class Retriever:
             if encoder is None:
                 encoder = self._sparse[spec] = SparseEncoder.from_spec(spec)
             return encoder
+
+    def focus(self, version: ResolvedVersion, question: str) -> str:
+        """What ``question`` asks once its scope is known (``rag.question_scope``); the question itself
+        when scoping is off or the question names no single part of the version."""
+        if not self.scope_questions:
+            return question
+        return scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse)).focus
 
     def search(
         self,
@@ -102,6 +114,9 @@ class Retriever:
 
         ``groups`` (the caller's access groups) restricts the search, inside the engine's query, to
         chunks of documents in at least one of them; None searches every chunk.
+
+        With ``scope_questions``, a question that names one part of the version by its scope
+        markers (``rag.question_scope``) is searched in that part only, unless ``doc_ids`` is given.
         """
         spec = version.manifest.embedder
         embedder = self.embedders.get(spec.model_id)
@@ -112,6 +127,10 @@ class Retriever:
             )
         dense = embedder.encode_query(question).tolist()
         sparse = self._sparse_encoder(version.manifest.sparse).encode_query(question)
+        if doc_ids is None and self.scope_questions:
+            scope = scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
+            if scope.group is not None:
+                doc_ids = scoped_doc_ids(version.manifest, scope.group)
         fetch = max(limit, self.rerank_candidates) if self.reranker else limit
         query = SearchQuery(
             dense=dense,

@@ -29,7 +29,8 @@ from ingest.pii import Redactor
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
-from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
 from rag.audit import AuditLog
 from rag.calibration import Calibrator
@@ -139,16 +140,6 @@ def build_jobs(services: Services) -> JobServices:
     return JobServices(store=store, queue=queue, runner=runner)
 
 
-def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
-    """Cosine of each sentence to the question, by ``embedder`` (the extractive answerer's semantic signal)."""
-
-    def similarity(question: str, sentences: list[str]) -> list[float]:
-        scores = embedder.encode_documents(sentences) @ embedder.encode_query(question)
-        return [float(x) for x in scores]
-
-    return similarity
-
-
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
     """The OpenAI-protocol answerer when a model is configured, else the extractive one."""
     if settings.llm_model:
@@ -164,13 +155,10 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
             max_retries=settings.llm_max_retries,
         )
         return OpenAIAnswerer(client, settings.llm_model)
-    # By setting, sentences are also chosen by meaning (each is embedded at question time): on the
-    # sample golden set the gold evidence is then in the answer for 0.67 of questions instead of
-    # 0.55, at about 110 ms more per question on 2 CPU cores (docs/benchmarks.md).
+    # Sentences are also chosen by meaning (the best few embedded at question time, cached): on the
+    # handbook dev set this is most of the gain in answers that state the fact (docs/benchmarks.md).
     semantic = settings.extractive_semantic and embedder is not None
-    return ExtractiveAnswerer(
-        similarity=sentence_similarity(embedder) if semantic and embedder else None, similarity_weight=2.0
-    )
+    return ExtractiveAnswerer(similarity=sentence_similarity(embedder) if semantic and embedder else None)
 
 
 def calibration_sets(settings: Settings) -> dict[str, Path]:
@@ -237,6 +225,7 @@ def build_services(
         weights=settings.fusion_weights,
         reranker=load_reranker(settings.reranker_model, settings.embedding_device) if settings.reranker_model else None,
         rerank_candidates=settings.rerank_candidates,
+        scope_questions=settings.scope_questions,
     )
     builder = Builder(
         catalog,

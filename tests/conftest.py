@@ -33,8 +33,10 @@ def sample_dir() -> Path:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings isolated from the environment: everything a test does not set is the default."""
-    values: dict[str, Any] = {"data_dir": data_dir, "qdrant_url": None, "llm_model": None}
+    """Settings isolated from the environment: everything a test does not set is the default, except
+    that extractive answers choose sentences by words only (``extractive_semantic`` off): embedding
+    sentences at every question would add minutes to the suite. Tests of the meaning signal turn it on."""
+    values: dict[str, Any] = {"data_dir": data_dir, "qdrant_url": None, "llm_model": None, "extractive_semantic": False}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -23,11 +23,14 @@ class ModelInfo:
 class Evidence:
     """What an answerer may use: the question and the retrieved chunks, numbered from 1.
 
-    ``hits[n - 1]`` is the chunk a marker ``[n]`` refers to.
+    ``hits[n - 1]`` is the chunk a marker ``[n]`` refers to. ``focus`` is what the question asks once
+    its scope is known (``rag.question_scope``): the question without the words that only name the
+    part of the corpus it is about; empty means the whole question.
     """
 
     question: str
     hits: list[SearchHit]
+    focus: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
@@ -34,6 +34,10 @@ class _Candidate:
     doc_id: str
     position: int
     sentence: str
+    window: str
+    """The sentence with the one before it in its chunk (a contiguous slice of the chunk's text)."""
+    context: str
+    """The window as its meaning is compared with the question: heading path, then the window."""
     terms: frozenset[int]
     score: float
 
@@ -46,11 +50,19 @@ def shown(sentence: str) -> str:
 class ExtractiveAnswerer:
     """Scores each sentence of the retrieved chunks and answers with the best one, plus what adds to it.
 
-    A sentence's score: the question terms it holds (stemmed, stop words removed; weighted by the
-    share of the question they cover), its chunk's similarity and rank, a bonus when it holds the
-    kind of value the question asks for (a number for "how many", an address for "who do I
-    contact"), and, with a ``similarity`` function, its own cosine to the question (computed for the
-    ``semantic_candidates`` best sentences only). Table rows weigh less: they read poorly alone.
+    Every sentence first gets a cheap score: the question terms it holds (stemmed, stop words
+    removed; weighted by the share of the question they cover), its chunk's similarity and rank, a
+    bonus when it holds the kind of value the question asks for (a number for "how many", an
+    address for "who do I contact"); table rows weigh less, they read poorly alone. The question's
+    terms are those of its focus (``Evidence.focus``): words that only name the organisation do not
+    make a sentence look relevant.
+
+    With a ``similarity`` function, the ``semantic_candidates`` best of those are scored again by
+    meaning: the cosine of the question's focus to the sentence *with the sentence before it*,
+    preceded by its heading path (answers are often a short sentence whose subject is in the
+    previous one: "Inactive repositories are archived. The current default is 90 days."), plus
+    the chunk's prior and the value-kind bonus; the lead is then quoted with that previous sentence
+    (the pair is what was judged; either sentence may hold the fact).
     """
 
     def __init__(
@@ -60,9 +72,10 @@ class ExtractiveAnswerer:
         relative_cutoff: float = 0.6,
         table_row_weight: float = 0.6,
         similarity: SentenceSimilarity | None = None,
-        similarity_weight: float = 1.0,
+        similarity_weight: float = 4.0,
         semantic_candidates: int = 12,
         shape_bonus: float = 0.35,
+        semantic_shape_bonus: float = 0.2,
         stream_words: int = 6,
     ) -> None:
         self.max_sentences = max_sentences
@@ -73,83 +86,105 @@ class ExtractiveAnswerer:
         self.similarity_weight = similarity_weight
         self.semantic_candidates = semantic_candidates
         self.shape_bonus = shape_bonus
+        self.semantic_shape_bonus = semantic_shape_bonus
         self.stream_words = max(1, stream_words)
         self._terms = SparseEncoder()
 
     @property
     def model(self) -> ModelInfo:
         """Recorded with every answer it writes."""
-        return ModelInfo(provider="extractive", name="extractive-v2")
+        name = "extractive-v3-semantic" if self.similarity is not None else "extractive-v3"
+        return ModelInfo(provider="extractive", name=name)
 
-    def _candidates(self, evidence: Evidence) -> list[_Candidate]:
-        query = frozenset(self._terms.encode_query(evidence.question).indices)
+    def _candidates(self, evidence: Evidence, focus: str) -> list[_Candidate]:
+        query = frozenset(self._terms.encode_query(focus).indices)
         wanted = expected_answer(evidence.question)
         out: list[_Candidate] = []
         for n, hit in enumerate(evidence.hits, start=1):
             prior = 0.5 * max(hit.similarity, 0.0) + 0.1 / n
-            for position, sent in enumerate(sentence_spans(hit.chunk.text)):
+            text = hit.chunk.text
+            heading = " > ".join(hit.chunk.heading_path)
+            spans = sentence_spans(text)
+            for position, sent in enumerate(spans):
                 if len(sent.text.split()) < self.min_words or looks_like_instruction(sent.text):
                     continue  # too short to answer, or text addressed to a model (never quoted)
+                before = spans[position - 1] if position else None
+                usable = before is not None and not looks_like_instruction(before.text)
+                window = text[before.start : sent.end] if usable and before is not None else sent.text
                 terms = frozenset(self._terms.encode_query(sent.text).indices)
                 overlap = len(query & terms)
                 if overlap:
                     score = prior + overlap / math.sqrt(max(len(terms), 1)) + overlap / max(len(query), 1)
                 else:
                     score = prior * 0.5
-                if wanted is not None and wanted.search(sent.text):
+                shaped = wanted is not None and wanted.search(sent.text) is not None
+                if shaped:
                     score += self.shape_bonus
                 if sent.kind == "row":
                     score *= self.table_row_weight
-                out.append(_Candidate(n, hit.chunk.doc_id, position, sent.text, terms, score))
-        if self.similarity is not None and out:
-            out.sort(key=lambda c: -c.score)
-            head = out[: self.semantic_candidates]
-            cosines = self.similarity(evidence.question, [shown(c.sentence) for c in head])
-            head = [
-                _Candidate(
-                    c.n, c.doc_id, c.position, c.sentence, c.terms, c.score + self.similarity_weight * max(cos, 0.0)
-                )
-                for c, cos in zip(head, cosines, strict=True)
-            ]
-            out = head + out[self.semantic_candidates :]
-        return out
+                context = f"{heading}: {shown(window)}" if heading else shown(window)
+                out.append(_Candidate(n, hit.chunk.doc_id, position, sent.text, window, context, terms, score))
+        if self.similarity is None or not out:
+            return out
+        out.sort(key=lambda c: (-c.score, c.n, c.position))
+        head = out[: self.semantic_candidates]
+        cosines = self.similarity(focus, [c.context for c in head])
+        rescored = []
+        for c, cos in zip(head, cosines, strict=True):
+            hit = evidence.hits[c.n - 1]
+            prior = 0.5 * max(hit.similarity, 0.0) + 0.1 / c.n
+            bonus = self.semantic_shape_bonus if wanted is not None and wanted.search(c.sentence) else 0.0
+            rescored.append(replace(c, score=prior + bonus + self.similarity_weight * cos))
+        return rescored
 
-    def _select(self, evidence: Evidence) -> list[_Candidate]:
-        candidates = self._candidates(evidence)
+    def _select(self, evidence: Evidence) -> list[tuple[_Candidate, str]]:
+        """(candidate, quoted text) of the answer: the lead first (with its previous sentence when
+        chosen by meaning), then what adds to it in document order."""
+        focus = evidence.focus or evidence.question
+        candidates = self._candidates(evidence, focus)
         if not candidates:
             return []
-        query = frozenset(self._terms.encode_query(evidence.question).indices)
+        query = frozenset(self._terms.encode_query(focus).indices)
         ranked = sorted(candidates, key=lambda c: (-c.score, c.n, c.position))
         lead = ranked[0]
-        chosen = [lead]
+        # chosen by meaning, the window is the unit: the fact may be in either of its sentences
+        # ("$80 per day for all 3 meals. - Any additional spending ..."), so both are quoted
+        with_before = self.similarity is not None and lead.window != lead.sentence
+        lead_text = lead.window if with_before else lead.sentence
+        covered_sentences = {(lead.n, lead.position)}
+        if with_before:
+            covered_sentences.add((lead.n, lead.position - 1))
+        chosen: list[_Candidate] = []
         covered = set(lead.terms & query)
-        seen = {shown(lead.sentence)}
+        seen = {shown(lead_text)}
         for cand in ranked[1:]:
-            if len(chosen) == self.max_sentences or cand.score < lead.score * self.relative_cutoff:
+            if len(chosen) + 1 == self.max_sentences or cand.score < lead.score * self.relative_cutoff:
                 break
             text = shown(cand.sentence)
-            if cand.doc_id != lead.doc_id or text in seen:
+            if cand.doc_id != lead.doc_id or text in seen or (cand.n, cand.position) in covered_sentences:
                 continue
             adds = (cand.terms & query) - covered
             follows = cand.n == lead.n and cand.position == lead.position + 1
             if not adds and not follows:
                 continue
             covered |= cand.terms & query
+            covered_sentences.add((cand.n, cand.position))
             seen.add(text)
             chosen.append(cand)
-        return [lead, *sorted(chosen[1:], key=lambda c: (c.n, c.position))]
+        rest = [(c, c.sentence) for c in sorted(chosen, key=lambda c: (c.n, c.position))]
+        return [(lead, lead_text), *rest]
 
     def answer(self, evidence: Evidence, prompt: str) -> Draft:
         """The lead sentence, then what adds to it, with markers; empty when no sentence is usable."""
         chosen = self._select(evidence)
-        text = " ".join(f"{shown(c.sentence)} [{c.n}]" for c in chosen)
-        citations = list({c.n: DraftCitation(n=c.n, quote=c.sentence) for c in chosen}.values())
+        text = " ".join(f"{shown(quote)} [{c.n}]" for c, quote in chosen)
+        citations = list({c.n: DraftCitation(n=c.n, quote=quote) for c, quote in chosen}.values())
         return Draft(text=text, citations=citations)
 
     def stream(self, evidence: Evidence, prompt: str) -> Iterator[str]:
         """The same answer in pieces of a few words, as a model would stream it (joined: the answer's text)."""
-        for i, cand in enumerate(self._select(evidence)):
-            words = shown(cand.sentence).split(" ")
+        for i, (cand, quote) in enumerate(self._select(evidence)):
+            words = shown(quote).split(" ")
             for start in range(0, len(words), self.stream_words):
                 lead = "" if i == 0 and start == 0 else " "
                 yield lead + " ".join(words[start : start + self.stream_words])

@@ -15,7 +15,7 @@ def test_answer_has_citations_version_prompt_and_model(client: TestClient) -> No
     assert body["refused"] is False
     assert body["index"] == {"name": "policies", "alias": "policies", "version": 1}
     assert body["prompt"] == {"name": "answer", "version": "v2"}
-    assert body["model"] == {"provider": "extractive", "name": "extractive-v2"}
+    assert body["model"] == {"provider": "extractive", "name": "extractive-v3"}
     assert body["citations"], body
     assert any(c["source"] == "people/annual-leave.md" for c in body["citations"])
     for c in body["citations"]:

@@ -75,7 +75,7 @@ def test_export_review_and_golden_candidates(
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [r["rating"] for r in rows] == ["up", "down", "down"]
     assert rows[1]["answer"]["question"] == bad["question"] and rows[1]["comment"] == "wrong"
-    assert rows[1]["answer"]["index"]["version"] == 1 and rows[1]["answer"]["model"]["name"] == "extractive-v2"
+    assert rows[1]["answer"]["index"]["version"] == 1 and rows[1]["answer"]["model"]["name"] == "extractive-v3"
 
     none_yet = runner.invoke(cli, ["golden", "add-from-feedback", "--out", "cand.jsonl"])
     assert none_yet.exit_code == 0 and "added 0 candidates" in none_yet.output

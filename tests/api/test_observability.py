@@ -39,7 +39,7 @@ def test_metrics_count_answers_per_version_refusals_and_latency(client: TestClie
     assert _value(s, "rag_queries_total", index="policies", version="1", via="pinned") == 1
     assert _value(s, "rag_refusals_total", index="policies") == 1
     assert _value(s, "rag_retrieval_duration_seconds_count") == 3
-    assert _value(s, "rag_model_duration_seconds_count", provider="extractive", model="extractive-v2") == 2
+    assert _value(s, "rag_model_duration_seconds_count", provider="extractive", model="extractive-v3") == 2
     route = {"method": "POST", "route": "/v1/ask"}
     assert _value(s, "rag_http_request_duration_seconds_count", **route, status="200") == 3
     assert _value(s, "rag_http_request_duration_seconds_count", **route, status="404") == 1

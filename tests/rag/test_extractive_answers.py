@@ -67,3 +67,53 @@ def test_the_lead_sentence_comes_first_and_followers_add_terms() -> None:
         Evidence("How much is reimbursed per night for a hotel?", [_hit(text, 1)]), ""
     )
     assert draft.text.startswith("Hotel stays are reimbursed up to $150 per night. [1]")
+
+
+def _by_words(question: str, texts: list[str]) -> list[float]:
+    """A stand-in meaning signal for unit tests: the share of the question's words in the text."""
+    asked = {w.strip("?.,").lower() for w in question.split()}
+    return [len(asked & {w.strip("?.,:").lower() for w in t.split()}) / len(asked) for t in texts]
+
+
+def test_by_meaning_the_lead_is_quoted_with_the_sentence_before_it() -> None:
+    text = (
+        "Inactive repositories are archived automatically by the operations team. The current default is "
+        "90 days. Archived repositories can be restored on request by any administrator."
+    )
+    seen: list[list[str]] = []
+
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        seen.append(texts)
+        return [1.0 if "90 days" in t else 0.0 for t in texts]
+
+    hits = [_hit(text, 1)]
+    draft = ExtractiveAnswerer(similarity=similarity).answer(
+        Evidence("After how long are inactive repositories archived?", hits), ""
+    )
+    assert draft.text.startswith(
+        "Inactive repositories are archived automatically by the operations team. The current default is 90 days. [1]"
+    )
+    [c] = check_citations(draft, hits).citations
+    assert c.quote is not None and c.quote in text  # a verbatim slice of the chunk
+    assert all(t.startswith("Doc: ") for t in seen[0])  # compared with its heading path
+
+
+def test_without_meaning_only_the_sentence_is_quoted() -> None:
+    text = "Inactive repositories are archived automatically. The current default is 90 days of inactivity."
+    draft = ExtractiveAnswerer().answer(Evidence("How many days of inactivity?", [_hit(text, 1)]), "")
+    assert draft.text.startswith("The current default is 90 days of inactivity. [1]")
+
+
+def test_words_that_only_name_the_organisation_do_not_choose_the_sentence() -> None:
+    text = (
+        "Globex teammates love Globex and its culture. "
+        "New hires serve a probation of six months with weekly check-ins and reviews."
+    )
+    question = "Is there a probation period at Globex?"
+    hits = [_hit(text, 1)]
+    unfocused = ExtractiveAnswerer(max_sentences=1).answer(Evidence(question, hits), "")
+    focused = ExtractiveAnswerer(max_sentences=1).answer(
+        Evidence(question, hits, focus="Is there a probation period at"), ""
+    )
+    assert unfocused.text.startswith("Globex teammates love Globex")  # the name alone wins without a focus
+    assert focused.text.startswith("New hires serve a probation of six months")
