@@ -27,16 +27,18 @@ from ingest.jobs.store import Job, JobState, JobStore
 from ingest.load_limits import LoadLimits
 from ingest.pii import Redactor
 from prompts import load_prompt
+from rag.access.audit import AuditLog
+from rag.access.authenticate import Authenticator, build_authenticator
+from rag.access.keys import KeyStore
+from rag.access.principal import system_principal
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity
 from rag.assistant import Assistant
-from rag.audit import AuditLog
 from rag.calibration import Calibrator
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
-from rag.keys import ALL, KeyStore, Principal
 from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
@@ -69,6 +71,7 @@ class Services:
     feedback: FeedbackStore
     keys: KeyStore
     audit: AuditLog
+    authenticator: Authenticator
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -123,7 +126,7 @@ def build_jobs(services: Services) -> JobServices:
 
     hooks.retention = retention
     worker = worker_id()
-    actor = Principal(key_id="worker", name=f"worker:{worker}", role="admin", groups=[ALL], indexes=[ALL])
+    actor = system_principal("worker", f"worker:{worker}")
 
     def finished(job: Job, state: JobState, result: dict[str, Any] | None, error: str | None) -> None:
         details: dict[str, Any] = {"mode": job.mode, "promote": job.promote, "error": error}
@@ -275,8 +278,9 @@ def build_services(
             catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
         ),
         feedback=FeedbackStore(catalog.engine),
-        keys=KeyStore(catalog.engine),
+        keys=(keys := KeyStore(catalog.engine)),
         audit=AuditLog(catalog.engine),
+        authenticator=build_authenticator(settings, keys),
     )
     services.jobs = build_jobs(services)
     return services

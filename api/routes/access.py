@@ -12,7 +12,8 @@ from api.auth import Admin, CurrentPrincipal
 from api.deps import ServicesDep
 from api.fields import Name
 from api.schemas import ErrorBody
-from rag.keys import ApiKey, KeyNotFound, Role
+from rag.access.keys import ApiKey, KeyNotFound
+from rag.access.principal import Role
 
 __all__ = ["router"]
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi import routing
 from fastapi.testclient import TestClient
 
-from rag.keys import ROLES
+from rag.access.principal import ROLES
 from tests.api.conftest import ClientFactory, create_key_headers, services_of
 
 PUBLIC = "public"
