@@ -60,11 +60,6 @@ class Principal:
         """Whether the caller may change ``index`` (admins own every index)."""
         return self.role == "admin" or ALL in self.indexes or index in self.indexes
 
-    @property
-    def kind(self) -> str:
-        """What identified the caller: ``user`` (identity provider) or ``key`` (an API key or a system caller)."""
-        return "user" if self.user is not None else "key"
-
 
 def system_principal(key_id: str, name: str) -> Principal:
     """An admin that sees every group and owns every index (the CLI operator, the build worker)."""
