@@ -1,18 +1,21 @@
 """Who may call a route: the FastAPI side of ``rag.access`` (bearer credentials, roles, rate limits).
 
-A caller sends ``Authorization: Bearer <API key or identity-provider access token>``;
-``rag.access.authenticate`` decides who that is. Every route declares the least role it needs with
-:func:`require` (employee < owner < admin); ``index_param`` names the path parameter holding the
-index an owner must own, and ``rag.access.policy`` decides. Without valid credentials: 401
-``unauthorized`` (a key sent with another scheme than Bearer, e.g. Basic, is told so) or
-``invalid_token`` (a JWT failing a check); too low a role or not owning the index: 403
-``forbidden`` (a refused state-changing request is also written to the audit log); over the
-per-caller rate: 429 ``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller
-is :data:`~rag.access.principal.AUTH_OFF`, an admin that sees every access group.
+A caller sends ``Authorization: Bearer <API key or identity-provider access token>``, or (the
+web pages) the session cookie of a web sign-in, with ``X-CSRF-Token`` on every state-changing call;
+``rag.access.authenticate`` and ``rag.access.sessions`` decide who that is. Every route declares
+the least role it needs with :func:`require` (employee < owner < admin); ``index_param`` names
+the path parameter holding the index an owner must own, and ``rag.access.policy`` decides.
+Without valid credentials: 401 ``unauthorized`` (a key sent with another scheme than Bearer, e.g.
+Basic, is told so) or ``invalid_token`` (a JWT failing a check); too low a role or not owning the
+index: 403 ``forbidden`` (a refused state-changing request is also written to the audit log); a
+cookie call without the session's CSRF token: 403 ``csrf_failed``; over the per-caller rate: 429
+``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller is
+:data:`~rag.access.principal.AUTH_OFF`, an admin that sees every access group.
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
 from typing import Annotated, Any
@@ -27,8 +30,11 @@ from api.deps import ServicesDep
 from rag.access.errors import Forbidden, RateLimited, Unauthorized
 from rag.access.policy import refusal
 from rag.access.principal import AUTH_OFF, Principal, Role
+from rag.access.sessions import Session
+from rag.wiring import Services
 
 __all__ = [
+    "SESSION_COOKIE",
     "Admin",
     "CurrentPrincipal",
     "Employee",
@@ -36,7 +42,18 @@ __all__ = [
     "KeyRateLimiter",
     "Owner",
     "require",
+    "session_of",
 ]
+
+SESSION_COOKIE = "rag_session"
+"""The cookie holding a signed-in browser's session id (HttpOnly; the session itself is server-side)."""
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -63,6 +80,25 @@ class KeyRateLimiter:
                 raise RateLimited(f"rate limit of {self.rate} per key exceeded; retry in {wait} s", wait)
 
 
+def session_of(request: Request, services: Services, *, require_csrf: bool) -> tuple[str, Session] | None:
+    """The live web session of the request's cookie (None without one).
+
+    With ``require_csrf`` the request must carry the session's token in ``X-CSRF-Token``: a page
+    of this site can read it from ``GET /v1/me``, another site cannot (403 ``csrf_failed``).
+    """
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id or services.web_sign_in is None:
+        return None
+    session = services.web_sign_in.sessions.get(session_id)
+    if session is None:
+        return None
+    if require_csrf:
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise CsrfFailed("a change made with the session cookie needs the page's X-CSRF-Token header")
+    return session_id, session
+
+
 def current_principal(
     request: Request,
     services: ServicesDep,
@@ -73,6 +109,10 @@ def current_principal(
         return AUTH_OFF
     if credentials is None or credentials.scheme.lower() != "bearer":
         header = request.headers.get("authorization", "").strip()
+        found = None if header else session_of(request, services, require_csrf=request.method not in _SAFE_METHODS)
+        if found is not None:
+            request.state.csrf_token = found[1].csrf_token
+            return _counted(request, services.authenticator.claims.principal(found[1].claims))
         if header:
             scheme = header.split(maxsplit=1)[0]
             raise Unauthorized(
@@ -80,7 +120,10 @@ def current_principal(
                 "'Authorization: Bearer <key>'"
             )
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    principal = services.authenticator.authenticate(credentials.credentials)
+    return _counted(request, services.authenticator.authenticate(credentials.credentials))
+
+
+def _counted(request: Request, principal: Principal) -> Principal:
     limiter: KeyRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         limiter.hit(principal.key_id)

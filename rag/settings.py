@@ -225,6 +225,13 @@ class Settings(BaseSettings):
     oidc_clock_skew_s: int = Field(
         60, ge=0, le=600, description="Seconds of clock difference allowed when checking exp, nbf and iat."
     )
+    oidc_scopes: str = Field("openid email profile", description="Scopes the web sign-in asks the provider for.")
+    session_max_age_s: int = Field(
+        8 * 3600, ge=60, description="How long a web sign-in lasts (the server-side session behind the cookie)."
+    )
+    session_cookie_secure: bool = Field(
+        True, description="Send the session cookie over HTTPS only; turn off only for local http://127.0.0.1."
+    )
     oidc_jwks_min_refresh_s: float = Field(
         30.0,
         ge=0,

@@ -31,6 +31,7 @@ from rag.access.audit import AuditLog
 from rag.access.authenticate import Authenticator, build_authenticator
 from rag.access.keys import KeyStore
 from rag.access.principal import system_principal
+from rag.access.web_sign_in import WebSignIn, build_web_sign_in
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity
@@ -72,6 +73,7 @@ class Services:
     keys: KeyStore
     audit: AuditLog
     authenticator: Authenticator
+    web_sign_in: WebSignIn | None
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -280,7 +282,8 @@ def build_services(
         feedback=FeedbackStore(catalog.engine),
         keys=(keys := KeyStore(catalog.engine)),
         audit=AuditLog(catalog.engine),
-        authenticator=build_authenticator(settings, keys),
+        authenticator=(authenticator := build_authenticator(settings, keys)),
+        web_sign_in=build_web_sign_in(settings, authenticator.verifier, catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Admin, CurrentPrincipal
@@ -32,6 +32,9 @@ class MeOut(BaseModel):
     issuer: str | None = Field(None, description="The identity provider that signed the user's token.")
     subject: str | None = Field(None, description="The user's subject (`sub`) at that provider.")
     email: str | None = Field(None, description="The user's email, when the token carries one.")
+    csrf_token: str | None = Field(
+        None, description="Signed in with the session cookie: the X-CSRF-Token header for state-changing calls."
+    )
 
 
 class KeyCreate(BaseModel):
@@ -86,7 +89,7 @@ def _key_out(key: ApiKey) -> KeyOut:
 
 
 @router.get("/me", response_model=MeOut)
-def me(principal: CurrentPrincipal) -> MeOut:
+def me(request: Request, principal: CurrentPrincipal) -> MeOut:
     """The caller (an API key or a signed-in user): its id, name, role, access groups and owned indexes."""
     user = principal.user
     return MeOut(
@@ -99,6 +102,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
         issuer=user.issuer if user else None,
         subject=user.subject if user else None,
         email=user.email if user else None,
+        csrf_token=getattr(request.state, "csrf_token", None),
     )
 
 

@@ -19,6 +19,7 @@ import httpx
 from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from joserfc.jwt import ClaimsOption
 
 from rag.access.errors import InvalidToken
 from rag.errors import RagError
@@ -81,8 +82,12 @@ class TokenVerifier:
             self._metadata = doc
         return self._metadata
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a valid access token; ``InvalidToken`` (401) naming the failed check otherwise."""
+    def verify(self, token: str, *, audience: str | None = None, nonce: str | None = None) -> dict[str, Any]:
+        """The claims of a valid token; ``InvalidToken`` (401) naming the failed check otherwise.
+
+        ``audience`` replaces the configured one (an ID token's is the client id); ``nonce``, when
+        given, must be the token's ``nonce`` claim.
+        """
         keys = self._key_set(refresh=False)
         try:
             decoded = jwt.decode(token, keys, algorithms=self._algorithms)
@@ -93,14 +98,15 @@ class TokenVerifier:
             raise _invalid(exc) from exc
         except ValueError as exc:  # not base64 or not JSON inside
             raise InvalidToken("the token is not a well-formed JWT") from exc
-        registry = jwt.JWTClaimsRegistry(
-            now=int(self._clock()),
-            leeway=self._leeway,
-            iss={"essential": True, "values": [self.issuer, self.issuer + "/"]},
-            aud={"essential": True, "value": self.audience},
-            exp={"essential": True},
-            sub={"essential": True},
-        )
+        options: dict[str, ClaimsOption] = {
+            "iss": {"essential": True, "values": [self.issuer, self.issuer + "/"]},
+            "aud": {"essential": True, "value": audience or self.audience},
+            "exp": {"essential": True},
+            "sub": {"essential": True},
+        }
+        if nonce is not None:
+            options["nonce"] = {"essential": True, "value": nonce}
+        registry = jwt.JWTClaimsRegistry(now=int(self._clock()), leeway=self._leeway, **options)
         try:
             registry.validate(decoded.claims)
         except jose_errors.JoseError as exc:
