@@ -66,6 +66,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/view"): PUBLIC,
     ("*", "/static"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
+    # web sign-in: how a person gets a session (logout needs the session's CSRF token, not a role)
+    ("GET", "/auth/config"): PUBLIC,
+    ("GET", "/auth/login"): PUBLIC,
+    ("GET", "/auth/callback"): PUBLIC,
+    ("POST", "/auth/logout"): PUBLIC,
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -49,6 +50,7 @@ def client(
         rate_limit=None,
         oidc_issuer=provider.issuer,
         oidc_client_id=provider.client.client_id,
+        oidc_client_secret=provider.client.client_secret,
         oidc_group_map={"HR-Staff": ["hr"]},
         oidc_admin_groups=["rag-admins"],
         oidc_owner_groups={"handbook-editors": ["policies"]},
@@ -173,3 +175,63 @@ def test_bad_tokens_are_401_and_change_nothing(client: TestClient, provider: Oid
     assert _state(services) == before
     if case == "opaque":
         assert "opaque token refused" in calls[0].json()["error"]["message"]
+
+
+def _web_sign_in(client: TestClient, provider: OidcProvider, username: str) -> tuple[str, str]:
+    """Sign in through /auth/login and the provider's form as a browser would; (set-cookie header, csrf token)."""
+    callback = "http://testserver/auth/callback"
+    if callback not in provider.client.redirect_uris:
+        provider.client.redirect_uris.append(callback)
+    to_provider = client.get("/auth/login", follow_redirects=False)
+    assert to_provider.status_code == 302
+    url = to_provider.headers["location"]
+    assert url.startswith(f"{provider.issuer}/authorize?") and "code_challenge_method=S256" in url
+    back = httpx.post(url, data={"username": username})
+    assert back.status_code == 302 and back.headers["location"].startswith(callback)
+    landed = client.get(back.headers["location"].removeprefix("http://testserver"), follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == "/"
+    # The cookie is Secure (the default) and the test client speaks http: hand it over as a browser on https would.
+    client.cookies.set("rag_session", landed.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    me = client.get("/v1/me").json()
+    return landed.headers["set-cookie"], me["csrf_token"]
+
+
+def test_web_sign_in_gives_an_httponly_session_and_needs_csrf_for_changes(
+    client: TestClient, provider: OidcProvider
+) -> None:
+    cookie, csrf = _web_sign_in(client, provider, "alice")
+    try:
+        parts = [p.strip().lower() for p in cookie.split(";")]
+        assert parts[0].startswith("rag_session=") and "httponly" in parts and "secure" in parts
+        assert "samesite=lax" in parts
+        me = client.get("/v1/me").json()
+        assert (me["kind"], me["email"]) == ("user", "alice@example.com") and csrf
+
+        answer = client.post("/v1/ask", json={"question": QUESTION})  # a state-changing call without the token
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "csrf_failed"
+        answer = client.post("/v1/ask", json={"question": QUESTION}, headers={"X-CSRF-Token": csrf})
+        assert answer.status_code == 200
+        forged = client.post("/v1/ask", json={"question": QUESTION}, headers={"X-CSRF-Token": csrf[:-1] + "x"})
+        assert forged.status_code == 403
+
+        assert client.post("/auth/logout").status_code == 403  # logging out is a change too
+        assert client.post("/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        client.cookies.set("rag_session", cookie.split(";")[0].split("=", 1)[1])  # the old cookie, replayed
+        gone = client.get("/v1/me")
+        assert gone.status_code == 401  # the session ended on the server, not only in the browser
+    finally:
+        client.cookies.clear()
+
+
+def test_a_sign_in_state_works_once(client: TestClient, provider: OidcProvider) -> None:
+    callback = "http://testserver/auth/callback"
+    if callback not in provider.client.redirect_uris:
+        provider.client.redirect_uris.append(callback)
+    url = client.get("/auth/login", follow_redirects=False).headers["location"]
+    back = httpx.post(url, data={"username": "bob"}).headers["location"].removeprefix("http://testserver")
+    assert client.get(back, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    replay = client.get(back, follow_redirects=False)
+    assert replay.status_code == 400 and replay.json()["error"]["code"] == "sign_in_failed"
+    made_up = client.get("/auth/callback", params={"state": "x" * 40, "code": "y"}, follow_redirects=False)
+    assert made_up.status_code == 400 and "set-cookie" not in made_up.headers
