@@ -85,6 +85,8 @@ class Services:
                 self.jobs.stop_worker()
             self.engine.close()
             self.catalog.close()
+            if self.authenticator.verifier is not None:
+                self.authenticator.verifier.close()
 
 
 @dataclass

@@ -113,6 +113,10 @@ class TokenVerifier:
             raise _invalid(exc) from exc
         return dict(decoded.claims)
 
+    def close(self) -> None:
+        """Release the HTTP connections to the provider."""
+        self._http.close()
+
     def _decode(self, token: str, keys: KeySet) -> jwt.Token:
         try:
             return jwt.decode(token, keys, algorithms=self._algorithms)
