@@ -9,7 +9,7 @@ with the cookie does); ``GET /auth/config`` tells the pages whether sign-in is o
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -17,11 +17,19 @@ from pydantic import BaseModel, Field
 
 from api.auth import SESSION_COOKIE, session_of
 from api.deps import ServicesDep
+from api.schemas import ErrorBody
 from rag.access.web_sign_in import SignInFailed, WebSignIn
 from rag.errors import NotFound
 from rag.wiring import Services
 
 __all__ = ["router"]
+
+_NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Sign-in is not configured (``sign_in_not_configured``)."}
+}
+_PROVIDER_DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "The provider cannot be reached (``identity_provider_unavailable``)."}
+}
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
@@ -54,13 +62,23 @@ def config(services: ServicesDep) -> SignInConfig:
     return SignInConfig(sign_in=services.web_sign_in is not None)
 
 
-@router.get("/login", response_class=RedirectResponse, status_code=302)
+@router.get("/login", response_class=RedirectResponse, status_code=302, responses={**_NOT_CONFIGURED, **_PROVIDER_DOWN})
 def login(request: Request, services: ServicesDep) -> RedirectResponse:
     """Send the browser to the identity provider's sign-in page."""
     return RedirectResponse(_web(services).start(_callback_url(request)), status_code=302)
 
 
-@router.get("/callback", response_class=RedirectResponse, status_code=303, name="sign_in_callback")
+@router.get(
+    "/callback",
+    response_class=RedirectResponse,
+    status_code=303,
+    name="sign_in_callback",
+    responses={
+        400: {"model": ErrorBody, "description": "The provider's answer cannot be used (``sign_in_failed``)."},
+        **_NOT_CONFIGURED,
+        **_PROVIDER_DOWN,
+    },
+)
 def callback(
     request: Request,
     services: ServicesDep,
@@ -90,7 +108,15 @@ def callback(
     return response
 
 
-@router.post("/logout", status_code=204, response_class=Response)
+@router.post(
+    "/logout",
+    status_code=204,
+    response_class=Response,
+    responses={
+        403: {"model": ErrorBody, "description": "A session cookie without its X-CSRF-Token (``csrf_failed``)."},
+        **_NOT_CONFIGURED,
+    },
+)
 def logout(request: Request, services: ServicesDep) -> Response:
     """End the session of the cookie (idempotent); needs the ``X-CSRF-Token`` header of the session."""
     web = _web(services)
