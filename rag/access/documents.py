@@ -71,7 +71,7 @@ def check_assignable(principal: Principal, groups: list[str], default_group: str
         return
     missing = sorted(set(groups) - {*principal.groups, default_group})
     if missing:
-        raise Forbidden(f"{_who(principal)} is not in the access groups {missing}")
+        raise Forbidden(f"{principal.label} is not in the access groups {missing}")
 
 
 def check_can_see(services: Services, principal: Principal, name: str, doc_id: str, manifests: list[Manifest]) -> None:
@@ -126,7 +126,7 @@ def _check_regroup(principal: Principal, doc_id: str, old: set[str], new: list[s
     if missing:
         raise Forbidden(
             f"replacing {doc_id!r} would give it the access groups {sorted(gained)}, which it does not have; "
-            f"that needs a key in all its groups and the new ones ({_who(principal)} is not in {missing}). "
+            f"that needs a key in all its groups and the new ones ({principal.label} is not in {missing}). "
             f"Name its groups in metadata.{GROUPS_KEY} to keep them."
         )
 
@@ -143,7 +143,3 @@ def check_may_upload(
     new_groups = builder_groups(services, source, meta)
     old_groups = _current_groups(services, name, doc_id)
     _check_regroup(principal, doc_id, old_groups, new_groups, services.settings.default_access_group)
-
-
-def _who(principal: Principal) -> str:
-    return f"the user {principal.name!r}" if principal.user is not None else f"the key {principal.name!r}"

@@ -22,8 +22,7 @@ def visible_job(services: Services, principal: Principal, job: Job) -> Job:
     no file names and the counts of the documents in its groups.
     """
     if not principal.owns(job.index):
-        who = f"the user {principal.name!r}" if principal.user is not None else f"the key {principal.name!r}"
-        raise Forbidden(f"{who} does not own the index {job.index!r}")
+        raise Forbidden(f"{principal.label} does not own the index {job.index!r}")
     groups = principal.visible_groups(services.settings.default_access_group)
     if groups is None:
         return job

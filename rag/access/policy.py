@@ -18,11 +18,7 @@ def refusal(principal: Principal, role: Role, index: str | None = None) -> str |
     has no owned index.
     """
     if not role_at_least(principal.role, role):
-        return f"this needs the {role} role; {_who(principal)} is {principal.role}"
+        return f"this needs the {role} role; {principal.label} is {principal.role}"
     if index is not None and role == "owner" and not principal.owns(index):
-        return f"{_who(principal)} does not own the index {index!r}"
+        return f"{principal.label} does not own the index {index!r}"
     return None
-
-
-def _who(principal: Principal) -> str:
-    return f"the user {principal.name!r}" if principal.user is not None else f"the key {principal.name!r}"

@@ -56,6 +56,11 @@ class Principal:
             return None
         return sorted({*self.groups, default_group})
 
+    @property
+    def label(self) -> str:
+        """How messages name the caller: ``the key 'name'`` or ``the user 'email'``."""
+        return f"the user {self.name!r}" if self.user is not None else f"the key {self.name!r}"
+
     def owns(self, index: str) -> bool:
         """Whether the caller may change ``index`` (admins own every index)."""
         return self.role == "admin" or ALL in self.indexes or index in self.indexes
