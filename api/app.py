@@ -25,6 +25,7 @@ from api.routes import (
     jobs,
     lifecycle,
     metrics,
+    sign_in,
     web,
 )
 from api.schemas import AUTH_ERRORS
@@ -95,6 +96,7 @@ def create_app(
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a
     # key), and so is /metrics, for Prometheus on the internal network.
+    app.include_router(sign_in.router)  # public: it is how a person gets a session
     app.include_router(metrics.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

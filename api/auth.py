@@ -1,16 +1,21 @@
-"""Who may call a route: API keys (``Authorization: Bearer ...``), roles, owned indexes and rate limits.
+"""Who may call a route: the FastAPI side of ``rag.access`` (bearer credentials, roles, rate limits).
 
-Every route declares the least role it needs with :func:`require` (employee < owner < admin);
-``index_param`` names the path parameter holding the index an owner must own. Without a valid
-key: 401 ``unauthorized`` (a key sent with another scheme than Bearer, e.g. Basic, is told so);
-with a key of too low a role or not owning the index: 403
-``forbidden`` (a refused state-changing request is also written to the audit log); over the
-per-key rate: 429 ``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller
-is :data:`AUTH_OFF`, an admin that sees every access group.
+A caller sends ``Authorization: Bearer <API key or identity-provider access token>``, or (the
+web pages) the session cookie of a web sign-in, with ``X-CSRF-Token`` on every state-changing call;
+``rag.access.authenticate`` and ``rag.access.sessions`` decide who that is. Every route declares
+the least role it needs with :func:`require` (employee < owner < admin); ``index_param`` names
+the path parameter holding the index an owner must own, and ``rag.access.policy`` decides.
+Without valid credentials: 401 ``unauthorized`` (a key sent with another scheme than Bearer, e.g.
+Basic, is told so) or ``invalid_token`` (a JWT failing a check); too low a role or not owning the
+index: 403 ``forbidden`` (a refused state-changing request is also written to the audit log); a
+cookie call without the session's CSRF token: 403 ``csrf_failed``; over the per-caller rate: 429
+``rate_limited`` with ``Retry-After``. With ``auth_enabled`` off every caller is
+:data:`~rag.access.principal.AUTH_OFF`, an admin that sees every access group.
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
 from typing import Annotated, Any
@@ -22,55 +27,44 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from api.deps import ServicesDep
-from rag.errors import RagError
-from rag.keys import ALL, Principal, Role, role_at_least
+from rag.access.errors import Forbidden, RateLimited, Unauthorized
+from rag.access.policy import refusal
+from rag.access.principal import AUTH_OFF, Principal, Role
+from rag.access.sessions import Session
+from rag.wiring import Services
 
 __all__ = [
-    "AUTH_OFF",
+    "SESSION_COOKIE",
     "Admin",
     "CurrentPrincipal",
     "Employee",
-    "Forbidden",
     "IndexOwner",
     "KeyRateLimiter",
     "Owner",
-    "RateLimited",
-    "Unauthorized",
     "require",
+    "session_of",
 ]
 
-AUTH_OFF = Principal(key_id="auth-disabled", name="auth disabled", role="admin", groups=[ALL], indexes=[ALL])
-"""The caller of every request when ``auth_enabled`` is off."""
+SESSION_COOKIE = "rag_session"
+"""The cookie holding a signed-in browser's session id (HttpOnly; the session itself is server-side)."""
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
 
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
-    description="An API key from `rag keys create` or `POST /v1/keys`: `Authorization: Bearer rag_...`.",
+    description="An API key from `rag keys create` or `POST /v1/keys` (`Authorization: Bearer rag_...`), or an "
+    "access token (JWT) of the company's identity provider when sign-in is configured.",
 )
 
 
-class Unauthorized(RagError):
-    code = "unauthorized"
-    status = 401
-    headers = {"WWW-Authenticate": "Bearer"}
-
-
-class Forbidden(RagError):
-    code = "forbidden"
-    status = 403
-
-
-class RateLimited(RagError):
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
-
-
 class KeyRateLimiter:
-    """A moving-window rate limit per key (``limits``); counters in memory or in Redis."""
+    """A moving-window rate limit per caller (``limits``); counters in memory or in Redis."""
 
     def __init__(self, rate: str, storage_uri: str = "memory://") -> None:
         self.rate = rate
@@ -86,16 +80,39 @@ class KeyRateLimiter:
                 raise RateLimited(f"rate limit of {self.rate} per key exceeded; retry in {wait} s", wait)
 
 
+def session_of(request: Request, services: Services, *, require_csrf: bool) -> tuple[str, Session] | None:
+    """The live web session of the request's cookie (None without one).
+
+    With ``require_csrf`` the request must carry the session's token in ``X-CSRF-Token``: a page
+    of this site can read it from ``GET /v1/me``, another site cannot (403 ``csrf_failed``).
+    """
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id or services.web_sign_in is None:
+        return None
+    session = services.web_sign_in.sessions.get(session_id)
+    if session is None:
+        return None
+    if require_csrf:
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise CsrfFailed("a change made with the session cookie needs the page's X-CSRF-Token header")
+    return session_id, session
+
+
 def current_principal(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, authenticated by its bearer key and counted against its rate limit."""
+    """The caller, authenticated by its bearer credentials and counted against its rate limit."""
     if not services.settings.auth_enabled:
         return AUTH_OFF
     if credentials is None or credentials.scheme.lower() != "bearer":
         header = request.headers.get("authorization", "").strip()
+        found = None if header else session_of(request, services, require_csrf=request.method not in _SAFE_METHODS)
+        if found is not None:
+            request.state.csrf_token = found[1].csrf_token
+            return _counted(request, services.authenticator.claims.principal(found[1].claims))
         if header:
             scheme = header.split(maxsplit=1)[0]
             raise Unauthorized(
@@ -103,9 +120,10 @@ def current_principal(
                 "'Authorization: Bearer <key>'"
             )
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    principal = services.keys.authenticate(credentials.credentials)
-    if principal is None:
-        raise Unauthorized("unknown or revoked API key")
+    return _counted(request, services.authenticator.authenticate(credentials.credentials))
+
+
+def _counted(request: Request, principal: Principal) -> Principal:
     limiter: KeyRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         limiter.hit(principal.key_id)
@@ -119,18 +137,13 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(role: Role, *, index_param: str | None = None) -> Any:
     """A dependency (``Depends``) admitting callers of at least ``role`` who own the path's index.
 
-    ``index_param`` is checked only for owners (admins own every index; an employee route has no
-    owned index). The dependency returns the caller's :class:`~rag.keys.Principal`.
+    ``index_param`` is checked only for owners (``rag.access.policy.refusal``). The dependency
+    returns the caller's :class:`~rag.access.principal.Principal`.
     """
 
     def dependency(request: Request, services: ServicesDep, principal: CurrentPrincipal) -> Principal:
-        reason: str | None = None
-        if not role_at_least(principal.role, role):
-            reason = f"this needs the {role} role; the key {principal.name!r} is {principal.role}"
-        elif index_param is not None and role == "owner":
-            index = str(request.path_params.get(index_param, ""))
-            if not principal.owns(index):
-                reason = f"the key {principal.name!r} does not own the index {index!r}"
+        index = str(request.path_params.get(index_param, "")) if index_param is not None else None
+        reason = refusal(principal, role, index)
         if reason is not None:
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 route = request.scope.get("route")
@@ -149,7 +162,7 @@ def require(role: Role, *, index_param: str | None = None) -> Any:
 
 
 Employee = Annotated[Principal, require("employee")]
-"""Any key: employees, owners and admins."""
+"""Any caller: employees, owners and admins."""
 Owner = Annotated[Principal, require("owner")]
 """Owners (of some index) and admins; the route itself limits owners to their indexes."""
 IndexOwner = Annotated[Principal, require("owner", index_param="name")]

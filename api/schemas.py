@@ -65,8 +65,16 @@ class ErrorBody(BaseModel):
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one (``unauthorized``)."},
-    403: {"model": ErrorBody, "description": "The key's role or owned indexes do not allow this (``forbidden``)."},
+    401: {
+        "model": ErrorBody,
+        "description": "No credentials, an unknown or revoked API key or an opaque token (``unauthorized``), or an "
+        "identity-provider token failing a check (``invalid_token``).",
+    },
+    403: {
+        "model": ErrorBody,
+        "description": "The caller's role or owned indexes do not allow this (``forbidden``), or a session-cookie "
+        "change without its X-CSRF-Token (``csrf_failed``).",
+    },
     429: {"model": ErrorBody, "description": "Over the key's rate limit (``rate_limited``); see Retry-After."},
 }
 """Responses every authenticated route may give."""

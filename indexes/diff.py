@@ -8,7 +8,7 @@ from indexes.catalog import Catalog
 from indexes.manifest import DocumentEntry, Manifest
 from rag.errors import IndexNotFound, VersionNotFound
 
-__all__ = ["DocumentChange", "VersionDiff", "diff_manifests", "diff_versions"]
+__all__ = ["DocumentChange", "VersionDiff", "diff_manifests", "diff_versions", "version_manifests"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +81,24 @@ def diff_manifests(old: Manifest, new: Manifest) -> VersionDiff:
     )
 
 
-def diff_versions(
-    catalog: Catalog,
-    index: str,
-    from_version: int,
-    to_version: int,
-    *,
-    groups: list[str] | None = None,
-    default_group: str = "everyone",
-) -> VersionDiff:
+def diff_versions(catalog: Catalog, index: str, from_version: int, to_version: int) -> VersionDiff:
     """Diff two versions by their manifests (dropped versions keep theirs and can be diffed).
 
-    With ``groups`` only documents in one of those access groups are compared and counted
-    (``rag.visibility``). Raises IndexNotFound for an index without versions and VersionNotFound
-    for a version that does not exist or has no manifest (still building, or failed).
+    Every document is compared: cutting a diff to a caller's access groups is ``rag.access``'s job.
+    Raises as :func:`version_manifests`.
     """
-    from rag.visibility import visible_diff
+    return diff_manifests(*version_manifests(catalog, index, from_version, to_version))
 
+
+def version_manifests(catalog: Catalog, index: str, from_version: int, to_version: int) -> tuple[Manifest, Manifest]:
+    """The manifests of two versions of ``index``.
+
+    Raises IndexNotFound for an index without versions and VersionNotFound for a version that does
+    not exist or has no manifest (still building, or failed).
+    """
     if not catalog.list_versions(index):
         raise IndexNotFound(f"unknown index {index!r}")
-    old, new = _manifest(catalog, index, from_version), _manifest(catalog, index, to_version)
-    return visible_diff(old, new, groups, default_group)
+    return _manifest(catalog, index, from_version), _manifest(catalog, index, to_version)
 
 
 def _manifest(catalog: Catalog, index: str, version: int) -> Manifest:

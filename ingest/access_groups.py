@@ -10,17 +10,49 @@ every chunk's payload under ``groups`` (so searches filter by them inside the en
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rag.errors import InvalidInput
-from rag.keys import check_groups
 
-__all__ = ["GROUPS_KEY", "AccessDefaults", "groups_of_entry", "parse_groups"]
+__all__ = ["ALL", "GROUPS_KEY", "AccessDefaults", "check_groups", "groups_of_entry", "is_group_name", "parse_groups"]
 
 GROUPS_KEY = "access_groups"
 """The metadata key (front matter, upload metadata, manifest) holding a document's groups."""
+
+ALL = "*"
+"""In a caller's groups: every access group (``rag.access`` also uses it for every index)."""
+
+_GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def is_group_name(name: str) -> bool:
+    """Whether ``name`` is a well-formed access group name (lower-case a-z, 0-9, ``_ . -``; 1-64)."""
+    return _GROUP.fullmatch(name) is not None
+
+
+def check_groups(groups: Iterable[str], *, allow_all: bool = False) -> list[str]:
+    """The access groups sorted and de-duplicated; ``InvalidInput`` for a malformed name.
+
+    Group names are lower-case letters, digits, ``_ . -`` (1-64 characters); ``*`` (every group)
+    only where ``allow_all``.
+    """
+    if isinstance(groups, str):
+        raise InvalidInput("access groups must be a list of names, not one string")
+    out: set[str] = set()
+    for g in groups:
+        if not isinstance(g, str):
+            raise InvalidInput(f"invalid access group {g!r}: must be a string")
+        name = g.strip().lower()
+        if name == ALL and allow_all:
+            out.add(ALL)
+        elif not is_group_name(name):
+            raise InvalidInput(f"invalid access group {g!r}: use a-z, 0-9, '_', '.', '-' (at most 64)")
+        else:
+            out.add(name)
+    return sorted(out)
 
 
 def parse_groups(value: Any) -> list[str]:

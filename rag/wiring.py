@@ -27,17 +27,20 @@ from ingest.jobs.store import Job, JobState, JobStore
 from ingest.load_limits import LoadLimits
 from ingest.pii import Redactor
 from prompts import load_prompt
+from rag.access.audit import AuditLog
+from rag.access.authenticate import Authenticator, build_authenticator
+from rag.access.keys import KeyStore
+from rag.access.principal import system_principal
+from rag.access.web_sign_in import WebSignIn, build_web_sign_in
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
-from rag.audit import AuditLog
 from rag.calibration import Calibrator
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
-from rag.keys import ALL, KeyStore, Principal
 from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
@@ -70,6 +73,8 @@ class Services:
     feedback: FeedbackStore
     keys: KeyStore
     audit: AuditLog
+    authenticator: Authenticator
+    web_sign_in: WebSignIn | None
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -81,6 +86,8 @@ class Services:
                 self.jobs.stop_worker()
             self.engine.close()
             self.catalog.close()
+            if self.authenticator.verifier is not None:
+                self.authenticator.verifier.close()
 
 
 @dataclass
@@ -124,7 +131,7 @@ def build_jobs(services: Services) -> JobServices:
 
     hooks.retention = retention
     worker = worker_id()
-    actor = Principal(key_id="worker", name=f"worker:{worker}", role="admin", groups=[ALL], indexes=[ALL])
+    actor = system_principal("worker", f"worker:{worker}")
 
     def finished(job: Job, state: JobState, result: dict[str, Any] | None, error: str | None) -> None:
         details: dict[str, Any] = {"mode": job.mode, "promote": job.promote, "error": error}
@@ -264,8 +271,10 @@ def build_services(
             catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
         ),
         feedback=FeedbackStore(catalog.engine),
-        keys=KeyStore(catalog.engine),
+        keys=(keys := KeyStore(catalog.engine)),
         audit=AuditLog(catalog.engine),
+        authenticator=(authenticator := build_authenticator(settings, keys)),
+        web_sign_in=build_web_sign_in(settings, authenticator.verifier, catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

@@ -187,7 +187,7 @@ def test_keys_bootstrap_create_list_revoke_and_audit_export(env: Path, tmp_path:
     assert runner.invoke(app, ["keys", "revoke", key_id]).exit_code == 0
     import sqlalchemy as sa
 
-    from rag.keys import KeyStore
+    from rag.access.keys import KeyStore
     from rag.settings import Settings
 
     db = sa.create_engine(Settings().metadata_url)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Admin, CurrentPrincipal
 from api.deps import ServicesDep
 from api.fields import Name
 from api.schemas import ErrorBody
-from rag.keys import ApiKey, KeyNotFound, Role
+from rag.access.keys import ApiKey, KeyNotFound
+from rag.access.principal import Role
 
 __all__ = ["router"]
 
@@ -22,11 +23,18 @@ router = APIRouter(prefix="/v1", tags=["access"])
 class MeOut(BaseModel):
     """The caller: what the web page shows and which admin buttons it offers."""
 
-    key_id: str
-    name: str
+    key_id: str = Field(description="The key's id, or `oidc:<hash>` for a user signed in with the identity provider.")
+    name: str = Field(description="The key's name, or the user's email (else username, else subject).")
     role: Role
     groups: list[str] = Field(description="Access groups; '*' is every group.")
-    indexes: list[str] = Field(description="Indexes the key owns; '*' is every index.")
+    indexes: list[str] = Field(description="Indexes the caller owns; '*' is every index.")
+    kind: Literal["key", "user"] = Field(description="`key` (an API key) or `user` (the identity provider's token).")
+    issuer: str | None = Field(None, description="The identity provider that signed the user's token.")
+    subject: str | None = Field(None, description="The user's subject (`sub`) at that provider.")
+    email: str | None = Field(None, description="The user's email, when the token carries one.")
+    csrf_token: str | None = Field(
+        None, description="Signed in with the session cookie: the X-CSRF-Token header for state-changing calls."
+    )
 
 
 class KeyCreate(BaseModel):
@@ -81,14 +89,20 @@ def _key_out(key: ApiKey) -> KeyOut:
 
 
 @router.get("/me", response_model=MeOut)
-def me(principal: CurrentPrincipal) -> MeOut:
-    """The calling key: its id, name, role, access groups and owned indexes."""
+def me(request: Request, principal: CurrentPrincipal) -> MeOut:
+    """The caller (an API key or a signed-in user): its id, name, role, access groups and owned indexes."""
+    user = principal.user
     return MeOut(
         key_id=principal.key_id,
         name=principal.name,
         role=principal.role,
         groups=principal.groups,
         indexes=principal.indexes,
+        kind="user" if user is not None else "key",
+        issuer=user.issuer if user else None,
+        subject=user.subject if user else None,
+        email=user.email if user else None,
+        csrf_token=getattr(request.state, "csrf_token", None),
     )
 
 

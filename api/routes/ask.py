@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.asking import ask_as, stream_as
 from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
 from api.schemas import AnswerRecord, AskRequest, ErrorBody
 from api.sse import answer_events, sse_response
+from rag.access.asking import ask_as, stream_as
 
 __all__ = ["router"]
 

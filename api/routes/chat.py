@@ -26,7 +26,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import ServerSentEvent
 
-from api.asking import ask_as, stream_as
 from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
 from api.fields import Name
@@ -34,6 +33,7 @@ from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
 from indexes.types import ChunkRecord
+from rag.access.asking import ask_as, stream_as
 from rag.answer_stream import Citations, Delta, Final, StreamEvent
 from rag.errors import InvalidInput, RagError
 from rag.records import AnswerRecord, CitationOut

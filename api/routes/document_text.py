@@ -25,9 +25,9 @@ from indexes.catalog import VersionState
 from indexes.health import storage_missing
 from indexes.refs import check_index_name
 from indexes.types import ChunkRecord
+from rag.access.principal import Principal
+from rag.access.visibility import entry_visible
 from rag.errors import DocumentNotFound, VersionNotFound
-from rag.keys import Principal
-from rag.visibility import entry_visible
 from rag.wiring import Services
 
 __all__ = ["DocumentText", "router"]

@@ -14,19 +14,24 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Admin, Forbidden, IndexOwner
+from api.auth import Admin, IndexOwner
 from api.deps import ServicesDep
 from api.fields import Name, check_name
 from api.schemas import ErrorBody
-from indexes.catalog import VersionState
 from indexes.manifest import Manifest
 from indexes.refs import check_index_name
-from ingest.access_groups import GROUPS_KEY, groups_of_entry, parse_groups
-from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument, folder_front_matter
-from ingest.upload_check import check_doc_id, check_upload
-from rag.errors import DocumentNotFound, IndexNotFound, InvalidInput, PayloadTooLarge
-from rag.keys import ALL, Principal
-from rag.visibility import entry_visible
+from ingest.access_groups import GROUPS_KEY, parse_groups
+from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument
+from ingest.upload_check import check_upload
+from rag.access.documents import (
+    builder_groups,
+    check_assignable,
+    check_can_see,
+    check_may_upload,
+    retained_manifests,
+    status_groups,
+)
+from rag.errors import IndexNotFound, InvalidInput, PayloadTooLarge
 from rag.wiring import Services
 
 __all__ = [
@@ -129,14 +134,6 @@ def _live_manifest(services: Services, index: str) -> tuple[int | None, Manifest
     return live, info.manifest if info is not None else None
 
 
-def _retained_manifests(services: Services, index: str) -> list[Manifest]:
-    return [
-        v.manifest
-        for v in services.catalog.list_versions(index)
-        if v.state == VersionState.READY and v.manifest is not None
-    ]
-
-
 def _document_out(doc: UploadedDocument, services: Services) -> DocumentOut:
     return DocumentOut(
         index=doc.index,
@@ -147,7 +144,7 @@ def _document_out(doc: UploadedDocument, services: Services) -> DocumentOut:
         sha256=doc.sha256,
         owner=doc.owner,
         metadata=doc.metadata,
-        access_groups=_builder_groups(services, doc.source_name, doc.metadata),
+        access_groups=builder_groups(services, doc.source_name, doc.metadata),
         uploaded_at=doc.uploaded_at,
     )
 
@@ -166,36 +163,6 @@ def _status_out(s: DocumentStatus, groups: list[str]) -> DocumentStatusOut:
     )
 
 
-def _builder_groups(services: Services, source: str, metadata: dict[str, Any]) -> list[str]:
-    """The groups the next build gives a document (its own ``access_groups``, its folder's, the default)."""
-    try:
-        return services.builder.access.for_document(source, metadata)
-    except InvalidInput:
-        return []  # the build will report the document as an error; nobody sees it meanwhile
-
-
-def _status_groups(services: Services, name: str, status: DocumentStatus, live: Manifest | None) -> list[str]:
-    """Who sees a listed document: the live version's groups if it is built, else the next build's."""
-    default = services.settings.default_access_group
-    entry = next((d for d in live.documents if d.doc_id == status.doc_id), None) if live else None
-    if entry is not None and status.status in ("indexed", "pending_delete"):
-        return groups_of_entry(entry.metadata, default)
-    if status.upload is not None:
-        return _builder_groups(services, status.source, status.upload.metadata)
-    folder = services.documents.get_source(name)
-    meta = folder_front_matter(folder.folder / status.source) if folder is not None else {}
-    return _builder_groups(services, status.source, meta)
-
-
-def _check_assignable(principal: Principal, groups: list[str], default_group: str) -> None:
-    """An owner may only give a document groups it is in itself (admins: any group)."""
-    if ALL in principal.groups:
-        return
-    missing = sorted(set(groups) - {*principal.groups, default_group})
-    if missing:
-        raise Forbidden(f"the key {principal.name!r} is not in the access groups {missing}")
-
-
 def _parse_metadata(text: str | None) -> dict[str, Any]:
     if text is None or not text.strip():
         return {}
@@ -211,77 +178,6 @@ def _parse_metadata(text: str | None) -> dict[str, Any]:
         except InvalidInput as exc:
             raise InvalidInput(f"metadata.{exc.message}") from exc
     return value
-
-
-def _check_can_see(services: Services, principal: Principal, name: str, doc_id: str, manifests: list[Manifest]) -> None:
-    """404 ``document_not_found`` for a document the caller may not see, as if it did not exist."""
-    groups = principal.visible_groups(services.settings.default_access_group)
-    if groups is None:
-        return
-    default = services.settings.default_access_group
-    entries = [d for m in manifests for d in m.documents if d.doc_id == doc_id]
-    upload = services.documents.get(name, doc_id)
-    hidden = any(not entry_visible(e, groups, default) for e in entries)
-    if upload is not None and set(groups).isdisjoint(_builder_groups(services, upload.source_name, upload.metadata)):
-        hidden = True
-    if not entries and upload is None:  # only in the source folder, not built yet
-        files, _ = services.documents.folder_files(name, strict=False)
-        for f in files:
-            if f.doc_id == doc_id and set(groups).isdisjoint(
-                _builder_groups(services, f.name, folder_front_matter(f.path))
-            ):
-                hidden = True
-    if hidden:
-        raise DocumentNotFound(f"index {name!r} has no document {doc_id!r}")
-
-
-def _current_groups(services: Services, name: str, doc_id: str) -> set[str]:
-    """Every group the document ``doc_id`` has now: in retained versions, its upload, its folder file."""
-    default = services.settings.default_access_group
-    groups = {
-        g
-        for m in _retained_manifests(services, name)
-        for d in m.documents
-        if d.doc_id == doc_id
-        for g in groups_of_entry(d.metadata, default)
-    }
-    upload = services.documents.get(name, doc_id)
-    if upload is not None:
-        groups.update(_builder_groups(services, upload.source_name, upload.metadata))
-    files, _ = services.documents.folder_files(name, strict=False)
-    for f in files:
-        if f.doc_id == doc_id:
-            groups.update(_builder_groups(services, f.name, folder_front_matter(f.path)))
-    return groups
-
-
-def _check_regroup(principal: Principal, doc_id: str, old: set[str], new: list[str], default_group: str) -> None:
-    """403 when a replacement would give a document groups it did not have, unless the caller is in
-    every group of the document and every new one (admins: always). A new doc_id (no groups) passes."""
-    gained = set(new) - old
-    if not old or not gained or ALL in principal.groups:
-        return
-    missing = sorted((old | gained) - {*principal.groups, default_group})
-    if missing:
-        raise Forbidden(
-            f"replacing {doc_id!r} would give it the access groups {sorted(gained)}, which it does not have; "
-            f"that needs a key in all its groups and the new ones (the key {principal.name!r} is not in {missing}). "
-            f"Name its groups in metadata.{GROUPS_KEY} to keep them."
-        )
-
-
-def _check_may_upload(
-    services: Services, principal: Principal, name: str, doc_id: str, suffix: str, meta: dict[str, Any]
-) -> None:
-    """404 for a doc_id the caller cannot see (as for deleting it); 403 when the upload would give
-    the document groups it did not have and the caller is not in all of the old and new ones."""
-    check_index_name(name)
-    check_doc_id(doc_id)
-    _check_can_see(services, principal, name, doc_id, _retained_manifests(services, name))
-    source = f"uploads/{doc_id}" + ("" if doc_id.lower().endswith(suffix) else suffix)  # as the upload is cited
-    new_groups = _builder_groups(services, source, meta)
-    old_groups = _current_groups(services, name, doc_id)
-    _check_regroup(principal, doc_id, old_groups, new_groups, services.settings.default_access_group)
 
 
 # source folder ----------------------------------------------------------------------------------
@@ -329,7 +225,7 @@ def list_documents(name: str, services: ServicesDep, principal: IndexOwner) -> D
     groups = principal.visible_groups(services.settings.default_access_group)
     listed: list[DocumentStatusOut] = []
     for status in store.list_documents(name, manifest):
-        doc_groups = _status_groups(services, name, status, manifest)
+        doc_groups = status_groups(services, name, status, manifest)
         if groups is None or not set(groups).isdisjoint(doc_groups):
             listed.append(_status_out(status, doc_groups))
     return DocumentListing(
@@ -387,8 +283,8 @@ def put_document(
         raise InvalidInput(f"file name: {exc}") from exc
     meta = _parse_metadata(metadata)
     if GROUPS_KEY in meta:
-        _check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
-    _check_may_upload(services, principal, name, doc_id, check_upload(file.filename or "", data, limit), meta)
+        check_assignable(principal, meta[GROUPS_KEY], services.settings.default_access_group)
+    check_may_upload(services, principal, name, doc_id, check_upload(file.filename or "", data, limit), meta)
     with services.audit.action(principal, "document.upload", index=name, target=doc_id) as audited:
         stored, created = services.documents.put(name, doc_id, file.filename or "", data, owner=owner, metadata=meta)
         audited.details.update(sha256=stored.sha256, size=stored.size, created=created)
@@ -412,8 +308,8 @@ def delete_document(
     """
     check_index_name(name)
     _, manifest = _live_manifest(services, name)
-    known = _retained_manifests(services, name) if purge else ([manifest] if manifest else [])
-    _check_can_see(services, principal, name, doc_id, known)
+    known = retained_manifests(services, name) if purge else ([manifest] if manifest else [])
+    check_can_see(services, principal, name, doc_id, known)
     purged: dict[int, int] | None = None
     with services.audit.action(principal, "document.delete", index=name, target=doc_id) as audited:
         audited.details["purge"] = purge

@@ -17,8 +17,8 @@ from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.fields import FreeText
 from api.schemas import ErrorBody
+from rag.access.principal import Principal
 from rag.feedback import MAX_COMMENT_CHARS, AnswerNotFound
-from rag.keys import Principal
 from rag.wiring import Services
 
 __all__ = ["FeedbackOut", "FeedbackRequest", "router"]

@@ -12,8 +12,8 @@ from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, 
 from indexes.catalog import VersionInfo
 from indexes.health import DAMAGED
 from indexes.refs import check_index_name
+from rag.access.visibility import restrict_manifest, visible_manifest_json
 from rag.errors import IndexNotFound, RagError
-from rag.visibility import restrict_manifest, visible_manifest_json
 
 __all__ = ["router"]
 

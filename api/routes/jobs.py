@@ -7,15 +7,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Forbidden, IndexOwner, Owner
+from api.auth import IndexOwner, Owner
 from api.deps import ServicesDep
 from api.fields import Name
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from ingest.jobs.store import Job
+from rag.access.errors import Forbidden
+from rag.access.jobs import visible_job
 from rag.errors import Conflict, NotFound, RagError
-from rag.keys import Principal
-from rag.visibility import restrict_job_result
 from rag.wiring import JobServices, Services
 
 __all__ = ["router"]
@@ -59,24 +59,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _visible_job(services: Services, principal: Principal, job: Job) -> Job:
-    """The job as the caller may see it: only owners of its index; results cut to their groups."""
-    if not principal.owns(job.index):
-        raise Forbidden(f"the key {principal.name!r} does not own the index {job.index!r}")
-    groups = principal.visible_groups(services.settings.default_access_group)
-    if groups is None:
-        return job
-    # Progress counts the documents and chunks of every group: a restricted caller sees the stage only.
-    progress = {k: v for k, v in job.progress.items() if k == "stage"}
-    if job.result is None:
-        return job.model_copy(update={"progress": progress})
-    version = job.result.get("version")
-    info = services.catalog.get_version(job.index, version) if isinstance(version, int) else None
-    manifest = info.manifest if info is not None else None
-    result = restrict_job_result(job.result, manifest, groups, services.settings.default_access_group)
-    return job.model_copy(update={"result": result, "progress": progress})
-
-
 @router.post(
     "/indexes/{name}/builds",
     status_code=status.HTTP_202_ACCEPTED,
@@ -115,7 +97,7 @@ def get_job(job_id: str, services: ServicesDep, principal: Owner) -> Job:
     job = _jobs(services).store.get(job_id)
     if job is None:
         raise JobNotFound(f"unknown job {job_id!r}")
-    return _visible_job(services, principal, job)
+    return visible_job(services, principal, job)
 
 
 @router.get("/jobs", response_model=list[Job])
@@ -127,7 +109,7 @@ def list_jobs(
 ) -> list[Job]:
     """Jobs of the indexes the caller owns, newest first."""
     jobs = [j for j in _jobs(services).store.list_jobs(index, limit) if principal.owns(j.index)]
-    return [_visible_job(services, principal, j) for j in jobs]
+    return [visible_job(services, principal, j) for j in jobs]
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses=_ERRORS)
@@ -137,10 +119,10 @@ def cancel_job(job_id: str, services: ServicesDep, principal: Owner) -> Job:
     before = store.get(job_id)
     if before is None:
         raise JobNotFound(f"unknown job {job_id!r}")
-    _visible_job(services, principal, before)
+    visible_job(services, principal, before)
     with services.audit.action(principal, "build.cancel", index=before.index, target=job_id):
         if before.state not in ("queued", "running"):
             raise Conflict(f"job {job_id} already {before.state}")
         job = store.request_cancel(job_id)
         assert job is not None
-    return _visible_job(services, principal, job)
+    return visible_job(services, principal, job)

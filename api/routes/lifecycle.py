@@ -21,9 +21,10 @@ from api.schemas import (
     VersionDiffOut,
 )
 from indexes.canary import canary_alias
-from indexes.diff import DocumentChange, diff_versions
+from indexes.diff import DocumentChange
 from indexes.refs import check_index_name
 from indexes.retention import apply_retention
+from rag.access.visibility import visible_version_diff
 
 __all__ = ["router"]
 
@@ -53,13 +54,8 @@ def diff(
     """
     check_index_name(name)
     groups = principal.visible_groups(services.settings.default_access_group)
-    d = diff_versions(
-        services.catalog,
-        name,
-        from_version,
-        to_version,
-        groups=groups,
-        default_group=services.settings.default_access_group,
+    d = visible_version_diff(
+        services.catalog, name, from_version, to_version, groups, services.settings.default_access_group
     )
     return VersionDiffOut(
         index=d.index,

@@ -30,8 +30,8 @@ def keys_create(
     indexes: Annotated[list[str] | None, typer.Option(help="Indexes an owner owns (repeat or comma-separate).")] = None,
 ) -> None:
     """Create an API key and print its secret (once: only a hash is stored)."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
+    from rag.access.audit import AuditLog
+    from rag.access.keys import KeyStore
 
     try:
         with metadata() as db, AuditLog(db).action(cli_actor(), "key.create") as audited:
@@ -50,7 +50,7 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key and line.")] = False,
 ) -> None:
     """List keys (never their secrets)."""
-    from rag.keys import KeyStore
+    from rag.access.keys import KeyStore
 
     with metadata() as db:
         rows = KeyStore(db).list_keys()
@@ -84,8 +84,8 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `rag keys list`).")]) -> None:
     """Revoke a key; it stops working at once."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
+    from rag.access.audit import AuditLog
+    from rag.access.keys import KeyStore
 
     try:
         with metadata() as db, AuditLog(db).action(cli_actor(), "key.revoke", target=key_id):
@@ -98,8 +98,8 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `ra
 @keys_app.command("bootstrap")
 def keys_bootstrap() -> None:
     """Create a local admin key and an employee key when no key exists yet, and print them once."""
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
+    from rag.access.audit import AuditLog
+    from rag.access.keys import KeyStore
 
     with metadata() as db:
         store = KeyStore(db)
@@ -127,7 +127,7 @@ def audit_export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
 ) -> None:
     """Write every audit entry, oldest first, as JSON Lines."""
-    from rag.audit import AuditLog
+    from rag.access.audit import AuditLog
 
     with metadata() as db:
         log = AuditLog(db)

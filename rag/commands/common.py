@@ -14,7 +14,7 @@ from rag.settings import Settings
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from rag.keys import Principal
+    from rag.access.principal import Principal
 
 __all__ = ["cli_actor", "err", "fail", "metadata", "out"]
 
@@ -32,13 +32,13 @@ def cli_actor() -> Principal:
     """Who the audit log names for a command run on this host: the operator, as an admin."""
     import getpass
 
-    from rag.keys import ALL, Principal
+    from rag.access.principal import system_principal
 
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name in a bare container
         user = "unknown"
-    return Principal(key_id="cli", name=f"cli:{user}", role="admin", groups=[ALL], indexes=[ALL])
+    return system_principal("cli", f"cli:{user}")
 
 
 @contextmanager

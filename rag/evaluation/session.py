@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexes.refs import IndexRef, check_index_name
 from indexes.versions import ResolvedVersion
@@ -22,7 +22,9 @@ from ingest.sources import discover
 from rag.errors import InvalidInput
 from rag.evaluation.datasets import EvalDataset
 from rag.retrieval import Retriever
-from rag.wiring import Services
+
+if TYPE_CHECKING:
+    from rag.wiring import Services
 
 __all__ = ["Run", "eval_index_name", "parse_setting_changes", "plan_runs", "prepare_corpus_version", "prepare_version"]
 

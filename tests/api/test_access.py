@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.audit import question_digest
+from rag.access.audit import question_digest
 from tests.api.conftest import ClientFactory, KeyHeaders, create_key_headers, services_of
 
 HR_DOC = "---\naccess_groups: [hr]\n---\n# Salary review\n\nThe quillfeather bonus pool is 4 percent of payroll.\n"
@@ -234,7 +234,8 @@ def test_rate_limits_can_be_shared_through_redis() -> None:
 
     import redis
 
-    from api.auth import KeyRateLimiter, RateLimited
+    from api.auth import KeyRateLimiter
+    from rag.access.errors import RateLimited
 
     url = "redis://127.0.0.1:6379/15"
     try:

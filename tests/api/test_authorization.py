@@ -1,19 +1,24 @@
-"""The authorization matrix: every route x every role -> allowed, 401 or 403.
+"""The authorization matrix: every route x every role x both identities (API key, identity-provider token).
 
 The matrix is checked against ``app.routes``: a route missing from it (one merged from another
-branch, say) fails ``test_every_route_is_in_the_matrix`` until it gets an entry.
+branch, say) fails ``test_every_route_is_in_the_matrix`` until it gets an entry. The app trusts a
+real OpenID provider on loopback (tests/support/oidc_provider.py), whose users' groups make them
+employees, owners or admins; every role is checked with a key and with a user's token.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import routing
 from fastapi.testclient import TestClient
 
-from rag.keys import ROLES
+from rag.access.principal import ROLES
 from tests.api.conftest import ClientFactory, create_key_headers, services_of
+from tests.support.oidc_provider import OidcProvider, running_provider
 
 PUBLIC = "public"
 ANY_KEY = "employee"
@@ -61,6 +66,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/view"): PUBLIC,
     ("*", "/static"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
+    # web sign-in: how a person gets a session (logout needs the session's CSRF token, not a role)
+    ("GET", "/auth/config"): PUBLIC,
+    ("GET", "/auth/login"): PUBLIC,
+    ("GET", "/auth/callback"): PUBLIC,
+    ("POST", "/auth/logout"): PUBLIC,
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).
@@ -99,9 +109,31 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -
     return client.request(method, url, headers=headers, json=body).status_code
 
 
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OidcProvider]:
+    with running_provider() as p:
+        p.set_user("emma", "emma@example.com", ["hr"])
+        p.set_user("olga", "olga@example.com", ["hr", "policy-editors"])
+        p.set_user("oscar", "oscar@example.com", ["other-editors"])
+        p.set_user("ada", "ada@example.com", ["rag-admins"])
+        yield p
+
+
 @pytest.fixture()
-def matrix_client(client_factory: ClientFactory) -> TestClient:
-    return client_factory(admin_key=False, worker_enabled=False, rate_limit=None)
+def matrix_client(client_factory: ClientFactory, provider: OidcProvider) -> TestClient:
+    return client_factory(
+        admin_key=False,
+        worker_enabled=False,
+        rate_limit=None,
+        oidc_issuer=provider.issuer,
+        oidc_client_id=provider.client.client_id,
+        oidc_admin_groups=["rag-admins"],
+        oidc_owner_groups={"policy-editors": ["policies"], "other-editors": ["other-index"]},
+    )
+
+
+def _user(provider: OidcProvider, sub: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {provider.mint(sub)}"}
 
 
 def test_every_route_is_in_the_matrix(matrix_client: TestClient) -> None:
@@ -112,13 +144,18 @@ def test_every_route_is_in_the_matrix(matrix_client: TestClient) -> None:
     assert not stale, f"matrix entries for routes that no longer exist: {stale}"
 
 
-def test_matrix(matrix_client: TestClient) -> None:
+def test_matrix(matrix_client: TestClient, provider: OidcProvider) -> None:
     keys = {
         "employee": create_key_headers(matrix_client, "employee", ["hr"]),
         "owner": create_key_headers(matrix_client, "owner", ["hr"], ["policies"]),
         "owner-elsewhere": create_key_headers(matrix_client, "owner", [], ["other-index"]),
         "admin": create_key_headers(matrix_client, "admin"),
+        "employee-user": _user(provider, "emma"),
+        "owner-user": _user(provider, "olga"),
+        "owner-elsewhere-user": _user(provider, "oscar"),
+        "admin-user": _user(provider, "ada"),
     }
+    expired = {"Authorization": f"Bearer {provider.mint('ada', exp=int(time.time()) - 3600)}"}
     failures: list[str] = []
     for (method, path), needed in sorted(MATRIX.items()):
         if needed == PUBLIC:
@@ -132,10 +169,13 @@ def test_matrix(matrix_client: TestClient) -> None:
         bad = _call(matrix_client, method, path, {"Authorization": "Bearer rag_0123456789abcdef_" + "x" * 43})
         if bad != 401:
             failures.append(f"{method} {path} with an unknown key: {bad}, expected 401")
+        bad = _call(matrix_client, method, path, expired)
+        if bad != 401:
+            failures.append(f"{method} {path} with an admin's expired token: {bad}, expected 401")
         for who, headers in keys.items():
             role = who.split("-")[0]
             allowed = ROLES.index(role) >= ROLES.index(needed.rstrip("*"))  # type: ignore[arg-type]
-            if needed == "owner*" and who == "owner-elsewhere":
+            if needed == "owner*" and who.startswith("owner-elsewhere"):
                 allowed = False
             status = _call(matrix_client, method, path, headers)
             if allowed and status in (401, 403):

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from ingest.embedding import Embedder
-from rag.keys import KeyStore
+from rag.access.keys import KeyStore
 from rag.wiring import build_services
 from tests.conftest import make_settings
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from api.app import create_app
 from ingest.embedding import Embedder
-from rag.keys import KeyStore
+from rag.access.keys import KeyStore
 from rag.wiring import build_services
 from tests.api import test_openapi_fuzz as fuzz
 from tests.conftest import make_settings

@@ -126,8 +126,8 @@ def test_keys_and_audit_log_on_postgres(pg_url: str) -> None:
     """Keys authenticate and audit entries filter by time the same way on PostgreSQL."""
     from datetime import timedelta
 
-    from rag.audit import AuditLog
-    from rag.keys import KeyStore
+    from rag.access.audit import AuditLog
+    from rag.access.keys import KeyStore
 
     engine = sa.create_engine(pg_url)
     try:

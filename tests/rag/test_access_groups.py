@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from indexes.refs import IndexRef
 from ingest.access_groups import AccessDefaults
-from rag.visibility import restrict_manifest, visible_diff
+from rag.access.visibility import restrict_manifest, visible_diff
 from tests.conftest import ServicesFactory
 
 GROUPS = ["hr", "finance", "legal"]

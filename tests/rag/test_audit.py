@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rag.audit import AuditLog, audit_table
+from rag.access.audit import AuditLog, audit_table
+from rag.access.principal import Principal
 from rag.errors import VersionNotFound
-from rag.keys import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("rag", "ingest", "indexes", "prompts", "api")
@@ -46,14 +46,14 @@ def test_actions_record_who_what_and_the_outcome(log: AuditLog) -> None:
 
 
 def test_the_audit_table_is_only_ever_inserted_into() -> None:
-    """No module updates or deletes audit rows: the table is named only in rag/audit.py, which inserts."""
+    """No module updates or deletes audit rows: the table is named only in rag/access/audit.py, which inserts."""
     users = []
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             if "audit_table" in path.read_text(encoding="utf-8"):
                 users.append(path.relative_to(ROOT).as_posix())
-    assert users == ["rag/audit.py"]
-    tree = ast.parse((ROOT / "rag" / "audit.py").read_text(encoding="utf-8"))
+    assert users == ["rag/access/audit.py"]
+    tree = ast.parse((ROOT / "rag" / "access" / "audit.py").read_text(encoding="utf-8"))
     calls = {
         node.func.attr
         for node in ast.walk(tree)

@@ -7,8 +7,9 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
+from rag.access.keys import KeyNotFound, KeyStore, keys_table
+from rag.access.principal import role_at_least
 from rag.errors import InvalidInput
-from rag.keys import KeyNotFound, KeyStore, keys_table, role_at_least
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 // The admin page: indexes, versions with manifests and gate scores, aliases and canary, jobs with
 // live progress, a diff between versions, and build / promote / roll back for the roles allowed.
-import { api, canBuild, canPromote, el, keyField, whoAmI } from "./api.js";
+import { api, canBuild, canPromote, el, keyField, sessionControls, whoAmI } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -250,7 +250,9 @@ async function start() {
   try {
     me = await whoAmI();
     $("who").textContent = me.authEnabled ? `— ${me.name} (${me.role})` : "— authentication is off: everyone is an admin";
+    await sessionControls($("session"), me);
   } catch (error) {
+    await sessionControls($("session"), null);
     const hint = error.status === 401 || error.status === 403 ? " Enter your API key above." : "";
     say(`Who am I? ${error.message}.${hint}`, true);
     if (hint) document.querySelector("details.key").open = true;

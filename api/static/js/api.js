@@ -1,6 +1,9 @@
 // The API client shared by the pages: the API key (localStorage), JSON calls, SSE streams, /v1/me.
+// Signed in with the company's identity provider, the pages hold no token at all: the browser sends
+// the HttpOnly session cookie, and state-changing calls add the session's CSRF token from /v1/me.
 
 const KEY_STORAGE = "policy-assistant.api-key";
+let csrfToken = ""; // in memory only; from GET /v1/me when signed in with the session cookie
 
 export function getKey() {
   return localStorage.getItem(KEY_STORAGE) || "";
@@ -15,6 +18,7 @@ function headers(extra = {}) {
   const h = { ...extra };
   const key = getKey();
   if (key) h.Authorization = `Bearer ${key}`;
+  else if (csrfToken) h["X-CSRF-Token"] = csrfToken;
   return h;
 }
 
@@ -95,12 +99,38 @@ export async function stream(path, body, onEvent, signal) {
 export async function whoAmI() {
   try {
     const me = await api("/v1/me");
+    csrfToken = me.csrf_token || "";
     return { ...me, authEnabled: true };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       return { key_id: null, name: "anyone (authentication is off)", role: "admin", groups: [], indexes: [], authEnabled: false };
     }
     throw error;
+  }
+}
+
+/**
+ * Fill box with "Sign in" (nobody identified) or "Sign out" (signed in with the session cookie) when
+ * the server offers sign-in with the company's identity provider; leave it empty otherwise.
+ */
+export async function sessionControls(box, me) {
+  box.replaceChildren();
+  let config;
+  try {
+    config = await api("/auth/config");
+  } catch {
+    return; // an older server without sign-in
+  }
+  if (!config.sign_in) return;
+  if (me && me.kind === "user" && me.csrf_token) {
+    const signOut = async () => {
+      await api("/auth/logout", { method: "POST" });
+      csrfToken = "";
+      location.assign("/");
+    };
+    box.append(el("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
+  } else if (!me) {
+    box.append(el("a", { href: "/auth/login", id: "sign-in" }, "Sign in"));
   }
 }
 

@@ -1,5 +1,5 @@
 // The ask page: a question, the answer streaming in, numbered citations, feedback.
-import { ApiError, api, canPromote, el, keyField, stream, where, whoAmI } from "./api.js";
+import { ApiError, api, canPromote, el, keyField, sessionControls, stream, where, whoAmI } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("ask-form");
@@ -14,8 +14,10 @@ async function showWho() {
     const me = await whoAmI();
     $("who").textContent = me.authEnabled ? `— ${me.name} (${me.role})` : "— authentication is off";
     $("admin-link").hidden = !(canPromote(me) || me.role === "owner");
+    await sessionControls($("session"), me);
   } catch (error) {
     $("who").textContent = `— ${error.message}`;
+    await sessionControls($("session"), null);
     if (error.status === 401 || error.status === 403) $("key-box").open = true; // a key is needed
   }
 }

@@ -1,4 +1,4 @@
-"""API keys: who a caller is (a principal with a role, access groups and owned indexes).
+"""API keys: callers identified by a key (a principal with a role, access groups and owned indexes).
 
 A key reads ``rag_<key_id>_<secret>``. Only the SHA-256 of the secret is stored: the secret is
 32 random bytes (``secrets.token_urlsafe``), so a fast hash cannot be brute-forced and a slow KDF
@@ -12,36 +12,19 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 
+from ingest.access_groups import check_groups
+from rag.access.principal import ALL, ROLES, Principal, Role
 from rag.errors import InvalidInput, NotFound
 
-__all__ = [
-    "ALL",
-    "ROLES",
-    "ApiKey",
-    "KeyNotFound",
-    "KeyStore",
-    "NewKey",
-    "Principal",
-    "Role",
-    "check_groups",
-    "role_at_least",
-]
+__all__ = ["ApiKey", "KeyNotFound", "KeyStore", "NewKey", "is_api_key", "keys_table"]
 
-Role = Literal["employee", "owner", "admin"]
-ROLES: tuple[Role, ...] = ("employee", "owner", "admin")
-"""Roles from least to most privileged; each role may do everything the ones before it may."""
-
-ALL = "*"
-"""In ``groups``: every access group; in ``indexes``: every index."""
-
-_GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _KEY = re.compile(r"^rag_([0-9a-f]{16})_([A-Za-z0-9_-]{20,128})$")
 _NAME_MAX = 200
 
@@ -65,56 +48,9 @@ class KeyNotFound(NotFound):
     code = "key_not_found"
 
 
-def role_at_least(role: str, needed: str) -> bool:
-    """Whether ``role`` includes the rights of ``needed`` (admin > owner > employee)."""
-    return ROLES.index(role) >= ROLES.index(needed)
-
-
-def check_groups(groups: Iterable[str], *, allow_all: bool = False) -> list[str]:
-    """The access groups sorted and de-duplicated; ``InvalidInput`` for a malformed name.
-
-    Group names are lower-case letters, digits, ``_ . -`` (1-64 characters); ``*`` (every group)
-    only where ``allow_all``.
-    """
-    if isinstance(groups, str):
-        raise InvalidInput("access groups must be a list of names, not one string")
-    out: set[str] = set()
-    for g in groups:
-        if not isinstance(g, str):
-            raise InvalidInput(f"invalid access group {g!r}: must be a string")
-        name = g.strip().lower()
-        if name == ALL and allow_all:
-            out.add(ALL)
-        elif not _GROUP.fullmatch(name):
-            raise InvalidInput(f"invalid access group {g!r}: use a-z, 0-9, '_', '.', '-' (at most 64)")
-        else:
-            out.add(name)
-    return sorted(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller of a request (or of a CLI command): what it may do and see.
-
-    ``groups`` holds ``*`` when the caller sees every access group; ``indexes`` holds ``*`` when
-    it owns every index.
-    """
-
-    key_id: str
-    name: str
-    role: Role
-    groups: list[str] = field(default_factory=list)
-    indexes: list[str] = field(default_factory=list)
-
-    def visible_groups(self, default_group: str) -> list[str] | None:
-        """The groups a search of this caller is filtered by; None: no filter (every group)."""
-        if ALL in self.groups:
-            return None
-        return sorted({*self.groups, default_group})
-
-    def owns(self, index: str) -> bool:
-        """Whether the caller may change ``index`` (admins own every index)."""
-        return self.role == "admin" or ALL in self.indexes or index in self.indexes
+def is_api_key(token: str) -> bool:
+    """Whether a bearer token has the shape of an API key (``rag_<key_id>_<secret>``)."""
+    return _KEY.fullmatch(token.strip()) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,23 +1,25 @@
 """Asking on behalf of a caller: the caller's access groups filter retrieval, and the question is audited.
 
 Shared by ``POST /v1/ask`` and ``POST /v1/chat/completions`` so both enforce the same access rules.
-Every answer is recorded with the caller's key id (feedback on it is accepted from that key). The
-audit row of a streamed answer is written when the stream ends and says how it ended: ``ok`` (the
-answer was recorded), the error's code (the answer failed mid-way), or ``disconnected`` (the
-client left before the answer was complete).
+Every answer is recorded with the caller's key id (``oidc:...`` for a signed-in user); feedback on
+it is accepted from that caller. The audit row of a streamed answer is written when the stream
+ends and says how it ended: ``ok`` (the answer was recorded), the error's code (the answer failed
+mid-way), or ``disconnected`` (the client left before the answer was complete).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rag.access.audit import question_digest
+from rag.access.principal import Principal
 from rag.answer_stream import Final, StreamEvent
-from rag.audit import question_digest
 from rag.errors import RagError
-from rag.keys import Principal
 from rag.records import AnswerRecord
-from rag.wiring import Services
+
+if TYPE_CHECKING:
+    from rag.wiring import Services
 
 __all__ = ["DISCONNECTED", "ask_as", "stream_as"]
 

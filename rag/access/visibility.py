@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexes.diff import VersionDiff, diff_manifests
+from indexes.catalog import Catalog
+from indexes.diff import VersionDiff, diff_manifests, version_manifests
 from indexes.manifest import DocumentEntry, Manifest
 from ingest.access_groups import groups_of_entry
 
-__all__ = ["entry_visible", "restrict_job_result", "restrict_manifest", "visible_diff", "visible_manifest_json"]
+__all__ = [
+    "entry_visible",
+    "restrict_job_result",
+    "restrict_manifest",
+    "visible_diff",
+    "visible_manifest_json",
+    "visible_version_diff",
+]
 
 _HIDDEN_MANIFEST_FIELDS = (
     "chunks_embedded",
@@ -56,6 +64,14 @@ def visible_manifest_json(manifest: Manifest, groups: list[str] | None, default_
 def visible_diff(old: Manifest, new: Manifest, groups: list[str] | None, default_group: str) -> VersionDiff:
     """The diff of two manifests over the documents the caller may see on each side."""
     return diff_manifests(restrict_manifest(old, groups, default_group), restrict_manifest(new, groups, default_group))
+
+
+def visible_version_diff(
+    catalog: Catalog, index: str, from_version: int, to_version: int, groups: list[str] | None, default_group: str
+) -> VersionDiff:
+    """The diff of two stored versions over what the caller may see (errors as ``indexes.diff.version_manifests``)."""
+    old, new = version_manifests(catalog, index, from_version, to_version)
+    return visible_diff(old, new, groups, default_group)
 
 
 def restrict_job_result(

@@ -1,7 +1,9 @@
 """The audit log: an append-only table of every state-changing action and every question.
 
 Append-only by construction: this module has an insert and reads, and no update or delete path
-(``tests/rag/test_audit.py`` checks the source for one). Each entry says who (key id and name),
+(``tests/rag/test_audit.py`` checks the source for one). Each entry says who (key id and name; for a user signed in
+with the identity provider ``oidc:<hash>`` and their email or subject, with issuer, subject and
+email in ``details.actor``),
 when, what (action, index, target, details) and the outcome (``ok``, ``denied`` or an error code).
 """
 
@@ -17,8 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rag.access.principal import Principal
 from rag.errors import RagError
-from rag.keys import Principal
 
 __all__ = ["AuditEntry", "AuditLog", "Audited", "question_digest"]
 
@@ -98,7 +100,14 @@ class AuditLog:
         target: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Append one entry (its own transaction)."""
+        """Append one entry (its own transaction).
+
+        A signed-in user's issuer, subject and email are written into ``details.actor``.
+        """
+        if actor.user is not None:
+            user = actor.user
+            who = {"issuer": user.issuer, "subject": user.subject, "email": user.email}
+            details = {**(details or {}), "actor": who}
         with self._db.begin() as conn:
             conn.execute(
                 audit_table.insert().values(
