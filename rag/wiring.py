@@ -24,8 +24,12 @@ from ingest.jobs.identity import worker_id
 from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner, Hooks
 from ingest.jobs.store import Job, JobState, JobStore
+from ingest.jobs.triggers import BuildTrigger
 from ingest.load_limits import LoadLimits
 from ingest.pii import Redactor
+from ingest.sources.bindings import SourceBindings
+from ingest.sources.schedule import SourceScheduler
+from ingest.sources.sync import SourceSync
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
@@ -69,6 +73,7 @@ class Services:
     feedback: FeedbackStore
     keys: KeyStore
     audit: AuditLog
+    sources: SourceSync
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -89,13 +94,17 @@ class JobServices:
     store: JobStore
     queue: BuildQueue
     runner: BuildRunner
+    trigger: BuildTrigger
+    scheduler: SourceScheduler
 
     def start_worker(self, threads: int = 1) -> None:
-        """Run the build worker inside this process (``rag serve``, embedded default)."""
+        """Run the build worker and the source schedule inside this process (``rag serve``, embedded default)."""
         self.queue.start(threads)
+        self.scheduler.start()
 
     def stop_worker(self) -> None:
-        """Stop the in-process worker; a job in hand goes back to the queue."""
+        """Stop the in-process worker and schedule; a job in hand goes back to the queue."""
+        self.scheduler.stop()
         self.runner.stopping.set()
         self.queue.stop()
 
@@ -104,7 +113,7 @@ def build_jobs(services: Services) -> JobServices:
     """The job store on the metadata database, the queue (SQLite or Redis) and the runner."""
     settings = services.settings
     store = JobStore(services.catalog.engine)
-    hooks = Hooks(collect=services.documents.collect)
+    hooks = Hooks(collect=services.sources.collect)
     if settings.golden_set is not None:
         golden = load_golden_set(settings.golden_set)
         gated_index = settings.default_index
@@ -136,7 +145,9 @@ def build_jobs(services: Services) -> JobServices:
     runner = BuildRunner(store, services.builder, worker, hooks)
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
-    return JobServices(store=store, queue=queue, runner=runner)
+    trigger = BuildTrigger(store, queue.enqueue)
+    scheduler = SourceScheduler(services.sources.bindings, services.sources, trigger)
+    return JobServices(store=store, queue=queue, runner=runner, trigger=trigger, scheduler=scheduler)
 
 
 def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
@@ -261,6 +272,16 @@ def build_services(
         refusal_threshold=settings.refusal_threshold,
         max_question_chars=settings.max_question_chars,
     )
+    documents = DocumentStore(catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes)
+    sources = SourceSync(
+        documents,
+        SourceBindings(catalog.engine),
+        catalog,
+        settings.source_secrets,
+        settings.data_dir / "sources",
+        max_bytes=settings.load_max_expanded_bytes,
+        timeout_s=settings.source_timeout_s,
+    )
     services = Services(
         settings=settings,
         catalog=catalog,
@@ -271,12 +292,11 @@ def build_services(
         builder=builder,
         assistant=assistant,
         answers=answers,
-        documents=DocumentStore(
-            catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
-        ),
+        documents=documents,
         feedback=FeedbackStore(catalog.engine),
         keys=KeyStore(catalog.engine),
         audit=AuditLog(catalog.engine),
+        sources=sources,
     )
     services.jobs = build_jobs(services)
     return services
