@@ -25,6 +25,7 @@ from api.routes import (
     jobs,
     lifecycle,
     metrics,
+    sources,
     web,
 )
 from api.schemas import AUTH_ERRORS
@@ -87,6 +88,7 @@ def create_app(
         indexes.router,
         lifecycle.router,
         documents.router,
+        sources.router,
         jobs.router,
         feedback.router,
         document_text.router,
@@ -95,6 +97,7 @@ def create_app(
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a
     # key), and so is /metrics, for Prometheus on the internal network.
+    app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
     app.include_router(metrics.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
