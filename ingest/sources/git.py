@@ -146,6 +146,7 @@ class GitSource:
             self._git("fetch", "--prune", "--no-tags", "origin", f"+{self._ref()}:{self._ref()}")
 
     def _head(self) -> str:
+        self._open()  # a missing repository is its own error, not a missing branch
         try:
             return self._git("rev-parse", "--verify", "--quiet", f"{self._ref()}^{{commit}}").strip()
         except SourceError:

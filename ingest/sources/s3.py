@@ -32,7 +32,8 @@ class S3Source:
     """Objects of ``bucket`` under ``prefix`` (``policies/``); keys relative to it name the documents.
 
     ``access_key``/``secret_key`` unset: boto3's own chain (environment, instance role). Calls are
-    bounded by ``timeout_s`` and retried by botocore (standard mode, 3 attempts).
+    bounded by ``timeout_s`` and retried by botocore (standard mode, 3 attempts); a listing asks for
+    ``page_size`` keys per call (S3's maximum, 1,000, by default).
     """
 
     kind = "s3"
@@ -47,11 +48,13 @@ class S3Source:
         access_key: str | None = None,
         secret_key: str | None = None,
         timeout_s: float = 30.0,
+        page_size: int = 1000,
     ) -> None:
         self.bucket = bucket
         prefix = prefix.lstrip("/")
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self.endpoint_url = endpoint_url
+        self.page_size = page_size
         self._client: Any = boto3.session.Session().client(
             "s3",
             endpoint_url=endpoint_url,
@@ -74,7 +77,10 @@ class S3Source:
     def _objects(self) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
         try:
-            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+            )
+            for page in pages:
                 objects.extend(page.get("Contents", []))
         except (ClientError, BotoCoreError) as exc:
             got = f" after {len(objects)} objects" if objects else ""
