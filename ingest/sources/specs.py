@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 
 from ingest.sources.base import Source
 from ingest.sources.folder import FolderSource
 from rag.errors import SourceError
+from rag.text_input import control_characters
 
 __all__ = [
     "FolderSpec",
@@ -59,6 +60,13 @@ class _Spec(BaseModel):
             parse_every(value)
         return value
 
+    @model_validator(mode="after")
+    def _no_control_characters(self) -> _Spec:
+        for name, value in self:
+            if isinstance(value, str) and (found := control_characters(value)):
+                raise ValueError(f"{name}: control characters are not allowed ({', '.join(found)})")
+        return self
+
 
 class FolderSpec(_Spec):
     """A folder on the server (an admin's choice: it is a path on that host)."""
@@ -80,6 +88,8 @@ class GitSpec(_Spec):
     @field_validator("url")
     @classmethod
     def _no_password_in_url(cls, value: str) -> str:
+        if value.startswith("-") or "::" in value:
+            raise ValueError("url must be a path, an https://, ssh:// or file:// URL, or user@host:path")
         head = value.split("://", 1)[1].split("/", 1)[0] if "://" in value else ""
         if ":" in head.split("@", 1)[0] and "@" in head:
             raise ValueError("put no password or token in the URL: name a secret with token_secret")
@@ -100,8 +110,10 @@ class S3Spec(_Spec):
     kind: Literal["s3"]
     bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+$")
     prefix: str = Field("", max_length=1024)
-    endpoint_url: str | None = Field(None, max_length=2048, description="S3-compatible endpoint; unset: AWS.")
-    region: str | None = Field(None, max_length=64)
+    endpoint_url: str | None = Field(
+        None, max_length=2048, pattern=r"^https?://[^\s/]+(/\S*)?$", description="S3-compatible endpoint; unset: AWS."
+    )
+    region: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9-]+$")
     credentials_secret: str | None = Field(
         None, max_length=128, description="Name of the secret holding 'ACCESS_KEY_ID:SECRET_ACCESS_KEY'."
     )
@@ -145,12 +157,15 @@ def open_source(
         if ":" not in credentials:
             raise SourceError(f"secret {spec.credentials_secret!r} must be 'ACCESS_KEY_ID:SECRET_ACCESS_KEY'")
         access_key, secret_key = credentials.split(":", 1)
-    return S3Source(
-        spec.bucket,
-        spec.prefix,
-        endpoint_url=spec.endpoint_url,
-        region=spec.region,
-        access_key=access_key,
-        secret_key=secret_key,
-        timeout_s=min(timeout_s, 60.0),
-    )
+    try:
+        return S3Source(
+            spec.bucket,
+            spec.prefix,
+            endpoint_url=spec.endpoint_url,
+            region=spec.region,
+            access_key=access_key,
+            secret_key=secret_key,
+            timeout_s=min(timeout_s, 60.0),
+        )
+    except ValueError as exc:  # botocore refuses an endpoint or region it cannot use
+        raise SourceError(f"cannot use s3://{spec.bucket}: {exc}") from exc

@@ -16,6 +16,8 @@ from rag.keys import ROLES
 from tests.api.conftest import ClientFactory, create_key_headers, services_of
 
 PUBLIC = "public"
+SIGNED = "signed"
+"""Authenticated by a signature over the body, not by a key: 401 for every key without one."""
 ANY_KEY = "employee"
 
 # (method, path) -> the least role allowed, or PUBLIC. "owner*" means: owners of the path's index.
@@ -61,6 +63,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/view"): PUBLIC,
     ("*", "/static"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
+    ("POST", "/v1/hooks/git"): SIGNED,
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).
@@ -125,6 +128,11 @@ def test_matrix(matrix_client: TestClient) -> None:
             status = _call(matrix_client, method, path, {})
             if status in (401, 403):
                 failures.append(f"{method} {path}: public route answered {status}")
+            continue
+        if needed == SIGNED:
+            for headers in ({}, *keys.values()):
+                if (status := _call(matrix_client, method, path, headers)) != 401:
+                    failures.append(f"{method} {path} unsigned: {status}, expected 401")
             continue
         status = _call(matrix_client, method, path, {})
         if status != 401:
