@@ -18,7 +18,7 @@ from api.auth import Admin, IndexOwner, Unauthorized
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
-from ingest.sources.specs import FolderSpec, GitSpec, S3Spec, SourceSpec
+from ingest.sources.specs import AnySpec, FolderSpec, SourceSpec
 from ingest.sources.webhooks import bound_indexes, parse_push, verify_signature
 from rag.keys import ALL, Principal
 from rag.wiring import Services
@@ -32,7 +32,7 @@ _HOOK_ACTOR = Principal(key_id="webhook", name="webhook:git", role="admin", grou
 
 
 class SourceRequest(RootModel[SourceSpec]):
-    """``{kind: folder|git|s3, ...}``; ``{"folder": "..."}`` without a kind still means a folder."""
+    """``{kind: folder|git|s3|confluence, ...}``; ``{"folder": "..."}`` without a kind still means a folder."""
 
     @model_validator(mode="before")
     @classmethod
@@ -67,7 +67,7 @@ class HookAccepted(BaseModel):
 
 def _source_out(services: Services, index: str) -> SourceOut:
     binding = services.sources.bindings.get(index)
-    spec: FolderSpec | GitSpec | S3Spec | None = binding.spec if binding else services.sources.spec_for(index)
+    spec: AnySpec | None = binding.spec if binding else services.sources.spec_for(index)
     if spec is None:
         return SourceOut(index=index, kind=None, folder=None, spec=None, updated_at=None)
     folder_config = services.documents.get_source(index)
@@ -93,7 +93,8 @@ def put_source(name: str, body: SourceRequest, services: ServicesDep, principal:
     read by the server). 422 ``source_error`` for a missing folder or an unknown secret name; nothing changes."""
     check_index_name(name)
     spec = body.root
-    target = spec.folder if isinstance(spec, FolderSpec) else spec.url if isinstance(spec, GitSpec) else spec.bucket
+    target = {"folder": "folder", "git": "url", "s3": "bucket", "confluence": "base_url"}[spec.kind]
+    target = str(getattr(spec, target))
     with services.audit.action(principal, "source.set", index=name, target=target) as audited:
         audited.details.update(kind=spec.kind, every=spec.every)
         services.sources.bind(name, spec)
@@ -111,7 +112,10 @@ def get_source(name: str, services: ServicesDep, principal: IndexOwner) -> Sourc
     "/git",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=HookAccepted,
-    responses={401: {"model": ErrorBody, "description": "Missing or wrong signature."}},
+    responses={
+        401: {"model": ErrorBody, "description": "Missing or wrong signature."},
+        422: {"model": ErrorBody, "description": "A signed body that is not a JSON push event."},
+    },
 )
 async def git_push(request: Request, services: ServicesDep) -> HookAccepted:
     """A GitHub, Gitea or GitLab push: queues an incremental build of every index bound to the repository and

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from indexes.refs import check_index_name
-from ingest.sources.specs import FolderSpec, GitSpec, S3Spec, parse_every, spec_adapter
+from ingest.sources.specs import AnySpec, parse_every, spec_adapter
 
 __all__ = ["Binding", "SourceBindings"]
 
-Spec = FolderSpec | GitSpec | S3Spec
+Spec = AnySpec
 
 schema = sa.MetaData()
 

@@ -19,6 +19,8 @@ from rag.errors import SourceError
 from rag.text_input import control_characters
 
 __all__ = [
+    "AnySpec",
+    "ConfluenceSpec",
     "FolderSpec",
     "GitSpec",
     "S3Spec",
@@ -119,8 +121,27 @@ class S3Spec(_Spec):
     )
 
 
-SourceSpec = Annotated[FolderSpec | GitSpec | S3Spec, Field(discriminator="kind")]
-spec_adapter: TypeAdapter[FolderSpec | GitSpec | S3Spec] = TypeAdapter(SourceSpec)
+class ConfluenceSpec(_Spec):
+    """The current pages of one Confluence space (Cloud REST API v2)."""
+
+    kind: Literal["confluence"]
+    base_url: str = Field(
+        max_length=2048, pattern=r"^https?://[^\s/]+(/\S*)?$", description="e.g. https://x.atlassian.net"
+    )
+    space: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_~-]+$", description="The space key.")
+    credentials_secret: str | None = Field(
+        None,
+        max_length=128,
+        description="Name of the secret holding 'email:api_token' (Cloud) or a token (Data Center).",
+    )
+    label_groups: dict[str, list[str]] = Field(
+        default_factory=dict, description='Access groups of pages by label, e.g. {"hr-only": ["hr"]}.'
+    )
+
+
+AnySpec = FolderSpec | GitSpec | S3Spec | ConfluenceSpec
+SourceSpec = Annotated[AnySpec, Field(discriminator="kind")]
+spec_adapter: TypeAdapter[AnySpec] = TypeAdapter(SourceSpec)
 
 
 def _secret(secrets: Mapping[str, SecretStr], name: str | None) -> str | None:
@@ -131,9 +152,7 @@ def _secret(secrets: Mapping[str, SecretStr], name: str | None) -> str | None:
     return secrets[name].get_secret_value()
 
 
-def open_source(
-    spec: FolderSpec | GitSpec | S3Spec, secrets: Mapping[str, SecretStr], work_dir: Path, *, timeout_s: float = 120.0
-) -> Source:
+def open_source(spec: AnySpec, secrets: Mapping[str, SecretStr], work_dir: Path, *, timeout_s: float = 120.0) -> Source:
     """The ``Source`` a spec describes. ``work_dir`` holds Git mirrors; ``SourceError`` for an unknown secret name."""
     if isinstance(spec, FolderSpec):
         return FolderSource(Path(spec.folder))
@@ -148,6 +167,16 @@ def open_source(
             token=_secret(secrets, spec.token_secret),
             username=spec.username,
             timeout_s=timeout_s,
+        )
+    if isinstance(spec, ConfluenceSpec):
+        from ingest.sources.confluence import ConfluenceSource
+
+        return ConfluenceSource(
+            spec.base_url,
+            spec.space,
+            credentials=_secret(secrets, spec.credentials_secret),
+            label_groups=spec.label_groups,
+            timeout_s=min(timeout_s, 60.0),
         )
     from ingest.sources.s3 import S3Source
 

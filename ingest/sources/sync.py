@@ -18,7 +18,7 @@ from ingest.document_store import DocumentStore
 from ingest.sources.base import Collected, Source
 from ingest.sources.bindings import SourceBindings
 from ingest.sources.folder import FolderSource
-from ingest.sources.specs import FolderSpec, GitSpec, S3Spec, open_source
+from ingest.sources.specs import AnySpec, FolderSpec, open_source
 from ingest.sources.staging import stage
 from rag.errors import SourceError
 
@@ -58,7 +58,7 @@ class SourceSync:
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
 
-    def bind(self, index: str, spec: FolderSpec | GitSpec | S3Spec) -> None:
+    def bind(self, index: str, spec: AnySpec) -> None:
         """Build ``index`` from ``spec`` from the next build on. The source must open (secrets known, a folder
         existing), else ``SourceError`` and nothing changes. Reachability is the first build's to report."""
         open_source(spec, self.secrets, self.work_dir)  # unknown secret names fail here
@@ -69,7 +69,7 @@ class SourceSync:
             self.documents.clear_source(index)
         self.bindings.set(index, spec)
 
-    def spec_for(self, index: str) -> FolderSpec | GitSpec | S3Spec | None:
+    def spec_for(self, index: str) -> AnySpec | None:
         """The spec of ``index``'s source, or None (uploads only)."""
         binding = self.bindings.get(index)
         if binding is not None:

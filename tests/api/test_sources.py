@@ -61,6 +61,9 @@ def test_bindings_of_each_kind_show_secret_names_never_values(client: TestClient
 
     r = client.put(f"{BASE}/source", json={"kind": "s3", "bucket": "hr-policies", "prefix": "handbook/"})
     assert r.status_code == 200 and r.json()["spec"]["bucket"] == "hr-policies"
+    wiki = {"kind": "confluence", "base_url": "https://x.atlassian.net", "space": "HR", "label_groups": {"hr": ["hr"]}}
+    r = client.put(f"{BASE}/source", json=wiki)
+    assert r.status_code == 200 and r.json()["spec"]["label_groups"] == {"hr": ["hr"]}
     legacy = client.put(f"{BASE}/source", json={"folder": str(SAMPLE_DIR)})
     assert legacy.status_code == 200 and legacy.json()["kind"] == "folder"
     assert legacy.json()["folder"] == str(SAMPLE_DIR.resolve())
@@ -75,6 +78,7 @@ def test_bindings_of_each_kind_show_secret_names_never_values(client: TestClient
         ({"kind": "git", "url": REPO, "path": "../outside"}, "validation_error"),
         ({"kind": "ftp", "url": REPO}, "validation_error"),
         ({"kind": "s3", "bucket": "Bad_Bucket"}, "validation_error"),
+        ({"kind": "confluence", "base_url": "ftp://x", "space": "HR"}, "validation_error"),
         ({"kind": "folder", "folder": "/no/such/folder"}, "source_error"),
     ],
 )
