@@ -63,9 +63,7 @@ class ConfluenceTestServer:
             return {"results": found, "_links": {}}
 
         @app.get("/wiki/api/v2/spaces/{space_id}/pages")
-        def pages(
-            space_id: str, request: Request, limit: int = 25, cursor: int = 0, status: str = "current"
-        ) -> Any:
+        def pages(space_id: str, request: Request, limit: int = 25, cursor: int = 0, status: str = "current") -> Any:
             if space_id != self.space_id:
                 return JSONResponse({"message": "not found"}, status_code=404)
             if cursor and self.fail_after_first_page:
