@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         "a Git https token, S3 credentials. Bindings store and show only the names.",
     )
     source_timeout_s: float = Field(120.0, gt=0, description="Longest time one Git or S3 call of a source may take.")
+    watch_folders: bool = Field(
+        False, description="Watch folder sources (embedded mode) and build an index when its folder changes."
+    )
+    watch_debounce_ms: int = Field(2000, ge=50, le=600_000, description="Folder watching: changes this close are one.")
     webhook_secret: SecretStr | None = Field(
         None,
         description="Secret of `POST /v1/hooks/git` (GitHub/Gitea HMAC-SHA256 signature, GitLab token); "

@@ -30,6 +30,7 @@ from ingest.pii import Redactor
 from ingest.sources.bindings import SourceBindings
 from ingest.sources.schedule import SourceScheduler
 from ingest.sources.sync import SourceSync
+from ingest.sources.watch import FolderWatcher, folder_bindings
 from prompts import load_prompt
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
@@ -96,14 +97,20 @@ class JobServices:
     runner: BuildRunner
     trigger: BuildTrigger
     scheduler: SourceScheduler
+    watcher: FolderWatcher | None = None
+    """Folder watching, when ``watch_folders`` is on."""
 
     def start_worker(self, threads: int = 1) -> None:
-        """Run the build worker and the source schedule inside this process (``rag serve``, embedded default)."""
+        """Run the build worker, the source schedule and folder watching inside this process (``rag serve``)."""
         self.queue.start(threads)
         self.scheduler.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def stop_worker(self) -> None:
-        """Stop the in-process worker and schedule; a job in hand goes back to the queue."""
+        """Stop the in-process worker, schedule and watching; a job in hand goes back to the queue."""
+        if self.watcher is not None:
+            self.watcher.stop()
         self.scheduler.stop()
         self.runner.stopping.set()
         self.queue.stop()
@@ -146,8 +153,13 @@ def build_jobs(services: Services) -> JobServices:
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
     trigger = BuildTrigger(store, queue.enqueue)
-    scheduler = SourceScheduler(services.sources.bindings, services.sources, trigger)
-    return JobServices(store=store, queue=queue, runner=runner, trigger=trigger, scheduler=scheduler)
+    bindings = services.sources.bindings
+    scheduler = SourceScheduler(bindings, services.sources, trigger)
+    watcher = None
+    if settings.watch_folders:
+        specs = folder_bindings(lambda: {b.index: b.spec for b in bindings.all()})
+        watcher = FolderWatcher(specs, trigger, debounce_ms=settings.watch_debounce_ms)
+    return JobServices(queue=queue, store=store, runner=runner, trigger=trigger, scheduler=scheduler, watcher=watcher)
 
 
 def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
