@@ -41,6 +41,10 @@ def test_source_binds_a_repository_and_check_reports_changes(env: Path) -> None:
 def test_source_and_check_refuse_bad_input_with_an_exit_code(env: Path) -> None:
     both = runner.invoke(app, ["source", "policies", "--git", str(env), "--s3", "bucket"])
     assert both.exit_code == 1 and "give one source" in both.output
+    wiki = runner.invoke(app, ["source", "wiki", "--confluence", "https://x.atlassian.net", "--space", "HR"])
+    assert wiki.exit_code == 0 and "confluence https://x.atlassian.net space HR" in wiki.output
+    nospace = runner.invoke(app, ["source", "wiki", "--confluence", "https://x.atlassian.net"])
+    assert nospace.exit_code == 1 and "space" in nospace.output
     secret = runner.invoke(app, ["source", "policies", "--git", "https://h.example/r.git", "--token-secret", "nope"])
     assert secret.exit_code == 1 and "no secret named 'nope'" in secret.output
     every = runner.invoke(app, ["source", "policies", "--git", str(env), "--every", "soon"])

@@ -63,18 +63,20 @@ def source_command(
     prefix: Annotated[str, typer.Option(help="S3: only objects under this prefix.")] = "",
     endpoint_url: Annotated[str | None, typer.Option(help="S3: an S3-compatible endpoint.")] = None,
     region: Annotated[str | None, typer.Option(help="S3: the region.")] = None,
+    confluence: Annotated[str | None, typer.Option(help="A Confluence site (https://x.atlassian.net).")] = None,
+    space: Annotated[str | None, typer.Option(help="Confluence: the space key.")] = None,
     credentials_secret: Annotated[
-        str | None, typer.Option(help="S3: name of 'KEY_ID:SECRET' in RAG_SOURCE_SECRETS.")
+        str | None, typer.Option(help="S3: 'KEY_ID:SECRET'; Confluence: 'email:token'; a name in RAG_SOURCE_SECRETS.")
     ] = None,
     every: Annotated[str | None, typer.Option(help="Check for changes this often (15m, 2h, 1d).")] = None,
     promote: Annotated[str, typer.Option(help="Promotion of scheduled and webhook builds.")] = "if_gate_passes",
 ) -> None:
-    """Bind an index to its source (a folder, --git or --s3); without one, show the current binding."""
+    """Bind an index to its source (a folder, --git, --s3 or --confluence); without one, show the binding."""
     from ingest.sources.specs import spec_adapter
 
-    chosen = [x for x in (folder, git, s3) if x is not None]
+    chosen = [x for x in (folder, git, s3, confluence) if x is not None]
     if len(chosen) > 1:
-        raise fail("give one source: a folder, --git or --s3")
+        raise fail("give one source: a folder, --git, --s3 or --confluence")
     try:
         with _sync() as (_, sync):
             if not chosen:
@@ -96,6 +98,8 @@ def source_command(
                 raw.update(kind="folder", folder=str(folder))
             elif git is not None:
                 raw.update(kind="git", url=git, branch=branch, path=path, token_secret=token_secret)
+            elif confluence is not None:
+                raw.update(kind="confluence", base_url=confluence, space=space, credentials_secret=credentials_secret)
             else:
                 raw.update(
                     kind="s3",
