@@ -44,6 +44,8 @@ class FolderWatcher:
         self.refresh_s = refresh_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.watching = threading.Event()
+        """Set once the folders are watched (changes from then on are seen)."""
 
     def start(self) -> None:
         """Start watching until ``stop``."""
@@ -84,6 +86,7 @@ class FolderWatcher:
             yield_on_timeout=True,
             raise_interrupt=False,
         ):
+            self.watching.set()  # the first yield (a timeout, or changes) comes after the watch is in place
             if changes:
                 for index in sorted(_indexes_of(changes, roots)):
                     job, new = self.trigger.request(index, bound[index].promote, "watch")

@@ -69,24 +69,28 @@ def test_bindings_of_each_kind_show_secret_names_never_values(client: TestClient
     assert legacy.json()["folder"] == str(SAMPLE_DIR.resolve())
 
 
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        ({"kind": "git", "url": REPO, "token_secret": "no-such-secret"}, "source_error"),
-        ({"kind": "git", "url": "https://me:pw@git.example.org/r.git"}, "validation_error"),
-        ({"kind": "git", "url": REPO, "every": "5s"}, "validation_error"),
-        ({"kind": "git", "url": REPO, "path": "../outside"}, "validation_error"),
-        ({"kind": "ftp", "url": REPO}, "validation_error"),
-        ({"kind": "s3", "bucket": "Bad_Bucket"}, "validation_error"),
-        ({"kind": "confluence", "base_url": "ftp://x", "space": "HR"}, "validation_error"),
-        ({"kind": "folder", "folder": "/no/such/folder"}, "source_error"),
-    ],
-)
-def test_bad_bindings_are_refused_and_change_nothing(client: TestClient, body: dict[str, Any], code: str) -> None:
+BAD_BINDINGS: list[tuple[dict[str, Any], str]] = [
+    ({"kind": "git", "url": REPO, "token_secret": "no-such-secret"}, "source_error"),
+    ({"kind": "git", "url": "https://me:pw@git.example.org/r.git"}, "validation_error"),
+    ({"kind": "git", "url": "--upload-pack=touch x"}, "validation_error"),
+    ({"kind": "git", "url": "ext::sh -c touch% x"}, "validation_error"),
+    ({"kind": "git", "url": REPO, "every": "5s"}, "validation_error"),
+    ({"kind": "git", "url": REPO, "path": "../outside"}, "validation_error"),
+    ({"kind": "git", "url": REPO, "branch": "main\u0000"}, "validation_error"),
+    ({"kind": "ftp", "url": REPO}, "validation_error"),
+    ({"kind": "s3", "bucket": "Bad_Bucket"}, "validation_error"),
+    ({"kind": "confluence", "base_url": "ftp://x", "space": "HR"}, "validation_error"),
+    ({"kind": "folder", "folder": "/no/such/folder"}, "source_error"),
+]
+
+
+def test_bad_bindings_are_refused_and_change_nothing(client: TestClient) -> None:
     assert client.put(f"{BASE}/source", json={"folder": str(SAMPLE_DIR)}).status_code == 200
-    r = client.put(f"{BASE}/source", json=body)
-    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
-    assert client.get(f"{BASE}/source").json()["kind"] == "folder"
+    before = client.get(f"{BASE}/source").json()
+    for body, code in BAD_BINDINGS:
+        r = client.put(f"{BASE}/source", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, (body, r.text)
+    assert client.get(f"{BASE}/source").json() == before
 
 
 def test_webhook_signatures_are_checked_before_anything_else(client: TestClient) -> None:
