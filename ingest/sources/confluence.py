@@ -28,8 +28,8 @@ __all__ = ["ConfluenceSource"]
 class ConfluenceSource:
     """Current pages of the space ``space`` (its key) at ``base_url`` (``https://example.atlassian.net``).
 
-    ``credentials`` is ``email:api_token`` (Cloud, Basic) or a personal access token (Data Center,
-    Bearer). ``transport`` is a test seam (httpx's).
+    ``credentials`` is ``email:api_token`` (Basic) or a token sent as Bearer. Cloud's v2 endpoints only
+    (Data Center has v1). ``transport`` is a test seam (httpx's).
     """
 
     kind = "confluence"

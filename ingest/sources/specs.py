@@ -132,7 +132,7 @@ class ConfluenceSpec(_Spec):
     credentials_secret: str | None = Field(
         None,
         max_length=128,
-        description="Name of the secret holding 'email:api_token' (Cloud) or a token (Data Center).",
+        description="Name of the secret holding 'email:api_token' (Basic) or a token (Bearer).",
     )
     label_groups: dict[str, list[str]] = Field(
         default_factory=dict, description='Access groups of pages by label, e.g. {"hr-only": ["hr"]}.'
