@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from git import Repo
 
-from ingest.sources.specs import FolderSpec, GitSpec
+from ingest.sources.specs import FolderSpec, GitSpec, S3Spec
 from rag.wiring import Services
 from tests.conftest import SAMPLE_DIR, ServicesFactory
 from tests.ingest.test_sources_git import BOB, commit
+from tests.support.s3_server import ACCESS_KEY, SECRET_KEY, S3TestServer
 
 DOCS = ("people/annual-leave.md", "people/remote-work.md", "it/equipment.md")
 
@@ -135,3 +136,40 @@ def test_the_schedule_checks_when_due_and_builds_only_on_change(
     assert scheduler.run_due(now + timedelta(days=1)) == []
     binding = s.sources.bindings.get("policies")
     assert binding is not None and "branch 'gone' does not exist" in str(binding.last_error)
+
+
+def test_s3_bound_index_uses_named_credentials_and_drops_deleted_objects(
+    services_factory: ServicesFactory, tmp_path: Path
+) -> None:
+    with S3TestServer() as s3:
+        client = s3.client()
+        client.create_bucket(Bucket="hr-policies")
+        for d in DOCS:
+            client.put_object(Bucket="hr-policies", Key=f"handbook/{d}", Body=(SAMPLE_DIR / d).read_bytes())
+        s = services_factory(worker_enabled=False, source_secrets={"bucket": f"{ACCESS_KEY}:{SECRET_KEY}"})
+        assert s.jobs is not None
+        spec = S3Spec(
+            kind="s3", bucket="hr-policies", prefix="handbook/", endpoint_url=s3.endpoint, credentials_secret="bucket"
+        )
+        s.sources.bind("policies", spec)
+        job, _ = s.jobs.trigger.request("policies", "always", "schedule")
+        assert _run(s, job.job_id)["state"] == "succeeded"
+        v1 = s.catalog.get_version("policies", 1)
+        assert v1 is not None and v1.manifest is not None
+        assert sorted(d.source for d in v1.manifest.documents) == sorted(DOCS)
+        etag = client.head_object(Bucket="hr-policies", Key="handbook/it/equipment.md")["ETag"].strip('"')
+        equipment = next(d for d in v1.manifest.documents if d.source == "it/equipment.md")
+        assert equipment.metadata["revision"]["etag"] == etag
+        assert v1.manifest.source_revision == s.sources.check("policies").built_revision
+        assert not s.sources.check("policies").changed
+
+        client.delete_object(Bucket="hr-policies", Key="handbook/it/equipment.md")
+        assert s.sources.check("policies").changed
+        reads = s3.object_reads
+        job, _ = s.jobs.trigger.request("policies", "always", "schedule")
+        assert _run(s, job.job_id)["state"] == "succeeded"
+        assert s3.object_reads == reads  # the other objects' copies were kept: nothing downloaded again
+        v2 = s.catalog.get_version("policies", 2)
+        assert v2 is not None and v2.manifest is not None
+        assert "it/equipment.md" not in {d.source for d in v2.manifest.documents}
+        assert v2.manifest.chunks_embedded == 0 and s.registry.live_version("policies") == 2
