@@ -14,6 +14,7 @@ import hashlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from filelock import FileLock, Timeout
 from git import Repo
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
@@ -141,9 +142,18 @@ class GitSource:
         return f"refs/heads/{self.branch}"
 
     def fetch(self) -> None:
-        """Bring the mirror's branch to the remote's (force: a force-push replaces history); local: no-op."""
-        if self.remote:
-            self._git("fetch", "--prune", "--no-tags", "origin", f"+{self._ref()}:{self._ref()}")
+        """Bring the mirror's branch to the remote's (force: a force-push replaces history); local: no-op.
+
+        Fetches into one mirror take turns (a file lock beside it), across threads and processes.
+        """
+        if not self.remote:
+            return
+        mirror = Path(str(self._open().git_dir))
+        try:
+            with FileLock(str(mirror) + ".lock", timeout=self.timeout_s):
+                self._git("fetch", "--prune", "--no-tags", "origin", f"+{self._ref()}:{self._ref()}")
+        except Timeout as exc:
+            raise SourceError(f"{self.label}: another fetch held the mirror for {self.timeout_s:g} s") from exc
 
     def _head(self) -> str:
         self._open()  # a missing repository is its own error, not a missing branch

@@ -128,3 +128,18 @@ def test_credentials_never_appear_in_labels() -> None:
     assert redact_url("https://user:tok@git.example.org/hr/handbook.git") == "https://git.example.org/hr/handbook.git"
     source = GitSource("https://git.example.org/hr/handbook.git", "main", mirrors=Path("unused"), token="tok")
     assert "tok@" not in source.label and source.label == "git https://git.example.org/hr/handbook.git@main"
+
+
+def test_fetches_into_one_mirror_take_turns(repo: Repo, tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    origin = Repo.init(tmp_path / "origin.git", bare=True, initial_branch="main")
+    repo.create_remote("origin", str(origin.git_dir)).push("main:main")
+    url = Path(str(origin.git_dir)).as_uri()
+    first = GitSource(url, "main", mirrors=tmp_path / "mirrors")
+    first.snapshot()
+    mirror = Path(str(first._open().git_dir))
+    held = pytest.raises(SourceError, match=r"another fetch held the mirror for 0\.3 s")
+    with FileLock(str(mirror) + ".lock"), held:  # another process fetching
+        GitSource(url, "main", mirrors=tmp_path / "mirrors", timeout_s=0.3).snapshot()
+    assert GitSource(url, "main", mirrors=tmp_path / "mirrors").snapshot().revision == first.revision()
