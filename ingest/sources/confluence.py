@@ -4,8 +4,11 @@ Pages are listed with ``GET /wiki/api/v2/spaces/{id}/pages`` following the ``_li
 to the end (a page of the listing that fails fails the whole listing). Each page becomes an HTML
 document named ``<page id>.html`` (stable across title changes) whose revision is the page's version
 number; the loaders read it through the HTML loader. Page labels map to access groups by setting
-(``label_groups``); a page with a label that maps to no group keeps the default rules. Deleted,
-archived and trashed pages are not listed, so they leave the next version.
+(``label_groups``); a page with a label that maps to no group keeps the default rules. A page with
+read restrictions (``/wiki/rest/api/content/{id}/restriction/byOperation/read``; v2 has no
+restrictions endpoint) is left out and named in the snapshot's ``skipped``: who may read it in
+Confluence cannot be mapped to access groups safely. Deleted, archived and trashed pages are not
+listed, so they leave the next version.
 """
 
 from __future__ import annotations
@@ -146,8 +149,12 @@ class ConfluenceSource:
             raise SourceError(f"{self.label} has no current pages")
         docs: list[SourceDocument] = []
         self._bodies = {}
+        skipped: list[str] = []
         for page in pages:
             page_id, title = str(page["id"]), str(page.get("title") or page["id"])
+            if self._restricted(page_id):
+                skipped.append(f"{page_id}.html (read-restricted: {title})")
+                continue
             version = int(page["version"]["number"])
             storage = str(((page.get("body") or {}).get("storage") or {}).get("value") or "")
             body = (
@@ -164,8 +171,19 @@ class ConfluenceSource:
             name = f"{page_id}.html"
             self._bodies[name] = body
             docs.append(SourceDocument(name, str(version), f"{page_id}-{version}-{len(body)}", len(body), metadata))
+        if not docs:
+            raise SourceError(f"{self.label} has no pages without read restrictions")
         docs.sort(key=lambda d: d.name)
-        return Snapshot(combined_revision((d.name.removesuffix(".html"), d.revision) for d in docs), docs)
+        return Snapshot(combined_revision((d.name.removesuffix(".html"), d.revision) for d in docs), docs, skipped)
+
+    def _restricted(self, page_id: str) -> bool:
+        """Whether anyone limited who may read the page (users or groups in its read restrictions)."""
+        data = self._get(f"/wiki/rest/api/content/{page_id}/restriction/byOperation/read")
+        restrictions = data.get("restrictions") or {}
+        return any(
+            (restrictions.get(kind) or {}).get("size", len((restrictions.get(kind) or {}).get("results", [])))
+            for kind in ("user", "group")
+        )
 
     def read(self, doc: SourceDocument) -> bytes:
         """The page as an HTML document (from the last snapshot, which carried the bodies)."""

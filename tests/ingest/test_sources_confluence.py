@@ -33,6 +33,13 @@ def confluence(server: ConfluenceTestServer) -> ConfluenceTestServer:
     return server
 
 
+def test_read_restricted_pages_are_left_out_and_named(confluence: ConfluenceTestServer) -> None:
+    confluence.pages["105"].read_groups = ["confluence-hr-managers"]
+    snap = source(confluence).snapshot()
+    assert [d.name for d in snap.documents] == ["101.html", "102.html", "103.html"]
+    assert snap.skipped == ["105.html (read-restricted: Policy 105)"]
+
+
 def source(server: ConfluenceTestServer, credentials: str = f"{EMAIL}:{API_TOKEN}") -> ConfluenceSource:
     return ConfluenceSource(
         server.url, "HR", credentials=credentials, label_groups={"hr-only": ["hr"]}, page_limit=2, timeout_s=10

@@ -27,6 +27,8 @@ class Page:
     version: int = 1
     labels: list[str] = field(default_factory=list)
     status: str = "current"
+    read_groups: list[str] = field(default_factory=list)
+    """Confluence groups its read restrictions name (empty: anyone in the space may read it)."""
 
 
 class ConfluenceTestServer:
@@ -97,6 +99,20 @@ class ConfluenceTestServer:
             if page is None:
                 return JSONResponse({"message": "not found"}, status_code=404)
             return {"results": [{"id": str(n), "name": name, "prefix": "global"} for n, name in enumerate(page.labels)]}
+
+        @app.get("/wiki/rest/api/content/{page_id}/restriction/byOperation/read")
+        def read_restrictions(page_id: str) -> Any:
+            page = self.pages.get(page_id)
+            if page is None:
+                return JSONResponse({"message": "not found"}, status_code=404)
+            groups = [{"type": "group", "name": g, "id": g} for g in page.read_groups]
+            return {
+                "operation": "read",
+                "restrictions": {
+                    "user": {"results": [], "start": 0, "limit": 200, "size": 0},
+                    "group": {"results": groups, "start": 0, "limit": 200, "size": len(groups)},
+                },
+            }
 
         return app
 
