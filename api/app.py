@@ -26,6 +26,7 @@ from api.routes import (
     lifecycle,
     metrics,
     sign_in,
+    sources,
     web,
 )
 from api.schemas import AUTH_ERRORS
@@ -88,6 +89,7 @@ def create_app(
         indexes.router,
         lifecycle.router,
         documents.router,
+        sources.router,
         jobs.router,
         feedback.router,
         document_text.router,
@@ -97,6 +99,7 @@ def create_app(
     # The pages and their static files are public (they hold no data; the API calls they make need a
     # key), and so is /metrics, for Prometheus on the internal network.
     app.include_router(sign_in.router)  # public: it is how a person gets a session
+    app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
     app.include_router(metrics.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

@@ -82,6 +82,8 @@ class Manifest(_Frozen):
     engine: str
     source: str
     created_at: datetime
+    source_revision: str | None = None
+    """The revision of the source the documents were read at (a Git commit, a listing hash); None: not recorded."""
     embedder: EmbedderSpec
     sparse: SparseSpec
     chunker: ChunkerSpec

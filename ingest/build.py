@@ -58,7 +58,7 @@ BuildMode = Literal["incremental", "full"]
 RedactorFor = Callable[[str], Redactor | None]
 """The PII redactor builds of an index use (None: that index is not redacted)."""
 
-_UNREDACTED_METADATA = frozenset({GROUPS_KEY, "owner", "doc_id", "upload_sha256"})
+_UNREDACTED_METADATA = frozenset({GROUPS_KEY, "owner", "doc_id", "upload_sha256", "revision"})
 """Metadata keys kept as they are: access control, the accountable owner and identifiers."""
 
 
@@ -103,6 +103,8 @@ _Item = tuple[str, Callable[[StopFn], LoadedDocument]]
 
 def _loader(entry: SourceFile, limits: LoadLimits) -> Callable[[StopFn], LoadedDocument]:
     def load(should_stop: StopFn) -> LoadedDocument:
+        if entry.error is not None:
+            raise LoadError(entry.name, entry.error)
         doc = load_document(entry.path, entry.name, entry.doc_id, limits=limits, should_stop=should_stop)
         return replace(doc, metadata={**doc.metadata, **entry.metadata}) if entry.metadata else doc
 
@@ -176,6 +178,8 @@ class Builder:
         finalize: FinalizeFn | None = None,
         on_file: Callable[[str], None] | None = None,
         collected_at: datetime | None = None,
+        source_label: str | None = None,
+        source_revision: str | None = None,
     ) -> BuildResult:
         """Build a folder (``source``), a list of ``files`` or loaded ``documents`` into a new version of ``index``.
 
@@ -192,7 +196,8 @@ class Builder:
         batches, so a cancel takes effect within seconds. ``on_file`` is told each file as its
         loading starts. ``collected_at`` is when the files were collected (default: now): a
         document purged after it is dropped from the version before sealing, or, purged later
-        still, right after it becomes ready (``indexes.purge``).
+        still, right after it becomes ready (``indexes.purge``). ``source_label`` and
+        ``source_revision`` (which source, at which revision, the files come from) go into the manifest.
         """
         collected_at = collected_at or datetime.now(UTC)
         check_index_name(index)
@@ -217,7 +222,7 @@ class Builder:
             manifest = self._build_into(
                 index,
                 version,
-                str(source) if source is not None else f"{len(items)} documents",
+                source_label or (str(source) if source is not None else f"{len(items)} documents"),
                 items,
                 report,
                 started,
@@ -229,6 +234,8 @@ class Builder:
             )
             if self.calibrator is not None:
                 manifest = self.calibrator(manifest)
+            if source_revision is not None:
+                manifest = manifest.model_copy(update={"source_revision": source_revision})
             if finalize is not None:
                 manifest = finalize(manifest)
         except BaseException as exc:

@@ -285,6 +285,11 @@ class DocumentStore:
                 conn.execute(sources_table.insert().values(index_name=index, folder=str(folder), updated_at=now))
         return SourceConfig(index=index, folder=folder, updated_at=now)
 
+    def clear_source(self, index: str) -> None:
+        """Forget the folder of ``index`` (it is built from another kind of source, or uploads only)."""
+        with self._lock, self._db.begin() as conn:
+            conn.execute(sources_table.delete().where(sources_table.c.index_name == index))
+
     def get_source(self, index: str) -> SourceConfig | None:
         """The folder ``index`` is built from, or None."""
         with self._db.connect() as conn:
@@ -462,12 +467,19 @@ class DocumentStore:
         """
         check_index_name(index)
         files, skipped = self.folder_files(index, strict=True)
+        return self.overlay(index, files), skipped
+
+    def overlay(self, index: str, files: list[SourceFile]) -> list[SourceFile]:
+        """``files`` of a source (``doc_id`` set) with the uploads of ``index`` added and its deletions applied.
+
+        An upload replaces the source files of its doc_id; tombstoned doc_ids are left out.
+        """
         uploads = self.uploads(index)
         dead = self.tombstones(index)
         replaced = {u.doc_id for u in uploads}
         chosen = [f for f in files if f.doc_id not in dead and f.doc_id not in replaced]
         chosen += [u.source_file() for u in uploads if u.doc_id not in dead]
-        return chosen, skipped
+        return chosen
 
     def list_documents(self, index: str, live: Manifest | None) -> list[DocumentStatus]:
         """Every document of the next build and of the ``live`` manifest with its status, by doc_id.

@@ -16,6 +16,7 @@ from rag.commands.access import audit_app, keys_app
 from rag.commands.common import cli_actor, err, fail, out
 from rag.commands.evaluate import eval_command
 from rag.commands.feedback import feedback_app, golden_app
+from rag.commands.sources import check_command, source_command
 from rag.errors import RagError
 from rag.progress import progress_bar
 from rag.settings import Settings
@@ -37,6 +38,8 @@ app.add_typer(feedback_app, name="feedback")
 app.add_typer(golden_app, name="golden")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.command(name="source")(source_command)
+app.command(name="check")(check_command)
 
 
 @contextmanager
@@ -261,7 +264,9 @@ def build(
         check_index_name(index)
         with _services() as s:
             assert s.jobs is not None
-            job = s.jobs.store.create(index, mode, promote, str(source.resolve()) if source else None)
+            job = s.jobs.store.create(
+                index, mode, promote, str(source.resolve()) if source else None, trigger=cli_actor().name
+            )
             s.jobs.queue.enqueue(job.job_id)
             out.print(f"queued job {job.job_id} ({mode} build of {index}, promote: {promote})")
             while wait:
@@ -275,20 +280,6 @@ def build(
                 time.sleep(1)
     except RagError as exc:
         raise fail(exc.message) from None
-
-
-@app.command()
-def source(
-    index: Annotated[str, typer.Argument(help="Index name.")],
-    folder: Annotated[Path, typer.Argument(help="The owners' folder that build jobs of the index read.")],
-) -> None:
-    """Configure the folder an index's build jobs read (uploads are added, deletions removed)."""
-    try:
-        with _services() as s:
-            config = s.documents.set_source(index, folder)
-    except RagError as exc:
-        raise fail(exc.message) from None
-    out.print(f"index {index} builds from {config.folder}")
 
 
 @app.command()
@@ -319,6 +310,7 @@ def worker(threads: Annotated[int, typer.Option(help="Worker threads.")] = 1) ->
         if done.failed_jobs or done.requeued_jobs:
             err.print(f"recovered: failed {done.failed_jobs}, requeued {done.requeued_jobs}")
         out.print(f"worker {s.jobs.runner.worker} waiting for build jobs (Ctrl-C stops)")
+        s.jobs.scheduler.start()  # scheduled source checks (issue 15); stopped when the services close
         s.jobs.queue.run_forever(threads)
 
 

@@ -148,6 +148,23 @@ class Settings(BaseSettings):
     )
     load_max_seconds: float = Field(60.0, gt=0, description="Longest time a build spends loading one file.")
 
+    # sources that keep the index current (issue 15; docs/sources.md, docs/adr/0014)
+    source_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Secrets sources name (JSON, e.g. {"handbook-token": "ghp_...", "bucket": "KEYID:SECRET"}): '
+        "a Git https token, S3 credentials. Bindings store and show only the names.",
+    )
+    source_timeout_s: float = Field(120.0, gt=0, description="Longest time one Git or S3 call of a source may take.")
+    watch_folders: bool = Field(
+        False, description="Watch folder sources (embedded mode) and build an index when its folder changes."
+    )
+    watch_debounce_ms: int = Field(2000, ge=50, le=600_000, description="Folder watching: changes this close are one.")
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret of `POST /v1/hooks/git` (GitHub/Gitea HMAC-SHA256 signature, GitLab token); "
+        "unset: the hook answers 401.",
+    )
+
     # access, audit, redaction and abuse limits (issue 5; docs/adr/0007, docs/adr/0008)
     auth_enabled: bool = Field(
         True, description="Require an API key (Authorization: Bearer ...); off: every caller is an admin."

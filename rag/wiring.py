@@ -24,8 +24,13 @@ from ingest.jobs.identity import worker_id
 from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner, Hooks
 from ingest.jobs.store import Job, JobState, JobStore
+from ingest.jobs.triggers import BuildTrigger
 from ingest.load_limits import LoadLimits
 from ingest.pii import Redactor
+from ingest.source_sync.schedule import SourceScheduler
+from ingest.source_sync.sync import SourceSync
+from ingest.source_sync.watch import FolderWatcher, folder_bindings
+from ingest.sources.bindings import SourceBindings
 from prompts import load_prompt
 from rag.access.audit import AuditLog
 from rag.access.authenticate import Authenticator, build_authenticator
@@ -75,6 +80,7 @@ class Services:
     audit: AuditLog
     authenticator: Authenticator
     web_sign_in: WebSignIn | None
+    sources: SourceSync
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -97,13 +103,23 @@ class JobServices:
     store: JobStore
     queue: BuildQueue
     runner: BuildRunner
+    trigger: BuildTrigger
+    scheduler: SourceScheduler
+    watcher: FolderWatcher | None = None
+    """Folder watching, when ``watch_folders`` is on."""
 
     def start_worker(self, threads: int = 1) -> None:
-        """Run the build worker inside this process (``rag serve``, embedded default)."""
+        """Run the build worker, the source schedule and folder watching inside this process (``rag serve``)."""
         self.queue.start(threads)
+        self.scheduler.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def stop_worker(self) -> None:
-        """Stop the in-process worker; a job in hand goes back to the queue."""
+        """Stop the in-process worker, schedule and watching; a job in hand goes back to the queue."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.scheduler.stop()
         self.runner.stopping.set()
         self.queue.stop()
 
@@ -112,7 +128,7 @@ def build_jobs(services: Services) -> JobServices:
     """The job store on the metadata database, the queue (SQLite or Redis) and the runner."""
     settings = services.settings
     store = JobStore(services.catalog.engine)
-    hooks = Hooks(collect=services.documents.collect)
+    hooks = Hooks(collect=services.sources.collect)
     if settings.golden_set is not None:
         golden = load_golden_set(settings.golden_set)
         gated_index = settings.default_index
@@ -144,7 +160,14 @@ def build_jobs(services: Services) -> JobServices:
     runner = BuildRunner(store, services.builder, worker, hooks)
     queue = BuildQueue(make_huey(settings.queue_url, settings.data_dir), runner)
     runner.attach(queue)
-    return JobServices(store=store, queue=queue, runner=runner)
+    trigger = BuildTrigger(store, queue.enqueue)
+    bindings = services.sources.bindings
+    scheduler = SourceScheduler(bindings, services.sources, trigger)
+    watcher = None
+    if settings.watch_folders:
+        specs = folder_bindings(lambda: {b.index: b.spec for b in bindings.all()})
+        watcher = FolderWatcher(specs, trigger, debounce_ms=settings.watch_debounce_ms)
+    return JobServices(queue=queue, store=store, runner=runner, trigger=trigger, scheduler=scheduler, watcher=watcher)
 
 
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
@@ -257,6 +280,16 @@ def build_services(
         refusal_threshold=settings.refusal_threshold,
         max_question_chars=settings.max_question_chars,
     )
+    documents = DocumentStore(catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes)
+    sources = SourceSync(
+        documents,
+        SourceBindings(catalog.engine),
+        catalog,
+        settings.source_secrets,
+        settings.data_dir / "sources",
+        max_bytes=settings.load_max_expanded_bytes,
+        timeout_s=settings.source_timeout_s,
+    )
     services = Services(
         settings=settings,
         catalog=catalog,
@@ -267,14 +300,13 @@ def build_services(
         builder=builder,
         assistant=assistant,
         answers=answers,
-        documents=DocumentStore(
-            catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes
-        ),
+        documents=documents,
         feedback=FeedbackStore(catalog.engine),
         keys=(keys := KeyStore(catalog.engine)),
         audit=AuditLog(catalog.engine),
         authenticator=(authenticator := build_authenticator(settings, keys)),
         web_sign_in=build_web_sign_in(settings, authenticator.verifier, catalog.engine),
+        sources=sources,
     )
     services.jobs = build_jobs(services)
     return services

@@ -1,4 +1,4 @@
-"""Document routes: an index's source folder, uploads, deletions and the document listing.
+"""Document routes: uploads, deletions and the document listing of an index (its source: ``api.routes.sources``).
 
 Uploads and deletions change what the next build of the index contains; no version changes until
 then (except ``purge=true``, which removes the document's chunks from every retained version).
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from api.auth import Admin, IndexOwner
+from api.auth import IndexOwner
 from api.deps import ServicesDep
 from api.fields import Name, check_name
 from api.schemas import ErrorBody
@@ -39,8 +38,6 @@ __all__ = [
     "DocumentListing",
     "DocumentOut",
     "DocumentStatusOut",
-    "SourceOut",
-    "SourceRequest",
     "router",
 ]
 
@@ -48,22 +45,6 @@ router = APIRouter(prefix="/v1/indexes", tags=["documents"])
 
 
 # bodies -----------------------------------------------------------------------------------------
-
-
-class SourceRequest(BaseModel):
-    """The owners' shared folder an index is built from (a path on the server)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    folder: Name = Field(min_length=1, max_length=4096)
-
-
-class SourceOut(BaseModel):
-    """An index's configured source folder; ``folder`` is null when none is configured."""
-
-    index: str
-    folder: str | None
-    updated_at: datetime | None
 
 
 class DocumentOut(BaseModel):
@@ -178,30 +159,6 @@ def _parse_metadata(text: str | None) -> dict[str, Any]:
         except InvalidInput as exc:
             raise InvalidInput(f"metadata.{exc.message}") from exc
     return value
-
-
-# source folder ----------------------------------------------------------------------------------
-
-
-@router.put("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
-def put_source(name: str, body: SourceRequest, services: ServicesDep, principal: Admin) -> SourceOut:
-    """Build the index from this folder from the next build on; it must exist (else 422 ``source_error``).
-
-    Admins only: the folder is a path on the server.
-    """
-    with services.audit.action(principal, "source.set", index=name, target=body.folder):
-        config = services.documents.set_source(name, Path(body.folder))
-    return SourceOut(index=name, folder=str(config.folder), updated_at=config.updated_at)
-
-
-@router.get("/{name}/source", response_model=SourceOut, responses={422: _ERRORS[422]})
-def get_source(name: str, services: ServicesDep, principal: IndexOwner) -> SourceOut:
-    """The index's configured source folder (``folder`` null when none is configured)."""
-    check_index_name(name)
-    config = services.documents.get_source(name)
-    if config is None:
-        return SourceOut(index=name, folder=None, updated_at=None)
-    return SourceOut(index=name, folder=str(config.folder), updated_at=config.updated_at)
 
 
 # documents --------------------------------------------------------------------------------------

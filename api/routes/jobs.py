@@ -79,7 +79,7 @@ def start_build(
     jobs = _jobs(services)
     with services.audit.action(principal, "build.request", index=name) as audited:
         audited.details.update(mode=body.mode, promote=body.promote, source=body.source)
-        job = jobs.store.create(name, body.mode, body.promote, body.source)
+        job = jobs.store.create(name, body.mode, body.promote, body.source, trigger=f"api:{principal.name}")
         jobs.queue.enqueue(job.job_id)
         audited.target = job.job_id
     url = f"/v1/jobs/{job.job_id}"

@@ -23,14 +23,14 @@ from ingest.build import BuildCancelled, Builder, BuildResult
 from ingest.jobs.lease import Lease
 from ingest.jobs.queue import BuildQueue
 from ingest.jobs.store import Job, JobState, JobStore
-from ingest.sources import SourceFile, discover
+from ingest.sources import Collected, discover
 from rag.errors import RagError, SourceError
 
 __all__ = ["BuildRunner", "Hooks"]
 
 log = logging.getLogger("ingest.jobs.runner")
 
-CollectFn = Callable[[str], tuple[list[SourceFile], list[str]]]
+CollectFn = Callable[[str], Collected]
 GateFn = Callable[[str, Manifest], dict[str, Any]]
 AfterFn = Callable[[str], list[int]]
 FinishedFn = Callable[[Job, JobState, dict[str, Any] | None, str | None], None]
@@ -41,7 +41,8 @@ FinishedFn = Callable[[Job, JobState, dict[str, Any] | None, str | None], None]
 class Hooks:
     """What the runner needs beyond the builder, wired by the composition root.
 
-    ``collect``: the documents of an index's next build (its configured folder and uploads).
+    ``collect``: the documents of an index's next build (its configured source and uploads), with the
+    source's label and revision.
     ``gate``: evaluates a sealed version against the live one; the result goes into the manifest.
     ``retention``: drops old versions after a build; returns the versions dropped.
     ``finished``: told the outcome of every job that ends (succeeded, failed, cancelled).
@@ -98,9 +99,10 @@ class BuildRunner:
         finally:
             lock.release()
 
-    def _files(self, job: Job) -> tuple[list[SourceFile], list[str]]:
+    def _files(self, job: Job) -> Collected:
         if job.source:
-            return discover(Path(job.source))
+            files, skipped = discover(Path(job.source))
+            return Collected(files, skipped, job.source)
         if self.hooks.collect is None:
             raise SourceError(f"index {job.index!r} has no source folder: give one with the build request")
         return self.hooks.collect(job.index)
@@ -137,11 +139,13 @@ class BuildRunner:
 
         try:
             collected_at = datetime.now(UTC)
-            files, skipped = self._files(job)
+            collected = self._files(job)
             result = self.builder.build(
                 job.index,
-                files=files,
-                skipped=skipped,
+                files=collected.files,
+                skipped=collected.skipped,
+                source_label=collected.source,
+                source_revision=collected.revision,
                 mode=job.mode,
                 promote=job.promote == "always",
                 progress=on_progress,
@@ -186,6 +190,7 @@ class BuildRunner:
                 "chunks_embedded": m.chunks_embedded,
                 "chunks_reused": m.chunks_reused,
                 "parent_version": m.parent_version,
+                "source_revision": m.source_revision,
                 "errors": [e.model_dump() for e in m.errors],
                 "skipped": result.skipped,
                 "gate": gate_result or None,

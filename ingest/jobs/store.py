@@ -45,6 +45,21 @@ jobs_table = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+triggers_table = sa.Table(
+    "job_triggers",
+    metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("trigger", sa.String(300), nullable=False),
+)
+"""What started a job (``api``, ``cli``, ``webhook:github push abc123``, ``schedule``, ``watch``), beside
+``jobs`` so existing databases gain it without a column change."""
+
+
+def _select() -> sa.Select[Any]:
+    return sa.select(jobs_table, triggers_table.c.trigger).select_from(
+        jobs_table.outerjoin(triggers_table, triggers_table.c.job_id == jobs_table.c.job_id)
+    )
+
 
 class Job(BaseModel):
     """A build job as the API shows it."""
@@ -66,6 +81,7 @@ class Job(BaseModel):
         description="The version produced, chunks embedded vs reused, per-file errors, gate, timings."
     )
     error: str | None
+    trigger: str | None = Field(None, description="What started the job: api, cli, webhook:..., schedule, watch.")
 
 
 def _now() -> datetime:
@@ -85,8 +101,8 @@ class JobStore:
         self._db = engine
         metadata.create_all(engine)
 
-    def create(self, index: str, mode: str, promote: str, source: str | None) -> Job:
-        """A new queued job."""
+    def create(self, index: str, mode: str, promote: str, source: str | None, trigger: str | None = None) -> Job:
+        """A new queued job; ``trigger`` says what started it."""
         job_id = uuid.uuid4().hex
         with self._db.begin() as conn:
             conn.execute(
@@ -102,6 +118,8 @@ class JobStore:
                     progress=json.dumps({"stage": "queued"}),
                 )
             )
+            if trigger is not None:
+                conn.execute(triggers_table.insert().values(job_id=job_id, trigger=trigger[:300]))
         job = self.get(job_id)
         assert job is not None
         return job
@@ -109,12 +127,12 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         """One job, or None."""
         with self._db.connect() as conn:
-            row = conn.execute(sa.select(jobs_table).where(jobs_table.c.job_id == job_id)).first()
+            row = conn.execute(_select().where(jobs_table.c.job_id == job_id)).first()
         return None if row is None else _job(row)
 
     def list_jobs(self, index: str | None = None, limit: int = 100) -> list[Job]:
         """Jobs, newest first, optionally of one index."""
-        query = sa.select(jobs_table).order_by(jobs_table.c.created_at.desc()).limit(limit)
+        query = _select().order_by(jobs_table.c.created_at.desc()).limit(limit)
         if index is not None:
             query = query.where(jobs_table.c.index_name == index)
         with self._db.connect() as conn:
@@ -127,6 +145,12 @@ class JobStore:
                 sa.select(jobs_table.c.job_id).where(jobs_table.c.state == "queued").order_by(jobs_table.c.created_at)
             ).all()
         return [str(r[0]) for r in rows]
+
+    def queued_for(self, index: str) -> list[Job]:
+        """The queued jobs of ``index``, oldest first (a new trigger joins one instead of queueing another)."""
+        query = _select().where(jobs_table.c.index_name == index, jobs_table.c.state == "queued")
+        with self._db.connect() as conn:
+            return [_job(r) for r in conn.execute(query.order_by(jobs_table.c.created_at)).all()]
 
     def claim(self, job_id: str, worker: str) -> Job | None:
         """Move a queued job to running for ``worker``; None if it is not queued any more."""
@@ -222,7 +246,7 @@ class JobStore:
     def running(self) -> list[Job]:
         """Every job in state running."""
         with self._db.connect() as conn:
-            rows = conn.execute(sa.select(jobs_table).where(jobs_table.c.state == "running")).all()
+            rows = conn.execute(_select().where(jobs_table.c.state == "running")).all()
         return [_job(r) for r in rows]
 
     def fail_stale(
@@ -286,4 +310,5 @@ def _job(row: sa.Row[Any]) -> Job:
         progress=json.loads(m["progress"] or "{}"),
         result=json.loads(m["result"]) if m["result"] else None,
         error=m["error"],
+        trigger=m.get("trigger"),
     )

@@ -21,6 +21,8 @@ from tests.api.conftest import ClientFactory, create_key_headers, services_of
 from tests.support.oidc_provider import OidcProvider, running_provider
 
 PUBLIC = "public"
+SIGNED = "signed"
+"""Authenticated by a signature over the body, not by a key: 401 for every key without one."""
 ANY_KEY = "employee"
 
 # (method, path) -> the least role allowed, or PUBLIC. "owner*" means: owners of the path's index.
@@ -71,6 +73,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/auth/login"): PUBLIC,
     ("GET", "/auth/callback"): PUBLIC,
     ("POST", "/auth/logout"): PUBLIC,
+    ("POST", "/v1/hooks/git"): SIGNED,
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).
@@ -162,6 +165,11 @@ def test_matrix(matrix_client: TestClient, provider: OidcProvider) -> None:
             status = _call(matrix_client, method, path, {})
             if status in (401, 403):
                 failures.append(f"{method} {path}: public route answered {status}")
+            continue
+        if needed == SIGNED:
+            for headers in ({}, *keys.values()):
+                if (status := _call(matrix_client, method, path, headers)) != 401:
+                    failures.append(f"{method} {path} unsigned: {status}, expected 401")
             continue
         status = _call(matrix_client, method, path, {})
         if status != 401:

@@ -128,7 +128,8 @@ def test_invalid_form_fields_are_422(client: TestClient) -> None:
 
 
 def test_source_folder_is_configured_and_must_exist(client: TestClient) -> None:
-    assert client.get(f"{BASE}/source").json() == {"index": "policies", "folder": None, "updated_at": None}
+    unset = client.get(f"{BASE}/source").json()
+    assert (unset["index"], unset["kind"], unset["folder"], unset["updated_at"]) == ("policies", None, None, None)
     r = client.put(f"{BASE}/source", json={"folder": str(SAMPLE_DIR)})
     assert r.status_code == 200 and r.json()["folder"] == str(SAMPLE_DIR.resolve())
     assert client.get(f"{BASE}/source").json()["folder"] == str(SAMPLE_DIR.resolve())

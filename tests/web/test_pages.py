@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from api.app import create_app
 from ingest.embedding import Embedder
+from ingest.sources.specs import FolderSpec
 from rag.wiring import Services, build_services
 from tests.conftest import SAMPLE_DIR, make_settings
 from tests.support.live_server import LiveServer
@@ -220,6 +222,21 @@ def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> Non
     expect(job).to_contain_text("reused")
     expect(page.locator("#versions tr[data-version='3']")).to_be_visible()
     assert _services(server).registry.live_version("policies") == 1  # promote: never
+
+
+def test_admin_shows_the_source_and_its_checks(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/admin")
+    source = page.locator("#source")
+    expect(source).to_contain_text(f"folder {SAMPLE_DIR}")
+    expect(source).to_contain_text("not scheduled")
+    _services(server).sources.bind("policies", FolderSpec(folder=str(SAMPLE_DIR), every="15m"))
+    _services(server).sources.bindings.record_check(
+        "policies", datetime.now(UTC), revision="abc", changed=False, error="listing failed: SlowDown"
+    )
+    page.reload()
+    expect(source).to_contain_text("every 15m")
+    expect(source.locator("dd.error")).to_have_text("listing failed: SlowDown")
+    expect(source.locator("dd").nth(2)).not_to_have_text("never")  # the last check's time
 
 
 def test_an_employee_sees_no_admin_buttons(server: LiveServer, browser: Any) -> None:

@@ -154,12 +154,43 @@ function jobRow(job) {
   return el(
     "tr",
     { "data-job": job.job_id },
-    el("th", { scope: "row" }, el("code", {}, job.job_id.slice(0, 8)), el("div", { class: "muted" }, `${job.mode}, promote ${job.promote}`)),
+    el("th", { scope: "row" }, el("code", {}, job.job_id.slice(0, 8)), el("div", { class: "muted" }, `${job.mode}, promote ${job.promote}${job.trigger ? `, by ${job.trigger}` : ""}`)),
     el("td", {}, el("span", { class: `badge ${job.state === "failed" ? "failed" : job.state === "succeeded" ? "live" : ""}` }, job.state)),
     el("td", {}, progress),
     el("td", {}, result),
     el("td", {}, when(job.created_at)),
   );
+}
+
+function describeSource(spec) {
+  if (spec.kind === "folder") return `folder ${spec.folder}`;
+  if (spec.kind === "git") return `Git ${spec.url} @ ${spec.branch}${spec.path ? ` : ${spec.path}` : ""}`;
+  if (spec.kind === "s3") return `S3 s3://${spec.bucket}/${spec.prefix}${spec.endpoint_url ? ` at ${spec.endpoint_url}` : ""}`;
+  return `Confluence ${spec.base_url}, space ${spec.space}`;
+}
+
+async function loadSource() {
+  $("source-section").hidden = true;
+  if (!selected || !canBuild(me, selected)) return; // the source is shown to the index's owners and admins
+  let s;
+  try {
+    s = await api(`/v1/indexes/${selected}/source`);
+  } catch (error) {
+    say(`Could not load the source: ${error.message}`, true);
+    return;
+  }
+  $("source-section").hidden = false;
+  const rows = s.spec
+    ? [
+        ["Built from", describeSource(s.spec)],
+        ["Checked", s.every ? `every ${s.every}` : "not scheduled"],
+        ["Last check", s.last_check_at ? when(s.last_check_at) : "never"],
+        ["Last change seen", s.last_change_at ? when(s.last_change_at) : "never"],
+        ["Next check", s.next_check_at ? when(s.next_check_at) : "—"],
+      ]
+    : [["Built from", "no source: uploads only"]];
+  if (s.last_error) rows.push(["Last check failed", s.last_error]);
+  $("source").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { class: k.includes("failed") ? "error" : "" }, v)]));
 }
 
 async function loadJobs() {
@@ -181,6 +212,7 @@ async function refresh() {
   try {
     await loadIndexes();
     await loadVersions();
+    await loadSource();
     await loadJobs();
   } catch (error) {
     say(`Could not load: ${error.message}`, true);

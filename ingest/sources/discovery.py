@@ -1,4 +1,4 @@
-"""Finding the documents of a build in a source folder."""
+"""Finding the documents of a build in a source folder, and the file form every source hands the builder."""
 
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ __all__ = ["SourceFile", "discover"]
 class SourceFile:
     """A file to load and the name it is reported and cited by (path relative to the source).
 
-    ``doc_id`` and ``metadata``, when set (uploads), override what the file itself says.
+    ``doc_id`` and ``metadata``, when set (uploads, sources), override what the file itself says.
+    ``error``, when set, is why the source could not hand over the file (too large, unreadable): the
+    build reports the file by that reason and goes on with the rest.
     """
 
     path: Path
     name: str
     doc_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
 
 def discover(root: Path) -> tuple[list[SourceFile], list[str]]:
