@@ -7,7 +7,7 @@ path (retrieval, refusal decision, answer prompt answer/v2) against an OpenAI-pr
 on loopback whose "model" writes a planted answer from the numbered sources in the prompt:
 
 - ``faithful``: the dev set's reference answer (a person's paraphrase), every sentence citing the
-  retrieved sources of the gold file that hold the answer phrase;
+  retrieved sources of the gold files, those holding the answer phrase first (at most three);
 - ``changed_figure``: the same answer with its first figure changed (26 -> 27, three -> four);
 - ``wrong_citation``: the same answer citing the best-ranked retrieved source of another file;
 - ``invented_sentence``: the faithful answer plus one plausible policy sentence no source states,
@@ -37,13 +37,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import SHARED_DATA, write_result  # noqa: E402
-from rag.answering.figures import figures  # noqa: E402
-from rag.records import AnswerRecord  # noqa: E402
-from rag.sentences import split_sentences  # noqa: E402
-from rag.settings import Settings  # noqa: E402
-from rag.wiring import build_services  # noqa: E402
-from tests.support.openai_server import OpenAITestServer  # noqa: E402
+from bench._common import SHARED_DATA, write_result
+from rag.answering.figures import figures
+from rag.records import AnswerRecord
+from rag.sentences import split_sentences
+from rag.settings import Settings
+from rag.wiring import build_services
+from tests.support.openai_server import OpenAITestServer
 
 __all__ = ["KINDS", "Source", "parse_sources", "plant"]
 
@@ -62,12 +62,8 @@ INVENTED = [
 ]
 _HEADER = re.compile(r"^\[(\d+)\] (.*) \((.+?)(?:, page \d+)?\)$")
 _NORM = re.compile(r"[^a-z0-9]+")
-_WORD_NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
-    )
-}
+_NUMBER_NAMES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+_WORD_NUMBERS = {w: i for i, w in enumerate(_NUMBER_NAMES.split(" "))}
 _FIGURE = re.compile(r"\d+(?:\.\d+)?|\b(?:" + "|".join(list(_WORD_NUMBERS)[2:]) + r")\b", re.IGNORECASE)
 
 
@@ -142,7 +138,8 @@ def plant(question: dict[str, Any], sources: list[Source], serial: int) -> dict[
     evidence = [s.n for s in sources if s.path in gold and phrase in _norm(s.text)]
     if not evidence:
         return dict.fromkeys(KINDS)
-    markers = "".join(f"[{n}]" for n in evidence[:2])
+    related = [s.n for s in sources if s.path in gold and s.n not in evidence]
+    markers = "".join(f"[{n}]" for n in [*evidence, *related][:3])
     answer = question["answer"]
     faithful = _cite(answer, markers)
     changed = _change_figure(answer, question["key_fact"])
@@ -198,13 +195,7 @@ def run(data: Path, min_overlap: float) -> dict[str, Any]:
             skipped = {"evidence_not_retrieved": 0, "refused": 0}
             for serial, q in enumerate(answerable):
                 planted: dict[str, dict[str, str | None]] = {}
-
-                def responder(prompt: str, kind: str = "", q: dict[str, Any] = q, serial: int = serial) -> str:
-                    if "all" not in planted:
-                        planted["all"] = plant(q, parse_sources(prompt), serial)
-                    return planted["all"][kind] or "The policies do not cover this."
-
-                first = _ask(services, server, q["question"], lambda p: responder(p, "faithful"))
+                first = _ask(services, server, q["question"], _responder(q, serial, planted, "faithful"))
                 if first.refused and not planted:
                     skipped["refused"] += 1
                     continue
@@ -216,11 +207,24 @@ def run(data: Path, min_overlap: float) -> dict[str, Any]:
                     text = planted["all"][kind]
                     if text is None:
                         continue
-                    record = _ask(services, server, q["question"], lambda p, k=kind: responder(p, k))
+                    record = _ask(services, server, q["question"], _responder(q, serial, planted, kind))
                     results[kind].append(_row(q, text, record))
         finally:
             services.close()
     return _summary(results, skipped, files, build_s, min_overlap)
+
+
+def _responder(
+    q: dict[str, Any], serial: int, planted: dict[str, dict[str, str | None]], kind: str
+) -> Callable[[str], str]:
+    """The test model's reply: the planted answer of ``kind``, planted once per question from its prompt."""
+
+    def respond(prompt: str) -> str:
+        if "all" not in planted:
+            planted["all"] = plant(q, parse_sources(prompt), serial)
+        return planted["all"][kind] or "The policies do not cover this."
+
+    return respond
 
 
 def _ask(services: Any, server: OpenAITestServer, question: str, responder: Callable[[str], str]) -> AnswerRecord:

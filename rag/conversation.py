@@ -96,9 +96,10 @@ class CombiningCondenser:
     """Without a model: the follow-up is searched together with the previous user question."""
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """``"<previous question> <question>"``, or ``question`` when no earlier user turn exists."""
+        """``"<previous question> <question>"``, or ``question`` when no earlier user turn exists (or it
+        was the same question)."""
         previous = _previous_question(history)
-        return f"{previous} {question}" if previous else question
+        return f"{previous} {question}" if previous and previous != question else question
 
 
 class ModelCondenser:

@@ -36,6 +36,8 @@ WORDS_NOT_IN_SOURCE = "words_not_in_source"
 """Too few of the sentence's content words occur in the sources it cites."""
 
 _DIGITS = re.compile(r"\d+")
+_MIN_TERMS = 2
+"""A sentence with fewer content words ("Yes [1].") is too short to compare; its citation still counts."""
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*,\s*\d+)*\s*\])+")
 
 
@@ -107,8 +109,9 @@ def check_grounding(answer: str, sources: Mapping[int, str], *, min_overlap: flo
     sentence without a usable citation is flagged ``no_citation``; a sentence stating a figure
     that occurs in none of its cited sources is flagged ``figure_not_in_source`` (and lists it in
     ``missing_figures``); a sentence whose content words occur in its cited sources less than
-    ``min_overlap`` of the time is flagged ``words_not_in_source``. A sentence made only of
-    markers adds nothing and is not reported.
+    ``min_overlap`` of the time is flagged ``words_not_in_source`` (a sentence of one content
+    word, such as "Yes [1].", is not compared). A sentence made only of markers adds nothing and
+    is not reported.
     """
     checks: list[SentenceCheck] = []
     for sentence in _sentences(answer):
@@ -127,7 +130,7 @@ def check_grounding(answer: str, sources: Mapping[int, str], *, min_overlap: flo
         if missing:
             problems.append(FIGURE_NOT_IN_SOURCE)
         terms = content_terms(plain)
-        overlap = len(terms & content_terms(source_text)) / len(terms) if terms else 1.0
+        overlap = len(terms & content_terms(source_text)) / len(terms) if len(terms) >= _MIN_TERMS else 1.0
         if overlap < min_overlap:
             problems.append(WORDS_NOT_IN_SOURCE)
         checks.append(SentenceCheck(sentence, cited, stated, missing, round(overlap, 3), problems))

@@ -92,3 +92,8 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
 def test_an_answer_with_no_citations_at_all_is_flagged_sentence_by_sentence() -> None:
     report = check_grounding("You get 25 days. Passwords need 14 characters.", {1: LEAVE})
     assert [s.problems for s in report.sentences] == [[NO_CITATION], [NO_CITATION]]
+
+
+def test_a_one_word_sentence_needs_a_citation_but_is_not_compared_word_by_word() -> None:
+    report = check_grounding("Yes [1]. You get 25 days of paid annual leave [1]. No.", {1: LEAVE})
+    assert [s.problems for s in report.sentences] == [[], [], [NO_CITATION]]
