@@ -67,7 +67,12 @@ def ask_as(
             history=history,
         )
         audited.target = record.answer_id
-        audited.details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
+        audited.details.update(
+            version=record.index.version,
+            refused=record.refused,
+            citations=len(record.citations),
+            grounded=record.grounded,
+        )
     return record
 
 
@@ -115,7 +120,12 @@ def _audited(
             if isinstance(ev, Final):
                 record = ev.record
                 target, outcome = record.answer_id, "ok"
-                details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
+                details.update(
+                    version=record.index.version,
+                    refused=record.refused,
+                    citations=len(record.citations),
+                    grounded=record.grounded,
+                )
             yield ev
     except BaseException as exc:
         if not isinstance(exc, GeneratorExit):

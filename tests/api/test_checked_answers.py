@@ -107,6 +107,8 @@ def test_a_model_answer_without_citations_is_flagged_never_a_500(client_factory:
         assert [s["problems"] for s in record["support"]] == [["no_citation"], ["no_citation"]]
         events = parse_events(client.post("/v1/ask", json={"question": QUESTION, "stream": True}).text)
         assert events[-1][0] == "answer" and events[-1][1]["grounded"] is False
+        metrics = client.get("/metrics").text
+        assert 'rag_unsupported_sentences_total{index="policies",problem="no_citation"} 4.0' in metrics
 
 
 def test_refuse_mode_withholds_unsupported_answers_and_holds_the_stream(client_factory: ClientFactory) -> None:
