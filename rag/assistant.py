@@ -120,10 +120,10 @@ class Assistant:
         decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
-        query = self.condenser.standalone(text, history) if history else text
         ref = IndexRef.parse(index or self.default_index)
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
+        query = self.condenser.standalone(text, history) if history else text  # timed with retrieval
         hits = self.retriever.search(version, query, top_k or self.top_k, groups=groups)
         refused = self.refuses(version, query, hits)
         t2 = time.perf_counter()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
-
-import openai
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from prompts import PromptTemplate
 from rag.errors import ConversationTooLong, ConversationWithoutQuestion, ModelUnavailable
 from rag.text_input import strip_controls
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = [
     "CombiningCondenser",
@@ -131,6 +132,8 @@ class ModelCondenser:
         return self._prompt.render(conversation=conversation, question=question)
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        import openai
+
         if not history:
             return question
         try:
