@@ -19,7 +19,7 @@ the answer comes back ``grounded: false``; a faithful answer so marked is a fals
 also shows catch and false-flag rates for other word-overlap thresholds (from the recorded
 per-sentence overlaps), which is how the default ``RAG_GROUNDING_MIN_OVERLAP`` was chosen.
 
-    python bench/grounding_planted.py [--data PATH/handbook-qa-dev] [--min-overlap 0.5]
+    python bench/grounding_planted.py [--data PATH/handbook-qa-dev] [--min-overlap 0.5] [--cite evidence]
 """
 
 from __future__ import annotations
@@ -131,15 +131,20 @@ def _change_figure(answer: str, key_fact: str) -> str | None:
     return answer[: target.start()] + _changed(target) + answer[target.end() :]
 
 
-def plant(question: dict[str, Any], sources: list[Source], serial: int) -> dict[str, str | None]:
-    """The planted answers of every kind for ``question`` given the prompt's ``sources`` (None: not plantable)."""
+def plant(question: dict[str, Any], sources: list[Source], serial: int, cite: str = "gold") -> dict[str, str | None]:
+    """The planted answers of every kind for ``question`` given the prompt's ``sources`` (None: not plantable).
+
+    ``cite="gold"``: faithful sentences cite the retrieved gold-file sources (those holding the
+    answer phrase first, at most three); ``"evidence"``: only those holding the phrase (at most two).
+    """
     gold = {question["gold_path"], *question.get("also_ok_paths", [])}
     phrase = _norm(question["answer_phrase"])
     evidence = [s.n for s in sources if s.path in gold and phrase in _norm(s.text)]
     if not evidence:
         return dict.fromkeys(KINDS)
     related = [s.n for s in sources if s.path in gold and s.n not in evidence]
-    markers = "".join(f"[{n}]" for n in [*evidence, *related][:3])
+    cited = [*evidence, *related][:3] if cite == "gold" else evidence[:2]
+    markers = "".join(f"[{n}]" for n in cited)
     answer = question["answer"]
     faithful = _cite(answer, markers)
     changed = _change_figure(answer, question["key_fact"])
@@ -170,7 +175,7 @@ def _flagged(record: AnswerRecord, min_overlap: float) -> bool:
     return False
 
 
-def run(data: Path, min_overlap: float) -> dict[str, Any]:
+def run(data: Path, min_overlap: float, cite: str = "gold") -> dict[str, Any]:
     questions = [json.loads(line) for line in (data / "questions.jsonl").read_text().splitlines() if line.strip()]
     answerable = [q for q in questions if q["answerable"]]
     corpus = data.parent / "handbooks"
@@ -195,7 +200,7 @@ def run(data: Path, min_overlap: float) -> dict[str, Any]:
             skipped = {"evidence_not_retrieved": 0, "refused": 0}
             for serial, q in enumerate(answerable):
                 planted: dict[str, dict[str, str | None]] = {}
-                first = _ask(services, server, q["question"], _responder(q, serial, planted, "faithful"))
+                first = _ask(services, server, q["question"], _responder(q, serial, planted, "faithful", cite))
                 if first.refused and not planted:
                     skipped["refused"] += 1
                     continue
@@ -207,21 +212,21 @@ def run(data: Path, min_overlap: float) -> dict[str, Any]:
                     text = planted["all"][kind]
                     if text is None:
                         continue
-                    record = _ask(services, server, q["question"], _responder(q, serial, planted, kind))
+                    record = _ask(services, server, q["question"], _responder(q, serial, planted, kind, cite))
                     results[kind].append(_row(q, text, record))
         finally:
             services.close()
-    return _summary(results, skipped, files, build_s, min_overlap)
+    return {"cite": cite, **_summary(results, skipped, files, build_s, min_overlap)}
 
 
 def _responder(
-    q: dict[str, Any], serial: int, planted: dict[str, dict[str, str | None]], kind: str
+    q: dict[str, Any], serial: int, planted: dict[str, dict[str, str | None]], kind: str, cite: str
 ) -> Callable[[str], str]:
     """The test model's reply: the planted answer of ``kind``, planted once per question from its prompt."""
 
     def respond(prompt: str) -> str:
         if "all" not in planted:
-            planted["all"] = plant(q, parse_sources(prompt), serial)
+            planted["all"] = plant(q, parse_sources(prompt), serial, cite)
         return planted["all"][kind] or "The policies do not cover this."
 
     return respond
@@ -288,8 +293,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "handbook-qa-dev")
     parser.add_argument("--min-overlap", type=float, default=Settings.model_fields["grounding_min_overlap"].default)
+    parser.add_argument(
+        "--cite",
+        choices=["gold", "evidence"],
+        default="gold",
+        help="faithful answers cite every retrieved gold-file source (gold) or only those holding the answer phrase",
+    )
     args = parser.parse_args()
-    write_result("grounding_planted", run(args.data, args.min_overlap))
+    name = "grounding_planted" if args.cite == "gold" else "grounding_planted_evidence"
+    write_result(name, run(args.data, args.min_overlap, args.cite))
 
 
 if __name__ == "__main__":
