@@ -50,10 +50,13 @@ _TENS = {
     "ninety": 90,
 }
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-_WORD = "|".join([*_SMALL, *_TENS])
-# A number written in words: "three", "twenty-six", "twenty six", "two hundred", "one hundred".
+_ONES = "|".join(["one", *(w for w, v in _SMALL.items() if v < 10)])
+_TEENS = "|".join(w for w, v in _SMALL.items() if v >= 10)
+_TEN = "|".join(_TENS)
+# A number written in words: "three", "twelve", "twenty-six", "twenty six", "two hundred". Two
+# small numbers side by side ("five six") are two numbers, not one.
 _WORDS = re.compile(
-    rf"\b(?P<num>(?:{_WORD}|one)(?:[\s-]+(?:{_WORD}|one))*(?:\s+(?:hundred|thousand|million))?)\b",
+    rf"\b(?P<num>(?:(?:{_TEN})(?:[\s-]+(?:{_ONES}))?|{_TEENS}|{_ONES})(?:\s+(?:hundred|thousand|million))?)\b",
     re.IGNORECASE,
 )
 # "one" alone is usually a pronoun ("no one", "one of"): it counts only before a unit.
@@ -65,8 +68,7 @@ def _canonical(number: str) -> str | None:
         value = Decimal(number.replace(",", ""))
     except InvalidOperation:
         return None
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def _word_value(words: str) -> int | None:

@@ -33,6 +33,7 @@ PASSWORDS = "Passwords\nPasswords must be at least 14 characters long and are ne
         ("by 3/31/24", ["3", "31", "24"]),
         ("2.5 years", ["2.5"]),
         ("two hundred euros", ["200"]),
+        ("days five six and seventeen", ["5", "6", "17"]),
         ("TLS 1.2 or later", ["1.2"]),
     ],
 )
