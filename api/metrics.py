@@ -56,6 +56,12 @@ class Metrics:
         self.citations_dropped = Counter(
             "rag_citations_dropped", "Citations a model made that named no retrieved chunk.", ["index"], registry=r
         )
+        self.unsupported = Counter(
+            "rag_unsupported_sentences",
+            "Sentences of model answers their cited sources do not support (flagged or withheld).",
+            ["index", "problem"],
+            registry=r,
+        )
 
     def observe_answer(self, record: AnswerRecord) -> None:
         """Count one recorded answer: its version, refusal, dropped citations and timings."""
@@ -72,6 +78,9 @@ class Metrics:
             )
         if record.citations_dropped:
             self.citations_dropped.labels(index.name).inc(record.citations_dropped)
+        for sentence in record.support:
+            for problem in sentence.problems:
+                self.unsupported.labels(index.name, problem).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished HTTP request."""

@@ -6,11 +6,11 @@ Request bodies are strict: a number or boolean sent as a string is refused (422)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.fields import MAX_VERSION, Name, Question, VersionNumber
+from api.fields import MAX_VERSION, FreeText, Name, Question, VersionNumber
 from rag.records import AnswerRecord
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "DocumentChangeOut",
     "ErrorBody",
     "ErrorOut",
+    "HistoryTurn",
     "IndexSummary",
     "PromoteRequest",
     "PromoteResult",
@@ -31,6 +32,15 @@ __all__ = [
     "VersionDiffOut",
     "VersionOut",
 ]
+
+
+class HistoryTurn(BaseModel):
+    """An earlier message of the conversation: the employee's question or the assistant's answer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["user", "assistant"]
+    content: FreeText
 
 
 class AskRequest(BaseModel):
@@ -46,6 +56,11 @@ class AskRequest(BaseModel):
         examples=["policies", "policies@3"],
     )
     top_k: int | None = Field(None, ge=1, le=50, description="How many chunks to retrieve.")
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        description="The conversation so far, oldest first: a follow-up question is made standalone from it "
+        "(recorded as `standalone_question`). Over the size limit: 422 `conversation_too_long`.",
+    )
     stream: bool = Field(
         False,
         description="Answer as server-sent events: `delta` {text} pieces, then `citations` {citations}, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +13,14 @@ from indexes.types import SearchHit
 from indexes.versions import ResolvedVersion, VersionRegistry
 from ingest.sparse import SparseEncoder
 from prompts import PromptTemplate
+from rag.answer_check import WITHHELD, AnswerChecker
 from rag.answer_log import AnswerLog
 from rag.answer_stream import Citations, Delta, Final, MarkerFilter, StreamEvent, draft_from_text
 from rag.answering.base import Answerer, Draft, Evidence
 from rag.citations import check_citations
+from rag.conversation import CombiningCondenser, Condenser, Turn
 from rag.errors import InvalidInput, QuestionTooLong
-from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut
+from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut, SentenceSupport
 from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
 from rag.text_input import strip_controls
@@ -42,9 +44,11 @@ def render_sources(hits: list[SearchHit]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """A question made ready to answer: checked text, the version, its hits, the refusal decision."""
+    """A question made ready to answer: checked text, what was searched, the version, its hits, the
+    refusal decision."""
 
     text: str
+    query: str
     version: ResolvedVersion
     hits: list[SearchHit]
     refused: bool
@@ -75,6 +79,8 @@ class Assistant:
         top_k: int = 5,
         refusal_threshold: float = 0.3,
         max_question_chars: int = 2000,
+        checker: AnswerChecker | None = None,
+        condenser: Condenser | None = None,
     ) -> None:
         self.registry = registry
         self.retriever = retriever
@@ -85,6 +91,10 @@ class Assistant:
         self.top_k = top_k
         self.refusal_threshold = refusal_threshold
         self.max_question_chars = max_question_chars
+        self.checker = checker
+        """Checks a model's answers sentence by sentence (None: answers are not checked)."""
+        self.condenser: Condenser = condenser or CombiningCondenser()
+        """Makes a follow-up question standalone from the earlier turns."""
         self._terms = SparseEncoder()
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
@@ -105,18 +115,21 @@ class Assistant:
         top_k: int | None,
         groups: list[str] | None = None,
         asked_by: str | None = None,
+        history: Sequence[Turn] = (),
     ) -> _Prepared:
-        """Check the question, resolve the version, retrieve, and decide on refusal (raises eagerly)."""
+        """Check the question, make it standalone from ``history``, resolve the version, retrieve, and
+        decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
         version = self.registry.resolve(ref)
         t1 = time.perf_counter()
-        hits = self.retriever.search(version, text, top_k or self.top_k, groups=groups)
-        focus = self.retriever.focus(version, text)
-        refused = self.refuses(version, text, hits, focus)
+        query = self.condenser.standalone(text, history) if history else text  # timed with retrieval
+        hits = self.retriever.search(version, query, top_k or self.top_k, groups=groups)
+        focus = self.retriever.focus(version, query)
+        refused = self.refuses(version, query, hits, focus)
         t2 = time.perf_counter()
-        return _Prepared(text, version, hits, refused, asked_by, focus, t0, t1, t2)
+        return _Prepared(text, query, version, hits, refused, asked_by, focus, t0, t1, t2)
 
     def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit], focus: str | None = None) -> bool:
         """The refusal decision: the version's calibrated model when its manifest has one, else the
@@ -152,12 +165,13 @@ class Assistant:
         }
 
     def _prompt(self, prep: _Prepared) -> str:
-        return self.prompt.render(sources=render_sources(prep.hits), question=prep.text)
+        return self.prompt.render(sources=render_sources(prep.hits), question=prep.query)
 
     def _finish(self, prep: _Prepared, draft: Draft | None, *, save: bool = True) -> AnswerRecord:
         """Check the draft's citations (``None``: refused), build the record and log it (when ``save``)."""
         refused = draft is None
         dropped = 0
+        support: list[SentenceSupport] = []
         citations: list[CitationOut] = []
         if draft is None:
             answer = NOT_COVERED
@@ -182,6 +196,10 @@ class Assistant:
             ]
             if not answer.strip() or (answer.startswith(NOT_COVERED) and not citations):
                 answer, refused, citations = NOT_COVERED, True, []
+            elif self.checker is not None:
+                support = self.checker.support(answer, prep.hits)
+                if self.checker.refuses and not all(s.supported for s in support):
+                    answer, refused, citations = WITHHELD, True, []
         t3 = time.perf_counter()
         model = self.answerer.model
         version = prep.version
@@ -195,6 +213,9 @@ class Assistant:
             model=ModelOut(provider=model.provider, name=model.name),
             refused=refused,
             citations_dropped=dropped,
+            grounded=all(s.supported for s in support),
+            support=support,
+            standalone_question=prep.query if prep.query != prep.text else None,
             timings_ms={
                 "resolve": round((prep.t1 - prep.t0) * 1000, 2),
                 "retrieve": round((prep.t2 - prep.t1) * 1000, 2),
@@ -215,6 +236,7 @@ class Assistant:
         groups: list[str] | None = None,
         asked_by: str | None = None,
         record: bool = True,
+        history: Sequence[Turn] = (),
     ) -> AnswerRecord:
         """Answer one question from the named index (alias or ``name@version``) and record it.
 
@@ -222,12 +244,14 @@ class Assistant:
         nothing else can be quoted, cited or counted (None: every chunk). ``asked_by`` (the
         caller's key id) is recorded with the answer: feedback on it is accepted from that key.
         ``record=False`` (used by evaluation) returns the same answer without adding it to the log.
+        ``history`` holds the conversation's earlier turns: a follow-up is made standalone from them
+        (see :mod:`rag.conversation`), searched and answered, and recorded as ``standalone_question``.
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(
-                Evidence(question=prep.text, hits=prep.hits, focus=prep.focus), self._prompt(prep)
+                Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
             )
         return self._finish(prep, draft, save=record)
 
@@ -239,6 +263,7 @@ class Assistant:
         *,
         groups: list[str] | None = None,
         asked_by: str | None = None,
+        history: Sequence[Turn] = (),
     ) -> Iterator[StreamEvent]:
         """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
 
@@ -248,9 +273,11 @@ class Assistant:
         failure raises from the iterator (after the deltas already produced), and then nothing is
         recorded. Every delta's markers name retrieved chunks; the final record is the same one
         :meth:`ask` would give for the same model output, and it is logged before it is yielded.
-        A refusal streams :data:`NOT_COVERED` without calling the model.
+        A refusal streams :data:`NOT_COVERED` without calling the model. When unsupported answers
+        are refused (the checker's ``refuse`` mode), a model's text is held back until it is checked
+        and then sent as one delta (the answer, or :data:`~rag.answer_check.WITHHELD`).
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history)
         return self._events(prep)
 
     def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:
@@ -261,22 +288,29 @@ class Assistant:
             pieces: list[str] = []
             markers = MarkerFilter(set(range(1, len(prep.hits) + 1)))
             stream = self.answerer.stream(
-                Evidence(question=prep.text, hits=prep.hits, focus=prep.focus), self._prompt(prep)
+                Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
             )
+            hold = self.checker is not None and self.checker.refuses
             try:
                 for piece in stream:
                     pieces.append(piece)
                     shown = markers.feed(piece)
-                    if shown:
+                    if shown and not hold:
                         yield Delta(shown)
             finally:  # a client gone mid-stream closes this generator: release the model's response now
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
             tail = markers.flush()
-            if tail:
+            if tail and not hold:
                 yield Delta(tail)
             draft = draft_from_text("".join(pieces))
+            if hold:
+                record = self._finish(prep, draft)
+                yield Delta(record.answer)
+                yield Citations(record.citations)
+                yield Final(record)
+                return
         record = self._finish(prep, draft)
         yield Citations(record.citations)
         yield Final(record)

@@ -2,7 +2,9 @@
 
 RagError
 ├── InvalidInput            (422)  bad question, bad index reference
-│   └── QuestionTooLong
+│   ├── QuestionTooLong
+│   ├── ConversationTooLong        a conversation over the size limit
+│   └── ConversationWithoutQuestion  a conversation with no user turn to answer
 ├── NotFound                (404)
 │   ├── IndexNotFound
 │   ├── VersionNotFound
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "ConversationTooLong",
+    "ConversationWithoutQuestion",
     "DocumentNotFound",
     "EmbedderUnavailable",
     "IndexNotFound",
@@ -52,6 +56,14 @@ class InvalidInput(RagError):
 
 class QuestionTooLong(InvalidInput):
     code = "question_too_long"
+
+
+class ConversationTooLong(InvalidInput):
+    code = "conversation_too_long"
+
+
+class ConversationWithoutQuestion(InvalidInput):
+    code = "conversation_without_question"
 
 
 class NotFound(RagError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["AnswerRecord", "CitationOut", "IndexOut", "ModelOut", "PromptOut"]
+__all__ = ["AnswerRecord", "CitationOut", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
 
 
 class CitationOut(BaseModel):
@@ -41,6 +41,20 @@ class ModelOut(BaseModel):
     name: str
 
 
+class SentenceSupport(BaseModel):
+    """How one sentence of a model's answer stands against the sources it cites."""
+
+    text: str = Field(description="The sentence, with its [n] markers.")
+    cited: list[int] = Field(description="The markers of the sentence that name a retrieved source.")
+    supported: bool = Field(description="False when any problem was found: the sentence is flagged.")
+    problems: list[str] = Field(
+        description="`no_citation`, `figure_not_in_source` (see `missing_figures`), `words_not_in_source`."
+    )
+    figures: list[str] = Field(description="The figures the sentence states, in canonical form ('1500', '2.5').")
+    missing_figures: list[str] = Field(description="Figures that occur in none of the cited sources.")
+    overlap: float = Field(description="Share of the sentence's content words found in its cited sources.")
+
+
 class AnswerRecord(BaseModel):
     """An answer with everything needed to reproduce and audit it."""
 
@@ -54,3 +68,14 @@ class AnswerRecord(BaseModel):
     refused: bool
     citations_dropped: int = Field(0, description="Citations the model made that named no retrieved chunk.")
     timings_ms: dict[str, float]
+    grounded: bool = Field(
+        True,
+        description="Every sentence of a model's answer is supported by the sources it cites (extractive "
+        "answers quote the sources verbatim and are always grounded).",
+    )
+    support: list[SentenceSupport] = Field(
+        default_factory=list, description="Per sentence of a model's answer: what it cites and whether it is supported."
+    )
+    standalone_question: str | None = Field(
+        None, description="A follow-up question made standalone from the conversation (what was searched)."
+    )

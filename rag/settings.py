@@ -112,6 +112,27 @@ class Settings(BaseSettings):
     prompt: str = Field(
         "answer/v2", description="Versioned answer prompt template in prompts/ (v2 marks document text as data)."
     )
+    unsupported_answers: Literal["flag", "refuse"] = Field(
+        "flag",
+        description="A model answer with a sentence its cited sources do not support: `flag` (returned with "
+        "`grounded: false` and the sentence marked) or `refuse` (withheld; streamed text is held until checked).",
+    )
+    grounding_min_overlap: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Answer check: the least share of a sentence's content words its cited sources must hold "
+        "(tuned on planted answers: bench/grounding_planted.py).",
+    )
+    condense_prompt: str = Field(
+        "condense/v1", description="Versioned prompt that makes a follow-up question standalone (with a model)."
+    )
+    max_conversation_chars: int = Field(
+        12000, ge=1, description="Most characters of all messages of a conversation (more: HTTP 422)."
+    )
+    max_conversation_messages: int = Field(
+        40, ge=1, description="Most messages in a conversation (more: HTTP 422 `conversation_too_long`)."
+    )
     default_index: str = Field("policies", description="The index a question without `index` asks.")
     max_question_chars: int = Field(2000, ge=1, description="Longest question accepted (longer: HTTP 422).")
     retain_versions: int = Field(

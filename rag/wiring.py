@@ -37,12 +37,14 @@ from rag.access.authenticate import Authenticator, build_authenticator
 from rag.access.keys import KeyStore
 from rag.access.principal import system_principal
 from rag.access.web_sign_in import WebSignIn, build_web_sign_in
+from rag.answer_check import AnswerChecker
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
 from rag.calibration import Calibrator
+from rag.conversation import CombiningCondenser, Condenser, ModelCondenser
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
@@ -170,21 +172,32 @@ def build_jobs(services: Services) -> JobServices:
     return JobServices(queue=queue, store=store, runner=runner, trigger=trigger, scheduler=scheduler, watcher=watcher)
 
 
+def _model_client(settings: Settings) -> Any:
+    """An ``openai.OpenAI`` client for the configured model endpoint."""
+    import openai
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return openai.OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout=settings.llm_timeout_s,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def build_condenser(settings: Settings) -> Condenser:
+    """Follow-ups made standalone by the model's condense prompt, or combined with the previous question."""
+    if settings.llm_model:
+        return ModelCondenser(_model_client(settings), settings.llm_model, load_prompt(settings.condense_prompt))
+    return CombiningCondenser()
+
+
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
     """The OpenAI-protocol answerer when a model is configured, else the extractive one."""
     if settings.llm_model:
-        import openai
-
         from rag.answering.openai_answerer import OpenAIAnswerer
 
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-        client = openai.OpenAI(
-            base_url=settings.llm_base_url,
-            api_key=key,
-            timeout=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries,
-        )
-        return OpenAIAnswerer(client, settings.llm_model)
+        return OpenAIAnswerer(_model_client(settings), settings.llm_model)
     # Sentences are also chosen by meaning (the best few embedded at question time, cached): on the
     # handbook dev set this is most of the gain in answers that state the fact (docs/benchmarks.md).
     semantic = settings.extractive_semantic and embedder is not None
@@ -269,16 +282,23 @@ def build_services(
         calibrator=build_calibrator(settings, retriever),
     )
     answers = AnswerLog(catalog.engine)
+    answerer = answerer or build_answerer(settings, embedder)
     assistant = Assistant(
         registry,
         retriever,
-        answerer or build_answerer(settings, embedder),
+        answerer,
         load_prompt(settings.prompt),
         answers,
         default_index=settings.default_index,
         top_k=settings.top_k,
         refusal_threshold=settings.refusal_threshold,
         max_question_chars=settings.max_question_chars,
+        checker=(
+            AnswerChecker(settings.unsupported_answers, settings.grounding_min_overlap)
+            if answerer.model.provider != "extractive"
+            else None
+        ),
+        condenser=build_condenser(settings),
     )
     documents = DocumentStore(catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes)
     sources = SourceSync(

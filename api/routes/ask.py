@@ -10,7 +10,8 @@ from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
 from api.schemas import AnswerRecord, AskRequest, ErrorBody
 from api.sse import answer_events, sse_response
-from rag.access.asking import ask_as, stream_as
+from rag.access.asking import ask_as, conversation_limits, stream_as
+from rag.conversation import Turn, clean_turns
 
 __all__ = ["router"]
 
@@ -27,7 +28,10 @@ router = APIRouter(prefix="/v1", tags=["ask"])
             "content": {"text/event-stream": {}},
         },
         404: {"model": ErrorBody, "description": "Unknown index or version."},
-        422: {"model": ErrorBody, "description": "Empty or oversized question, bad index reference."},
+        422: {
+            "model": ErrorBody,
+            "description": "Empty or oversized question, a conversation over the size limit, bad index reference.",
+        },
         503: {"model": ErrorBody, "description": "The answer model cannot be reached."},
     },
 )
@@ -39,11 +43,14 @@ async def ask(
     Only chunks of documents in the caller's access groups are searched (inside the engine's
     query), so nothing else is quoted, cited or counted. With ``stream: true``, errors found before
     answering (bad question, unknown index) are still plain JSON errors with their status; only a
-    failure after the first event is an ``error`` event.
+    failure after the first event is an ``error`` event. ``history`` makes the question a follow-up.
     """
+    history = clean_turns([(t.role, t.content) for t in body.history])
+    conversation_limits(services).check([*history, Turn("user", body.question)])
+    args = (services, principal, body.question, body.index, body.top_k, history)
     if body.stream:
-        events = await run_in_threadpool(stream_as, services, principal, body.question, body.index, body.top_k)
+        events = await run_in_threadpool(stream_as, *args)
         return sse_response(answer_events(events, metrics.observe_answer))
-    record = await run_in_threadpool(ask_as, services, principal, body.question, body.index, body.top_k)
+    record = await run_in_threadpool(ask_as, *args)
     metrics.observe_answer(record)
     return record

@@ -1,14 +1,17 @@
 """The OpenAI chat protocol: ``POST /v1/chat/completions`` (plain and streamed) and ``GET /v1/models``.
 
 ``model`` names an index: ``"policies"`` (the live alias) or ``"policies@4"`` (a pinned version).
-The last user message is the question; earlier messages are ignored (every answer stands on the
-policies alone). The answer's text carries ``[n]`` markers and ends with numbered footnotes
+The last user message is the question; the messages before it are the conversation, from which a
+follow-up is made standalone (``rag.conversation``). A conversation over the size limit is 422
+``conversation_too_long``; one without a user message is 422 ``conversation_without_question``.
+The answer's text carries ``[n]`` markers and ends with numbered footnotes
 (``[1] Title > Heading (source, page 2)``); the citations also come as a list in an extra field:
 
 - plain: ``choices[0].message.citations`` (the answer record's citations), and top-level
-  ``answer_id``, ``index`` ({name, alias, version}) and ``refused``;
+  ``answer_id``, ``index`` ({name, alias, version}), ``refused``, ``grounded``, ``support`` (per
+  sentence of a model's answer) and ``standalone_question``;
 - streamed: the chunk carrying the footnotes has ``choices[0].delta.citations``; the last chunk
-  (``finish_reason: "stop"``) has ``answer_id``, ``index`` and ``refused``; then ``data: [DONE]``.
+  (``finish_reason: "stop"``) has the same top-level fields; then ``data: [DONE]``.
 
 Sampling parameters (``temperature``, ``max_tokens``, ...) are accepted and ignored.
 """
@@ -33,11 +36,11 @@ from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
 from indexes.types import ChunkRecord
-from rag.access.asking import ask_as, stream_as
+from rag.access.asking import ask_as, conversation_limits, stream_as
 from rag.answer_stream import Citations, Delta, Final, StreamEvent
-from rag.errors import InvalidInput, RagError
+from rag.conversation import Turn, clean_turns, split_conversation
+from rag.errors import RagError
 from rag.records import AnswerRecord, CitationOut
-from rag.text_input import strip_controls
 from rag.wiring import Services
 
 __all__ = ["ChatRequest", "footnotes", "router"]
@@ -82,11 +85,10 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-def _question(body: ChatRequest) -> str:
-    for message in reversed(body.messages):
-        if message.role == "user":
-            return strip_controls(message.text())
-    raise InvalidInput("the conversation has no user message to answer")
+def _conversation(body: ChatRequest, services: Services) -> tuple[str, list[Turn]]:
+    """The question (the last user message) and the user and assistant turns before it."""
+    turns = clean_turns([(m.role, m.text()) for m in body.messages])
+    return split_conversation(turns, conversation_limits(services))
 
 
 def _where(c: CitationOut | ChunkRecord) -> str:
@@ -102,7 +104,14 @@ def footnotes(citations: list[CitationOut]) -> str:
 
 
 def _answer_fields(record: AnswerRecord) -> dict[str, Any]:
-    return {"answer_id": record.answer_id, "index": record.index.model_dump(), "refused": record.refused}
+    return {
+        "answer_id": record.answer_id,
+        "index": record.index.model_dump(),
+        "refused": record.refused,
+        "grounded": record.grounded,
+        "support": [s.model_dump(mode="json") for s in record.support],
+        "standalone_question": record.standalone_question,
+    }
 
 
 def _completion(body: ChatRequest, record: AnswerRecord) -> dict[str, Any]:
@@ -162,7 +171,11 @@ def _chunks(body: ChatRequest, events: Iterator[StreamEvent], metrics: Metrics) 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "The model names no index or version."},
-    422: {"model": ErrorBody, "description": "No user message, an empty or oversized question."},
+    422: {
+        "model": ErrorBody,
+        "description": "No user message (`conversation_without_question`), a conversation over the size limit "
+        "(`conversation_too_long`), an empty or oversized question.",
+    },
     503: {"model": ErrorBody, "description": "The answer model cannot be reached."},
 }
 
@@ -173,13 +186,14 @@ async def chat_completions(
 ) -> Response | dict[str, Any]:
     """Answer the last user message from the index ``model`` names, in the OpenAI chat format.
 
-    Like ``POST /v1/ask``, only chunks in the caller's access groups are searched.
+    Like ``POST /v1/ask``, only chunks in the caller's access groups are searched. Earlier messages
+    make a follow-up standalone; the answer says whether every sentence is supported (``grounded``).
     """
-    question = _question(body)
+    question, history = _conversation(body, services)
     if body.stream:
-        events = await run_in_threadpool(stream_as, services, principal, question, body.model, None)
+        events = await run_in_threadpool(stream_as, services, principal, question, body.model, None, history)
         return sse_response(_chunks(body, events, metrics))
-    record = await run_in_threadpool(ask_as, services, principal, question, body.model, None)
+    record = await run_in_threadpool(ask_as, services, principal, question, body.model, None, history)
     metrics.observe_answer(record)
     return _completion(body, record)
 

@@ -9,19 +9,20 @@ mid-way), or ``disconnected`` (the client left before the answer was complete).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.access.audit import question_digest
 from rag.access.principal import Principal
 from rag.answer_stream import Final, StreamEvent
+from rag.conversation import ConversationLimits, Turn
 from rag.errors import RagError
 from rag.records import AnswerRecord
 
 if TYPE_CHECKING:
     from rag.wiring import Services
 
-__all__ = ["DISCONNECTED", "ask_as", "stream_as"]
+__all__ = ["DISCONNECTED", "ask_as", "conversation_limits", "stream_as"]
 
 DISCONNECTED = "disconnected"
 """The audit outcome of a streamed answer whose client left before the answer was recorded."""
@@ -32,31 +33,58 @@ def _kept(services: Services, question: str) -> str:
     return question if services.settings.audit_questions == "text" else question_digest(question)
 
 
+def conversation_limits(services: Services) -> ConversationLimits:
+    """The configured size limits of a conversation (``/v1/ask`` history, chat messages)."""
+    settings = services.settings
+    return ConversationLimits(settings.max_conversation_chars, settings.max_conversation_messages)
+
+
 def _outcome(exc: BaseException) -> str:
     return exc.code if isinstance(exc, RagError) else f"error:{type(exc).__name__}"
 
 
 def ask_as(
-    services: Services, principal: Principal, question: str, index: str | None, top_k: int | None
+    services: Services,
+    principal: Principal,
+    question: str,
+    index: str | None,
+    top_k: int | None,
+    history: Sequence[Turn] = (),
 ) -> AnswerRecord:
-    """Answer from the chunks ``principal`` may see, and audit the question and its outcome."""
+    """Answer from the chunks ``principal`` may see, and audit the question and its outcome.
+
+    ``history`` holds the conversation's earlier turns (a follow-up is made standalone from them).
+    """
     settings = services.settings
     with services.audit.action(principal, "ask", index=index or settings.default_index) as audited:
         audited.details["question"] = _kept(services, question)
+        if history:
+            audited.details["earlier_turns"] = len(history)
         record = services.assistant.ask(
             question,
             index,
             top_k,
             groups=principal.visible_groups(settings.default_access_group),
             asked_by=principal.key_id,
+            history=history,
         )
         audited.target = record.answer_id
-        audited.details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
+        audited.details.update(
+            version=record.index.version,
+            refused=record.refused,
+            citations=len(record.citations),
+            grounded=record.grounded,
+        )
     return record
 
 
 def stream_as(
-    services: Services, principal: Principal, question: str, index: str | None, top_k: int | None
+    services: Services,
+    principal: Principal,
+    question: str,
+    index: str | None,
+    top_k: int | None,
+    history: Sequence[Turn] = (),
 ) -> Iterator[StreamEvent]:
     """Start a streamed answer from the chunks ``principal`` may see.
 
@@ -66,6 +94,8 @@ def stream_as(
     settings = services.settings
     audit_index = index or settings.default_index
     details: dict[str, Any] = {"question": _kept(services, question), "stream": True}
+    if history:
+        details["earlier_turns"] = len(history)
     try:
         events = services.assistant.stream(
             question,
@@ -73,6 +103,7 @@ def stream_as(
             top_k,
             groups=principal.visible_groups(settings.default_access_group),
             asked_by=principal.key_id,
+            history=history,
         )
     except Exception as exc:
         services.audit.record(principal, "ask", _outcome(exc), index=audit_index, details=details)
@@ -91,7 +122,12 @@ def _audited(
             if isinstance(ev, Final):
                 record = ev.record
                 target, outcome = record.answer_id, "ok"
-                details.update(version=record.index.version, refused=record.refused, citations=len(record.citations))
+                details.update(
+                    version=record.index.version,
+                    refused=record.refused,
+                    citations=len(record.citations),
+                    grounded=record.grounded,
+                )
             yield ev
     except BaseException as exc:
         if not isinstance(exc, GeneratorExit):

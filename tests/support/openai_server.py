@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,8 @@ class Behaviour:
     ``status`` other than 200 answers with an OpenAI-style error body carrying ``error_message``.
     ``hang_seconds`` > 0 waits that long (or until the server stops) before answering.
     ``stream_error_after`` >= 0 breaks a stream with an error event after that many content chunks.
+    ``responder``, when set, computes the reply from the whole prompt (planted answers that cite
+    the prompt's sources by number).
     """
 
     text: str | None = "The policy allows it [1]."
@@ -42,6 +44,7 @@ class Behaviour:
     error_message: str = "scripted failure"
     hang_seconds: float = 0.0
     stream_error_after: int = -1
+    responder: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,10 @@ class OpenAITestServer:
     def echo_markers(self, count: int = 2) -> None:
         """Answer with a sentence citing the first ``count`` distinct ``[n]`` markers of the prompt."""
         self.behaviour = Behaviour(echo_markers=count)
+
+    def respond_with(self, responder: Callable[[str], str | None]) -> None:
+        """Answer every request with ``responder(prompt)`` (the prompt as :attr:`RecordedRequest.prompt`)."""
+        self.behaviour = Behaviour(responder=responder)
 
     def fail_with(self, status: int = 500, message: str = "scripted failure") -> None:
         """Answer every request with HTTP ``status`` and an OpenAI-style error body."""
@@ -228,6 +235,8 @@ class OpenAITestServer:
 
     @staticmethod
     def _reply_text(behaviour: Behaviour, prompt: str) -> str | None:
+        if behaviour.responder is not None:
+            return behaviour.responder(prompt)
         if behaviour.echo_markers <= 0:
             return behaviour.text
         numbers = list(dict.fromkeys(_PROMPT_MARKER.findall(prompt)))[: behaviour.echo_markers]

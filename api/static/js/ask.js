@@ -8,6 +8,8 @@ const answerBox = $("answer");
 let current = null; // the answer record being shown
 let rating = null;
 let running = null; // AbortController of the answer being streamed
+let conversation = []; // earlier turns [{role, content}] sent as `history`: the next question is a follow-up
+const KEPT_TURNS = 6; // how many earlier turns a follow-up is sent with
 
 async function showWho() {
   try {
@@ -42,22 +44,56 @@ function openCitation(n) {
   $("citation-dialog").showModal();
 }
 
-/** Answer text with each [n] marker as a button that opens citation n. */
-function renderAnswer(text, linkable) {
-  answerBox.replaceChildren();
+/** Append text to `box` with each [n] marker as a button that opens citation n. */
+function appendText(box, text, linkable) {
   const parts = text.split(/(\[\d+(?:,\s*\d+)*\])/);
   for (const part of parts) {
     const m = part.match(/^\[(\d+(?:,\s*\d+)*)\]$/);
     if (!m || !linkable) {
-      answerBox.append(part);
+      box.append(part);
       continue;
     }
     for (const n of m[1].split(/,\s*/).map(Number)) {
-      answerBox.append(
+      box.append(
         el("button", { type: "button", class: "marker", "aria-label": `Source ${n}`, onclick: () => openCitation(n) }, `[${n}]`),
       );
     }
   }
+}
+
+const PROBLEMS = {
+  no_citation: "cites no source",
+  figure_not_in_source: "states a figure its sources do not hold",
+  words_not_in_source: "is not what its sources say",
+};
+
+function why(sentence) {
+  const reasons = sentence.problems.map((p) => PROBLEMS[p] || p);
+  const figures = sentence.missing_figures.length ? ` (${sentence.missing_figures.join(", ")})` : "";
+  return `Not supported: this sentence ${reasons.join(" and ")}${figures}.`;
+}
+
+/** Answer text with its markers as buttons; each flagged sentence marked, with the reason. */
+function renderAnswer(text, linkable, flagged = []) {
+  answerBox.replaceChildren();
+  let pos = 0;
+  for (const sentence of flagged) {
+    const at = text.indexOf(sentence.text, pos);
+    if (at < 0) continue;
+    appendText(answerBox, text.slice(pos, at), linkable);
+    const mark = el("mark", { class: "unsupported", title: why(sentence) });
+    appendText(mark, sentence.text, linkable);
+    mark.append(el("span", { class: "visually-hidden" }, ` (${why(sentence)})`));
+    answerBox.append(mark);
+    pos = at + sentence.text.length;
+  }
+  appendText(answerBox, text.slice(pos), linkable);
+}
+
+function showConversation() {
+  const asked = conversation.filter((t) => t.role === "user").map((t) => t.content);
+  $("conversation").hidden = asked.length === 0;
+  $("conversation-turns").replaceChildren(...asked.map((q) => el("li", {}, q)));
 }
 
 function renderCitations(record) {
@@ -77,7 +113,10 @@ function renderCitations(record) {
 
 function renderRecord(record) {
   current = record;
-  renderAnswer(record.answer, true);
+  const flagged = (record.support || []).filter((s) => !s.supported);
+  renderAnswer(record.answer, true, flagged);
+  $("unsupported").hidden = record.grounded !== false || record.refused;
+  $("standalone").textContent = record.standalone_question ? `Understood as: ${record.standalone_question}` : "";
   renderCitations(record);
   $("not-covered").hidden = !record.refused;
   answerBox.classList.toggle("refused", record.refused);
@@ -110,6 +149,8 @@ async function ask() {
   $("result").hidden = false;
   $("feedback").hidden = true;
   $("not-covered").hidden = true;
+  $("unsupported").hidden = true;
+  $("standalone").textContent = "";
   $("citations").replaceChildren();
   $("sources-heading").hidden = true;
   $("answered-by").textContent = "";
@@ -121,6 +162,7 @@ async function ask() {
   let streamed = "";
   let deltas = 0;
   const body = { question: text, stream: true };
+  if (conversation.length) body.history = conversation.slice(-KEPT_TURNS);
   const index = $("index").value.trim();
   if (index) body.index = index;
   try {
@@ -136,6 +178,11 @@ async function ask() {
         } else if (name === "answer") {
           renderRecord(data);
           $("status").textContent = "";
+          if (!data.refused) {
+            conversation.push({ role: "user", content: text }, { role: "assistant", content: data.answer });
+            question.value = "";
+            showConversation();
+          }
         } else if (name === "error") {
           $("status").textContent = `The answer failed: ${data.message}`;
         }
@@ -186,6 +233,12 @@ $("feedback").addEventListener("submit", async (event) => {
   } catch (error) {
     $("feedback-status").textContent = `Feedback not saved: ${error.message}`;
   }
+});
+
+$("new-conversation").addEventListener("click", () => {
+  conversation = [];
+  showConversation();
+  question.focus();
 });
 
 keyField($("key-form"), showWho);
