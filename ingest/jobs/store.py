@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 __all__ = ["Beat", "Job", "JobState", "JobStore", "PromotePolicy"]
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-PromotePolicy = Literal["never", "if_gate_passes", "always"]
+PromotePolicy = Literal["never", "if_gate_passes", "always", "canary"]
+"""How a build's version goes live: by hand, if the gate passes, always, or as a canary if the gate passes."""
 Beat = Literal["ok", "cancel", "lost"]
 """What a lease renewal found: keep going, cancellation requested, or the job is no longer ours."""
 FINISHED: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")
