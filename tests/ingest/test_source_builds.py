@@ -181,7 +181,8 @@ def test_a_canary_binding_makes_a_gated_push_the_canary_and_keeps_the_live_versi
 ) -> None:
     questions = [json.loads(line) for line in (GOLDEN_DIR / "golden.jsonl").read_text().splitlines() if line.strip()]
     golden = tmp_path / "golden.jsonl"
-    golden.write_text("".join(json.dumps(q) + "\n" for q in questions if q["doc_ids"][0] in DOCS))
+    picked = [q for q in questions if q["doc_ids"][0] in DOCS][:4]  # a small gate keeps the test quick
+    golden.write_text("".join(json.dumps(q) + "\n" for q in picked))
     s = services_factory(worker_enabled=False, golden_set=golden, gate_tolerance=0.02)
     assert s.jobs is not None
     url = str(handbook.working_tree_dir)
