@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
-
 from git import Repo
 
 from rag.wiring import Services
