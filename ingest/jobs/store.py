@@ -15,11 +15,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
+from ingest.promotion import PromotePolicy
+
 __all__ = ["Beat", "Job", "JobState", "JobStore", "PromotePolicy"]
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-PromotePolicy = Literal["never", "if_gate_passes", "always", "canary"]
-"""How a build's version goes live: by hand, if the gate passes, always, or as a canary if the gate passes."""
 Beat = Literal["ok", "cancel", "lost"]
 """What a lease renewal found: keep going, cancellation requested, or the job is no longer ours."""
 FINISHED: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 
 from indexes.canary import DEFAULT_CANARY_SHARE
-from ingest.jobs.store import PromotePolicy
+from ingest.promotion import PromotePolicy
 from ingest.sources.base import Source
 from ingest.sources.folder import FolderSource
 from rag.errors import SourceError
