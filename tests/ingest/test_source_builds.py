@@ -203,3 +203,10 @@ def test_a_canary_binding_makes_a_gated_push_the_canary_and_keeps_the_live_versi
     canary = s.registry.canary("policies")
     assert canary is not None and (canary.version, canary.share) == (2, 0.25)
     assert s.registry.live_version("policies") == 1
+
+    # a push the gate fails (the documents the golden questions ask about are gone) starts no canary
+    commit(handbook, {f"handbook/{d}": None for d in DOCS[:2]}, "remove")
+    job, _ = s.jobs.trigger.request("policies", "canary", "webhook:github push def")
+    third = _run(s, job.job_id)
+    assert third["state"] == "succeeded" and "gate failed" in third["result"]["promotion"], third  # type: ignore[index]
+    assert s.registry.canary("policies") == canary and s.registry.live_version("policies") == 1
