@@ -21,6 +21,7 @@ __all__ = [
     "CANARY_ACTIONS",
     "CANARY_LABEL",
     "CANARY_REMOVED_ACTION",
+    "DEFAULT_CANARY_SHARE",
     "Canary",
     "CanaryStore",
     "canary_alias",
@@ -35,6 +36,9 @@ CANARY_ACTION = "canary"
 
 CANARY_REMOVED_ACTION = "canary_removed"
 """Alias-history action recorded when a canary is removed (by hand, or because it went live)."""
+
+DEFAULT_CANARY_SHARE = 0.1
+"""The share a canary started by a build answers when its source binding names none (a tenth)."""
 
 CANARY_ACTIONS = frozenset({CANARY_ACTION, CANARY_REMOVED_ACTION})
 """Actions that are about canaries, never about the live alias."""

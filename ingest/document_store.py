@@ -23,7 +23,8 @@ Listing statuses (``list_documents``) against the live version's manifest:
 - ``indexed``: in the next build and in the live version (an upload only if the live version was
   built from this very upload: same sha256, owner and metadata);
 - ``pending_upload``: an upload the live version does not contain yet;
-- ``pending_build``: a folder file the live version does not contain yet;
+- ``pending_build``: a folder file the live version does not contain yet (a Git, S3 or Confluence
+  document: not yet, or at another revision);
 - ``pending_delete``: in the live version but not in the next build (tombstoned, or gone from the
   folder);
 - ``deleted``: tombstoned, not live, but still present in the folder (so it stays out of builds
@@ -44,7 +45,7 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -59,13 +60,17 @@ from rag.errors import DocumentNotFound, InvalidInput, SourceError
 __all__ = [
     "DEFAULT_UPLOAD_MAX_BYTES",
     "Deletion",
+    "DocumentOrigin",
     "DocumentState",
     "DocumentStatus",
     "DocumentStore",
     "SourceConfig",
     "UploadedDocument",
+    "carries_front_matter",
+    "doc_id_of",
     "folder_doc_id",
     "folder_front_matter",
+    "front_matter",
 ]
 
 DEFAULT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -73,6 +78,8 @@ OWNER_MAX_CHARS = 200
 UPLOAD_HASH_KEY = "upload_sha256"
 """Metadata key naming the upload a document was built from (set by the store, with ``owner``)."""
 
+DocumentOrigin = Literal["folder", "source", "upload"]
+"""Where the next build takes a document from: the source folder, another source (Git, S3, Confluence), an upload."""
 DocumentState = Literal["indexed", "pending_upload", "pending_build", "pending_delete", "deleted"]
 
 schema = sa.MetaData()
@@ -158,11 +165,19 @@ class DocumentStatus:
 
     doc_id: str
     status: DocumentState
-    origin: Literal["folder", "upload"] | None
+    origin: DocumentOrigin | None
     source: str
     title: str | None = None
     owner: str | None = None
     upload: UploadedDocument | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """A source document's metadata as the next build gets it (its front matter, ``revision``)."""
+
+    @property
+    def revision(self) -> dict[str, Any] | None:
+        """A Git, S3 or Confluence document's revision (``metadata.revision``), else None."""
+        value = self.metadata.get("revision")
+        return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,16 +210,37 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def folder_front_matter(path: Path) -> dict[str, Any]:
-    """The front matter of a folder file (Markdown only; others, and unreadable files: empty)."""
-    if path.suffix.lower() not in {".md", ".markdown"}:
-        return {}
+def carries_front_matter(name: str) -> bool:
+    """Whether a file of this name may carry front matter (Markdown)."""
+    return PurePosixPath(name).suffix.lower() in {".md", ".markdown"}
+
+
+def front_matter(data: bytes) -> dict[str, Any]:
+    """The front matter of a Markdown file's bytes (unreadable bytes or front matter: empty)."""
     import frontmatter
 
     try:
-        return dict(frontmatter.loads(path.read_bytes().decode("utf-8-sig")).metadata)
+        return dict(frontmatter.loads(data.decode("utf-8-sig")).metadata)
     except Exception:  # unreadable file or front matter: the loader reports it
         return {}
+
+
+def folder_front_matter(path: Path) -> dict[str, Any]:
+    """The front matter of a folder file (Markdown only; others, and unreadable files: empty)."""
+    if not carries_front_matter(path.name):
+        return {}
+    try:
+        return front_matter(path.read_bytes())
+    except OSError:
+        return {}
+
+
+def doc_id_of(meta: dict[str, Any], name: str) -> str:
+    """The doc_id ``load_document`` gives a file with front matter ``meta``: its ``doc_id``, else ``name``."""
+    value = meta.get("doc_id")
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    return str(value or name)
 
 
 def folder_doc_id(path: Path, name: str) -> str:
@@ -213,10 +249,7 @@ def folder_doc_id(path: Path, name: str) -> str:
     Only Markdown carries a doc_id (in its front matter); an unreadable file gets ``name`` (the
     build will report it as an error anyway).
     """
-    value = folder_front_matter(path).get("doc_id")
-    if isinstance(value, datetime | date):
-        value = value.isoformat()
-    return str(value or name)
+    return doc_id_of(folder_front_matter(path), name)
 
 
 def _check_owner(owner: str) -> str:
@@ -481,14 +514,18 @@ class DocumentStore:
         chosen += [u.source_file() for u in uploads if u.doc_id not in dead]
         return chosen
 
-    def list_documents(self, index: str, live: Manifest | None) -> list[DocumentStatus]:
+    def list_documents(
+        self, index: str, live: Manifest | None, listed: list[SourceFile] | None = None
+    ) -> list[DocumentStatus]:
         """Every document of the next build and of the ``live`` manifest with its status, by doc_id.
 
-        Statuses are defined in the module docstring. Raises ``SourceError`` when the configured
-        folder is missing (the next build could not be collected either).
+        ``listed``: the documents a Git, S3 or Confluence source lists now (``doc_id`` set), which take
+        the folder's place (origin ``source``). Statuses are defined in the module docstring. Raises ``SourceError``
+        when the configured folder is missing (the next build could not be collected either).
         """
         check_index_name(index)
-        folder, _ = self.folder_files(index, strict=True)
+        origin: DocumentOrigin = "folder" if listed is None else "source"
+        folder = self.folder_files(index, strict=True)[0] if listed is None else listed
         uploads = {u.doc_id: u for u in self.uploads(index)}
         dead = self.tombstones(index)
         in_live: dict[str, DocumentEntry] = {d.doc_id: d for d in live.documents} if live else {}
@@ -500,16 +537,20 @@ class DocumentStore:
             entry = in_live.get(doc_id)
             if doc_id in dead:
                 if entry is None:
-                    out[doc_id] = DocumentStatus(doc_id, "deleted", "folder", f.name)
+                    out[doc_id] = DocumentStatus(doc_id, "deleted", origin, f.name, metadata=f.metadata)
                 continue
-            status: DocumentState = "indexed" if entry is not None else "pending_build"
+            built = entry is not None and (
+                listed is None or entry.metadata.get("revision") == f.metadata.get("revision")
+            )
+            status: DocumentState = "indexed" if built else "pending_build"
             out[doc_id] = DocumentStatus(
                 doc_id,
                 status,
-                "folder",
+                origin,
                 f.name,
                 title=entry.title if entry else None,
                 owner=_owner(entry),
+                metadata=f.metadata,
             )
         for doc_id, u in uploads.items():
             entry = in_live.get(doc_id)

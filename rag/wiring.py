@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexes.canary import DEFAULT_CANARY_SHARE
 from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
@@ -148,6 +149,12 @@ def build_jobs(services: Services) -> JobServices:
         return apply_retention(services.catalog, services.engine, services.registry, index, settings.retain_versions)
 
     hooks.retention = retention
+
+    def canary_share(index: str) -> float:
+        spec = services.sources.spec_for(index)
+        return spec.canary_share if spec is not None else DEFAULT_CANARY_SHARE
+
+    hooks.canary_share = canary_share
     worker = worker_id()
     actor = system_principal("worker", f"worker:{worker}")
 

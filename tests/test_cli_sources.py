@@ -53,3 +53,15 @@ def test_source_and_check_refuse_bad_input_with_an_exit_code(env: Path) -> None:
     ok = runner.invoke(app, ["source", "policies", "--git", "https://h.example/r.git", "--token-secret", "hb-token"])
     shown = runner.invoke(app, ["source", "policies"]).output
     assert ok.exit_code == 0 and "hb-token" in shown and "ghp_cli-DO-NOT-LEAK" not in ok.output + shown
+
+
+def test_source_takes_the_canary_policy_and_refuses_a_bad_share(env: Path) -> None:
+    bound = runner.invoke(
+        app, ["source", "policies", "--git", str(env), "--promote", "canary", "--canary-share", "0.3"]
+    )
+    assert bound.exit_code == 0, bound.output
+    shown = runner.invoke(app, ["source", "policies"]).output
+    assert '"promote":"canary"' in shown and '"canary_share":0.3' in shown
+    bad = runner.invoke(app, ["source", "policies", "--git", str(env), "--promote", "canary", "--canary-share", "2"])
+    assert bad.exit_code == 1 and "canary_share" in bad.output
+    assert '"canary_share":0.3' in runner.invoke(app, ["source", "policies"]).output  # nothing changed

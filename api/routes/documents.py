@@ -20,7 +20,7 @@ from api.schemas import ErrorBody
 from indexes.manifest import Manifest
 from indexes.refs import check_index_name
 from ingest.access_groups import GROUPS_KEY, parse_groups
-from ingest.document_store import DocumentState, DocumentStatus, UploadedDocument
+from ingest.document_store import DocumentOrigin, DocumentState, DocumentStatus, UploadedDocument
 from ingest.upload_check import check_upload
 from rag.access.documents import (
     builder_groups,
@@ -67,13 +67,21 @@ class DocumentStatusOut(BaseModel):
 
     doc_id: str
     status: DocumentState
-    origin: Literal["folder", "upload"] | None = Field(description="Where the next build takes it from.")
+    origin: DocumentOrigin | None = Field(
+        description="Where the next build takes it from: the source folder, the index's Git, S3 or Confluence "
+        "source, or an upload."
+    )
     source: str
     title: str | None
     owner: str | None
     uploaded_at: datetime | None
     size: int | None
     access_groups: list[str] = Field(description="Who sees it: the live version's groups, else the next build's.")
+    revision: dict[str, Any] | None = Field(
+        None,
+        description="A Git, S3 or Confluence document's revision as the source lists it now (Git: commit, author, "
+        "date; S3: etag, last modified; Confluence: page id, version, labels).",
+    )
 
 
 class DocumentListing(BaseModel):
@@ -82,6 +90,8 @@ class DocumentListing(BaseModel):
     index: str
     live_version: int | None
     source_folder: str | None
+    source: str | None = Field(None, description="The Git, S3 or Confluence source listed (null: a folder or none).")
+    source_revision: str | None = Field(None, description="That source's revision now (e.g. the Git commit).")
     documents: list[DocumentStatusOut]
 
 
@@ -141,6 +151,7 @@ def _status_out(s: DocumentStatus, groups: list[str]) -> DocumentStatusOut:
         uploaded_at=s.upload.uploaded_at if s.upload else None,
         size=s.upload.size if s.upload else None,
         access_groups=groups,
+        revision=s.revision,
     )
 
 
@@ -168,20 +179,24 @@ def _parse_metadata(text: str | None) -> dict[str, Any]:
 def list_documents(name: str, services: ServicesDep, principal: IndexOwner) -> DocumentListing:
     """Every document of the next build and of the live version, by doc_id, with its status.
 
-    Only documents in the caller's access groups are listed.
+    For an index bound to a Git, S3 or Confluence source, the next build's documents are those the
+    source lists now (origin ``source``, with their ``revision``). Only documents in the caller's
+    access groups are listed.
 
-    404 ``index_not_found`` when the index has no version, no source folder and no upload;
-    422 ``source_error`` when its configured folder is missing.
+    404 ``index_not_found`` when the index has no version, no source and no upload;
+    422 ``source_error`` when its configured folder is missing or its source cannot be listed.
     """
     check_index_name(name)
     live, manifest = _live_manifest(services, name)
     store = services.documents
-    if live is None and not store.has_index(name) and not services.catalog.list_versions(name):
+    bound = services.sources.bindings.get(name) is not None
+    if live is None and not bound and not store.has_index(name) and not services.catalog.list_versions(name):
         raise IndexNotFound(f"unknown index {name!r}")
     config = store.get_source(name)
+    source = services.sources.listing(name)
     groups = principal.visible_groups(services.settings.default_access_group)
     listed: list[DocumentStatusOut] = []
-    for status in store.list_documents(name, manifest):
+    for status in store.list_documents(name, manifest, source.files if source else None):
         doc_groups = status_groups(services, name, status, manifest)
         if groups is None or not set(groups).isdisjoint(doc_groups):
             listed.append(_status_out(status, doc_groups))
@@ -189,6 +204,8 @@ def list_documents(name: str, services: ServicesDep, principal: IndexOwner) -> D
         index=name,
         live_version=live,
         source_folder=str(config.folder) if config else None,
+        source=source.source if source else None,
+        source_revision=source.revision if source else None,
         documents=listed,
     )
 

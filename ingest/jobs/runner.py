@@ -18,6 +18,7 @@ from typing import Any
 
 from huey.exceptions import RetryTask, TaskLockedException
 
+from indexes.canary import DEFAULT_CANARY_SHARE
 from indexes.manifest import Manifest
 from ingest.build import BuildCancelled, Builder, BuildResult
 from ingest.jobs.lease import Lease
@@ -33,6 +34,8 @@ log = logging.getLogger("ingest.jobs.runner")
 CollectFn = Callable[[str], Collected]
 GateFn = Callable[[str, Manifest], dict[str, Any]]
 AfterFn = Callable[[str], list[int]]
+ShareFn = Callable[[str], float]
+"""The canary share (0 < share <= 1) a build of an index starts its canary with."""
 FinishedFn = Callable[[Job, JobState, dict[str, Any] | None, str | None], None]
 """Told every finished job: (job, state, result, error); e.g. the audit log."""
 
@@ -46,12 +49,14 @@ class Hooks:
     ``gate``: evaluates a sealed version against the live one; the result goes into the manifest.
     ``retention``: drops old versions after a build; returns the versions dropped.
     ``finished``: told the outcome of every job that ends (succeeded, failed, cancelled).
+    ``canary_share``: the share a ``canary`` build's version answers (unset: ``DEFAULT_CANARY_SHARE``).
     """
 
     collect: CollectFn | None = None
     gate: GateFn | None = None
     retention: AfterFn | None = None
     finished: FinishedFn | None = None
+    canary_share: ShareFn | None = None
 
 
 class BuildRunner:
@@ -210,6 +215,11 @@ class BuildRunner:
                 log.exception("the finished hook failed for job %s", job.job_id)
 
     def _promote(self, job: Job, result: BuildResult, gate: dict[str, Any]) -> tuple[bool, str]:
+        """Apply the job's promotion policy to its sealed version; returns (the live alias moved, why).
+
+        ``canary``: a version that passes the gate becomes the index's canary (the live alias stays);
+        with no live version yet there is nothing to split traffic with, so it is promoted instead.
+        """
         version = result.manifest.version
         if job.promote == "always":
             return True, f"promoted v{version}: policy 'always'"
@@ -217,7 +227,23 @@ class BuildRunner:
             return False, f"not promoted: policy 'never'; promote v{version} by hand"
         if not gate:
             return False, "not promoted: no golden set to gate on"
+        if gate.get("passed") and job.promote == "canary":
+            return self._canary(job.index, version, gate)
         if gate.get("passed"):
             self.builder.registry.promote(job.index, version)
             return True, f"promoted v{version}: gate passed ({'; '.join(gate.get('reasons', []))})"
         return False, f"not promoted: gate failed ({'; '.join(gate.get('reasons', []))})"
+
+    def _canary(self, index: str, version: int, gate: dict[str, Any]) -> tuple[bool, str]:
+        """Start the canary of ``version`` (as ``POST .../canary`` does), or promote it when nothing is live."""
+        passed = "; ".join(gate.get("reasons", []))
+        registry = self.builder.registry
+        if registry.live_version(index) is None:
+            registry.promote(index, version)
+            return True, f"promoted v{version}: gate passed ({passed}) and no version was live to canary against"
+        share = self.hooks.canary_share(index) if self.hooks.canary_share else DEFAULT_CANARY_SHARE
+        try:
+            canary = registry.set_canary(index, version, share)
+        except RagError as exc:  # e.g. the version became live meanwhile: the alias stays as it is
+            return False, f"not promoted: gate passed but the canary was refused ({exc.message})"
+        return False, f"canary v{canary.version} answers {canary.share:g} of questions: gate passed ({passed})"

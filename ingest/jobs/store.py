@@ -15,10 +15,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
+from ingest.promotion import PromotePolicy
+
 __all__ = ["Beat", "Job", "JobState", "JobStore", "PromotePolicy"]
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-PromotePolicy = Literal["never", "if_gate_passes", "always"]
 Beat = Literal["ok", "cancel", "lost"]
 """What a lease renewal found: keep going, cancellation requested, or the job is no longer ours."""
 FINISHED: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")

@@ -19,10 +19,10 @@ from ingest.sources.base import Snapshot, Source, SourceDocument
 from ingest.sources.discovery import SourceFile
 from rag.errors import SourceError
 
-__all__ = ["stage"]
+__all__ = ["copy_path", "stage"]
 
 
-def _copy_path(cache: Path, doc: SourceDocument) -> Path:
+def copy_path(cache: Path, doc: SourceDocument) -> Path:
     """``<cache>/<digest>/<file name>``: the loaders take the format from the name's suffix."""
     key = hashlib.sha256(f"{doc.name}\x00{doc.fingerprint}".encode()).hexdigest()[:32]
     return cache / key / PurePosixPath(doc.name).name
@@ -58,7 +58,7 @@ def stage(source: Source, snapshot: Snapshot, cache: Path, max_bytes: int) -> li
             continue
         path = local
         if path is None:
-            path = _copy_path(cache, doc)
+            path = copy_path(cache, doc)
             keep.add(path.parent)
             if not path.is_file():
                 try:

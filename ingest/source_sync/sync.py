@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from indexes.catalog import Catalog, VersionState
 from ingest.document_store import DocumentStore
+from ingest.source_sync.listing import listed_files
 from ingest.source_sync.staging import stage
 from ingest.sources.base import Collected, Source
 from ingest.sources.bindings import SourceBindings
@@ -100,6 +101,21 @@ class SourceSync:
             raise
         files = stage(source, snapshot, self.work_dir / "staging" / index, self.max_bytes)
         return Collected(self.documents.overlay(index, files), snapshot.skipped, source.label, snapshot.revision)
+
+    def listing(self, index: str) -> Collected | None:
+        """What a Git, S3 or Confluence source of ``index`` lists now, for the document listing (doc_id,
+        metadata with ``revision``), with the source's label and revision; staging nothing.
+
+        None when the index is built from a folder or uploads only (the ``DocumentStore`` lists those).
+        Raises ``SourceError`` when the source cannot be listed completely.
+        """
+        spec = self.spec_for(index)
+        if spec is None or isinstance(spec, FolderSpec):
+            return None
+        source = open_source(spec, self.secrets, self.work_dir, timeout_s=self.timeout_s)
+        snapshot = source.snapshot()
+        files = listed_files(source, snapshot, self.work_dir / "staging" / index, self.max_bytes)
+        return Collected(files, snapshot.skipped, source.label, snapshot.revision)
 
     def built_revision(self, index: str) -> str | None:
         """The source revision recorded by the newest ready version of ``index`` (None: none recorded)."""

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 
+from indexes.canary import DEFAULT_CANARY_SHARE
+from ingest.promotion import PromotePolicy
 from ingest.sources.base import Source
 from ingest.sources.folder import FolderSource
 from rag.errors import SourceError
@@ -51,8 +53,17 @@ class _Spec(BaseModel):
     every: str | None = Field(
         None, description="Check the source for changes this often (e.g. '15m'), and build when it changed."
     )
-    promote: Literal["never", "if_gate_passes", "always"] = Field(
-        "if_gate_passes", description="Promotion policy of builds a schedule or a webhook starts."
+    promote: PromotePolicy = Field(
+        "if_gate_passes",
+        description="Promotion policy of builds a schedule, a webhook or folder watching starts: never, "
+        "if_gate_passes, always, or canary (a version that passes the gate answers canary_share of the traffic).",
+    )
+    canary_share: float = Field(
+        DEFAULT_CANARY_SHARE,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="With promote 'canary': the share of unpinned questions the new version answers (0 < share <= 1).",
     )
 
     @field_validator("every")

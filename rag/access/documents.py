@@ -60,6 +60,8 @@ def status_groups(services: Services, name: str, status: DocumentStatus, live: M
         return groups_of_entry(entry.metadata, default)
     if status.upload is not None:
         return builder_groups(services, status.source, status.upload.metadata)
+    if status.origin == "source":  # Git, S3, Confluence: front matter and the source's own groups
+        return builder_groups(services, status.source, status.metadata)
     folder = services.documents.get_source(name)
     meta = folder_front_matter(folder.folder / status.source) if folder is not None else {}
     return builder_groups(services, status.source, meta)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from indexes.canary import DEFAULT_CANARY_SHARE
 from rag.commands.common import cli_actor, fail, out
 from rag.errors import RagError
 from rag.settings import Settings
@@ -69,7 +70,12 @@ def source_command(
         str | None, typer.Option(help="S3: 'KEY_ID:SECRET'; Confluence: 'email:token'; a name in RAG_SOURCE_SECRETS.")
     ] = None,
     every: Annotated[str | None, typer.Option(help="Check for changes this often (15m, 2h, 1d).")] = None,
-    promote: Annotated[str, typer.Option(help="Promotion of scheduled and webhook builds.")] = "if_gate_passes",
+    promote: Annotated[
+        str, typer.Option(help="Promotion of triggered builds: never, if_gate_passes, always or canary.")
+    ] = "if_gate_passes",
+    canary_share: Annotated[
+        float, typer.Option(help="With --promote canary: the share of questions the new version answers.")
+    ] = DEFAULT_CANARY_SHARE,
 ) -> None:
     """Bind an index to its source (a folder, --git, --s3 or --confluence); without one, show the binding."""
     from ingest.sources.specs import spec_adapter
@@ -93,7 +99,7 @@ def source_command(
                         + (f", error: {binding.last_error}" if binding.last_error else "")
                     )
                 return
-            raw: dict[str, Any] = {"every": every, "promote": promote}
+            raw: dict[str, Any] = {"every": every, "promote": promote, "canary_share": canary_share}
             if folder is not None:
                 raw.update(kind="folder", folder=str(folder))
             elif git is not None:

@@ -9,10 +9,12 @@ from typing import Any, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
+from git import Repo
 
 from rag.wiring import Services
-from tests.api.conftest import ClientFactory
+from tests.api.conftest import ClientFactory, KeyHeaders
 from tests.conftest import SAMPLE_DIR
+from tests.ingest.test_sources_git import ALICE, BOB, commit
 
 BASE = "/v1/indexes/policies"
 
@@ -219,3 +221,59 @@ def test_purge_removes_the_document_from_every_retained_version(client: TestClie
     assert "NW-PEO-001" not in _statuses(client)
     answer = client.post("/v1/ask", json={"question": "How many days of annual leave do I get?"}).json()
     assert all(c.get("doc_id") != "NW-PEO-001" for c in answer.get("citations", [])), json.dumps(answer)[:500]
+
+
+def test_listing_of_a_git_bound_index_shows_the_repository_documents(
+    client: TestClient, key_headers: KeyHeaders, tmp_path: Any
+) -> None:
+    repo = Repo.init(tmp_path / "repo", initial_branch="main")
+    salaries = "---\naccess_groups: [hr]\n---\n# Salaries\n\nSalary bands are reviewed every April.\n"
+    leave = (SAMPLE_DIR / "people/annual-leave.md").read_text()
+    first = commit(repo, {"people/annual-leave.md": leave, "hr/salaries.md": salaries, "logo.png": "x"}, "import")
+    r = client.put(f"{BASE}/source", json={"kind": "git", "url": str(repo.working_tree_dir)})
+    assert r.status_code == 200, r.text
+
+    listing = client.get(f"{BASE}/documents").json()
+    assert listing["source"] == f"git {repo.working_tree_dir}@main" and listing["source_revision"] == first
+    assert listing["source_folder"] is None
+    docs = {d["doc_id"]: d for d in listing["documents"]}
+    assert docs["NW-PEO-001"]["origin"] == "source" and docs["NW-PEO-001"]["source"] == "people/annual-leave.md"
+    assert docs["NW-PEO-001"]["title"] == "Annual Leave Policy"  # as the live version (a folder build) has it
+    assert docs["NW-PEO-001"]["revision"] == {
+        "commit": first,
+        "author": ALICE.name,
+        "date": repo.head.commit.authored_datetime.isoformat(),
+    }
+    assert docs["hr/salaries.md"]["status"] == "pending_build" and docs["hr/salaries.md"]["access_groups"] == ["hr"]
+    assert sum(d["status"] == "pending_delete" for d in docs.values()) == 14  # the rest of the live folder build
+    owner = key_headers("owner", indexes=["policies"])  # not in hr: the salaries are not listed
+    assert "hr/salaries.md" not in {
+        d["doc_id"] for d in client.get(f"{BASE}/documents", headers=owner).json()["documents"]
+    }
+
+    services = _services(client)
+    collected = services.sources.collect("policies")
+    services.builder.build(
+        "policies",
+        files=collected.files,
+        source_revision=collected.revision,
+        source_label=collected.source,
+        promote=True,
+    )
+    assert set(_statuses(client).values()) == {"indexed"} and len(_statuses(client)) == 2
+    second = commit(repo, {"hr/salaries.md": salaries + "\nBands are public.\n"}, "edit", BOB)
+    docs = {d["doc_id"]: d for d in client.get(f"{BASE}/documents").json()["documents"]}
+    assert (
+        docs["hr/salaries.md"]["status"] == "pending_build" and docs["hr/salaries.md"]["revision"]["commit"] == second
+    )
+    assert docs["NW-PEO-001"]["status"] == "indexed" and docs["NW-PEO-001"]["revision"]["commit"] == first
+
+
+def test_listing_a_git_source_that_cannot_be_read_is_422(client: TestClient) -> None:
+    assert (
+        client.put(f"{BASE}/source", json={"kind": "git", "url": "file:///nonexistent/handbook.git"}).status_code == 200
+    )
+    before = _services(client).catalog.list_versions("policies")
+    r = client.get(f"{BASE}/documents")
+    assert _error(r) == (422, "source_error") and "git fetch failed" in r.json()["error"]["message"]
+    assert _services(client).catalog.list_versions("policies") == before

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from git import Repo
 
 from tests.api.conftest import ClientFactory, services_of
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import GOLDEN_DIR, SAMPLE_DIR
+from tests.ingest.test_sources_git import commit
 
 BASE = "/v1/indexes/policies"
 TOKEN = "ghp_DO-NOT-LEAK-4b1d"
@@ -81,6 +84,9 @@ BAD_BINDINGS: list[tuple[dict[str, Any], str]] = [
     ({"kind": "s3", "bucket": "Bad_Bucket"}, "validation_error"),
     ({"kind": "confluence", "base_url": "ftp://x", "space": "HR"}, "validation_error"),
     ({"kind": "folder", "folder": "/no/such/folder"}, "source_error"),
+    ({"kind": "git", "url": REPO, "promote": "canary", "canary_share": 0}, "validation_error"),
+    ({"kind": "git", "url": REPO, "promote": "canary", "canary_share": 1.5}, "validation_error"),
+    ({"kind": "git", "url": REPO, "promote": "sometimes"}, "validation_error"),
 ]
 
 
@@ -158,3 +164,38 @@ def test_without_a_webhook_secret_every_push_is_refused(client_factory: ClientFa
     client = client_factory(worker_enabled=False, rate_limit=None)
     body = _push()
     assert _hook(client, body, _signed(body)).status_code == 401
+
+
+def test_a_push_to_a_canary_bound_repository_makes_the_new_version_the_canary(
+    client_factory: ClientFactory, tmp_path: Path
+) -> None:
+    questions = [json.loads(line) for line in (GOLDEN_DIR / "golden.jsonl").read_text().splitlines() if line.strip()]
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("".join(json.dumps(q) + "\n" for q in questions[:4]))  # a small gate keeps the test quick
+    client = client_factory(worker_enabled=False, webhook_secret=HOOK_SECRET, golden_set=golden, rate_limit=None)
+    repo = Repo.init(tmp_path / "handbook", initial_branch="main")
+    files = {p.relative_to(SAMPLE_DIR).as_posix(): p.read_bytes() for p in SAMPLE_DIR.rglob("*") if p.is_file()}
+    head = commit(
+        repo, {**files, "people/sabbatical.md": "# Sabbatical\n\nAfter seven years, three months off.\n"}, "import"
+    )
+    url = str(repo.working_tree_dir)
+    binding = {"kind": "git", "url": url, "promote": "canary", "canary_share": 0.2}
+    assert client.put(f"{BASE}/source", json=binding).status_code == 200
+
+    body = _push(repo=url, after=head)
+    r = _hook(client, body, _signed(body))
+    assert r.status_code == 202 and len(r.json()["jobs"]) == 1
+    jobs = services_of(client).jobs
+    assert jobs is not None
+    job_id = r.json()["jobs"][0]
+    jobs.runner(job_id)  # as the worker would
+    job = client.get(f"/v1/jobs/{job_id}").json()
+    assert job["state"] == "succeeded" and job["promote"] == "canary", job
+    assert job["result"]["promoted"] is False and job["result"]["gate"]["passed"] is True
+    assert job["result"]["promotion"].startswith("canary v2 answers 0.2 of questions")
+    index = next(i for i in client.get("/v1/indexes").json() if i["name"] == "policies")
+    assert (index["live_version"], index["canary_version"], index["canary_share"]) == (1, 2, 0.2)
+    versions = {v["version"]: v for v in client.get(f"{BASE}/versions").json()}
+    assert versions[1]["live"] is True and versions[2]["live"] is False and versions[2]["state"] == "ready"
+    sources = {d["source"] for d in versions[2]["manifest"]["documents"]}
+    assert "people/sabbatical.md" in sources and versions[2]["manifest"]["source_revision"] == head

@@ -3,6 +3,7 @@ are reported by name, an unreachable source fails the job and leaves the alias a
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from git import Repo
 
 from ingest.sources.specs import FolderSpec, GitSpec, S3Spec
 from rag.wiring import Services
-from tests.conftest import SAMPLE_DIR, ServicesFactory
+from tests.conftest import GOLDEN_DIR, SAMPLE_DIR, ServicesFactory
 from tests.ingest.test_sources_git import BOB, commit
 from tests.support.s3_server import ACCESS_KEY, SECRET_KEY, S3TestServer
 
@@ -173,3 +174,39 @@ def test_s3_bound_index_uses_named_credentials_and_drops_deleted_objects(
         assert v2 is not None and v2.manifest is not None
         assert "it/equipment.md" not in {d.source for d in v2.manifest.documents}
         assert v2.manifest.chunks_embedded == 0 and s.registry.live_version("policies") == 2
+
+
+def test_a_canary_binding_makes_a_gated_push_the_canary_and_keeps_the_live_version(
+    services_factory: ServicesFactory, handbook: Repo, tmp_path: Path
+) -> None:
+    questions = [json.loads(line) for line in (GOLDEN_DIR / "golden.jsonl").read_text().splitlines() if line.strip()]
+    golden = tmp_path / "golden.jsonl"
+    picked = [q for q in questions if q["doc_ids"][0] in DOCS][:4]  # a small gate keeps the test quick
+    golden.write_text("".join(json.dumps(q) + "\n" for q in picked))
+    s = services_factory(worker_enabled=False, golden_set=golden, gate_tolerance=0.02)
+    assert s.jobs is not None
+    url = str(handbook.working_tree_dir)
+    s.sources.bind("policies", GitSpec(kind="git", url=url, path="handbook", promote="canary", canary_share=0.25))
+    job, _ = s.jobs.trigger.request("policies", "canary", "schedule")
+    first = _run(s, job.job_id)
+    assert first["state"] == "succeeded" and first["result"]["promoted"] is True, first  # type: ignore[index]
+    assert "no version was live" in first["result"]["promotion"]  # type: ignore[index]
+    assert s.registry.live_version("policies") == 1 and s.registry.canary("policies") is None
+
+    leave = (SAMPLE_DIR / "people/annual-leave.md").read_text()
+    commit(handbook, {"handbook/people/annual-leave.md": leave + "\n## Sabbatical\n\nAfter seven years.\n"}, "edit")
+    job, _ = s.jobs.trigger.request("policies", "canary", "webhook:github push abc")
+    second = _run(s, job.job_id)
+    result = second["result"]
+    assert second["state"] == "succeeded" and result["promoted"] is False, second  # type: ignore[index]
+    assert result["gate"]["passed"] is True and result["promotion"].startswith("canary v2 answers 0.25")  # type: ignore[index]
+    canary = s.registry.canary("policies")
+    assert canary is not None and (canary.version, canary.share) == (2, 0.25)
+    assert s.registry.live_version("policies") == 1
+
+    # a push the gate fails (the documents the golden questions ask about are gone) starts no canary
+    commit(handbook, {f"handbook/{d}": None for d in DOCS[:2]}, "remove")
+    job, _ = s.jobs.trigger.request("policies", "canary", "webhook:github push def")
+    third = _run(s, job.job_id)
+    assert third["state"] == "succeeded" and "gate failed" in third["result"]["promotion"], third  # type: ignore[index]
+    assert s.registry.canary("policies") == canary and s.registry.live_version("policies") == 1
