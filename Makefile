@@ -17,11 +17,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
+GOLDEN ?= ingest/sample_handbook_golden/golden.jsonl
+
+# The golden set (with unanswerable.jsonl beside it) calibrates each version's refusals and gates promotions.
 run: install
-	$(VENV)/bin/rag ingest $(SAMPLE) --index policies --promote --if-changed
+	RAG_GOLDEN_SET=$${RAG_GOLDEN_SET:-$(GOLDEN)} $(VENV)/bin/rag ingest $(SAMPLE) --index policies --promote --if-changed
 	$(VENV)/bin/rag source policies $(SAMPLE)
 	$(VENV)/bin/rag keys bootstrap
-	RAG_GOLDEN_SET=$${RAG_GOLDEN_SET:-ingest/sample_handbook_golden/golden.jsonl} $(VENV)/bin/rag serve
+	RAG_GOLDEN_SET=$${RAG_GOLDEN_SET:-$(GOLDEN)} $(VENV)/bin/rag serve
 
 test: install
 	$(PY) -m pytest -q
