@@ -33,6 +33,19 @@ def _kept(services: Services, question: str) -> str:
     return question if services.settings.audit_questions == "text" else question_digest(question)
 
 
+def _question_details(services: Services, question: str, history: Sequence[Turn]) -> dict[str, Any]:
+    """The audit details of a question: what is kept of it and, for a follow-up, how many turns came before."""
+    details: dict[str, Any] = {"question": _kept(services, question)}
+    if history:
+        details["earlier_turns"] = len(history)
+    return details
+
+
+def _caller(services: Services, principal: Principal) -> dict[str, Any]:
+    """Who asks, as the assistant takes it: the groups whose chunks they may see, and their key id."""
+    return {"groups": principal.visible_groups(services.settings.default_access_group), "asked_by": principal.key_id}
+
+
 def conversation_limits(services: Services) -> ConversationLimits:
     """The configured size limits of a conversation (``/v1/ask`` history, chat messages)."""
     settings = services.settings
@@ -55,19 +68,9 @@ def ask_as(
 
     ``history`` holds the conversation's earlier turns (a follow-up is made standalone from them).
     """
-    settings = services.settings
-    with services.audit.action(principal, "ask", index=index or settings.default_index) as audited:
-        audited.details["question"] = _kept(services, question)
-        if history:
-            audited.details["earlier_turns"] = len(history)
-        record = services.assistant.ask(
-            question,
-            index,
-            top_k,
-            groups=principal.visible_groups(settings.default_access_group),
-            asked_by=principal.key_id,
-            history=history,
-        )
+    with services.audit.action(principal, "ask", index=index or services.settings.default_index) as audited:
+        audited.details.update(_question_details(services, question, history))
+        record = services.assistant.ask(question, index, top_k, history=history, **_caller(services, principal))
         audited.target = record.answer_id
         audited.details.update(
             version=record.index.version,
@@ -91,20 +94,10 @@ def stream_as(
     Bad input raises here and is audited at once; otherwise the audit row is written when the
     returned iterator ends, with the outcome of the whole stream.
     """
-    settings = services.settings
-    audit_index = index or settings.default_index
-    details: dict[str, Any] = {"question": _kept(services, question), "stream": True}
-    if history:
-        details["earlier_turns"] = len(history)
+    audit_index = index or services.settings.default_index
+    details = {**_question_details(services, question, history), "stream": True}
     try:
-        events = services.assistant.stream(
-            question,
-            index,
-            top_k,
-            groups=principal.visible_groups(settings.default_access_group),
-            asked_by=principal.key_id,
-            history=history,
-        )
+        events = services.assistant.stream(question, index, top_k, history=history, **_caller(services, principal))
     except Exception as exc:
         services.audit.record(principal, "ask", _outcome(exc), index=audit_index, details=details)
         raise
