@@ -104,7 +104,9 @@ def main() -> None:
         cells = []
         for n in names:
             refusal = raw[n].get("refusal")
-            cells.append(f"{refusal['cross_validated'][key]:.3f}" if refusal else "-")
+            cells.append(
+                f"{refusal['cross_validated'][key]:.3f}" if refusal and key in refusal["cross_validated"] else "-"
+            )
         lines.append(f"| {label}, cross-validated (manifest) | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(

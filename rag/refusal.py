@@ -14,9 +14,12 @@ milliseconds):
 A :class:`RefusalModel` is a logistic regression over these signals, fitted per index on that
 index's golden questions (answerable and unanswerable) when a version is built, with the threshold
 chosen so that at most ``max_false_refusal`` of those answerable questions are refused; nested
-cross-validation (model and threshold refitted per fold) says what to expect on new questions. The
-model, the data it was fitted on and its figures are recorded in the version's manifest; a version
-without one refuses below the similarity threshold of the settings."""
+cross-validation (model and threshold refitted per fold) says what to expect on new questions. An
+index whose golden set has answerable questions only (too few unanswerable ones to learn from) gets
+a ``floor`` instead: refuse below the best similarity that keeps the same false-refusal limit on its
+own questions, so its refusals are calibrated to its documents rather than to one global number.
+The model, the data it was fitted on and its figures are recorded in the version's manifest; a
+version without one refuses below the similarity threshold of the settings."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from indexes.types import SearchHit
 from ingest.sparse import SparseEncoder
 from rag.sentences import sentence_spans
 
-__all__ = ["FEATURES", "RefusalModel", "calibrate", "refusal_signals"]
+__all__ = ["FEATURES", "RefusalModel", "calibrate", "calibrate_floor", "refusal_signals"]
 
 FEATURES = ("best_similarity", "sentence_coverage")
 """What the model reads: on the handbook dev set these two refused the most unanswerable questions at
@@ -67,11 +70,14 @@ def refusal_signals(
 
 
 class RefusalModel(BaseModel):
-    """A fitted refusal decision: refuse when :meth:`answerability` is below ``threshold``."""
+    """A fitted refusal decision: refuse when :meth:`answerability` is below ``threshold``.
+
+    ``logistic``: answerability is the model's probability. ``floor``: it is the one feature's value
+    itself (the best similarity), fitted from answerable questions alone."""
 
     model_config = ConfigDict(frozen=True)
 
-    method: Literal["logistic"] = "logistic"
+    method: Literal["logistic", "floor"] = "logistic"
     features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
@@ -84,8 +90,10 @@ class RefusalModel(BaseModel):
     """The same figures from k-fold cross-validation: what to expect on new questions."""
 
     def answerability(self, signals: dict[str, float]) -> float:
-        """The model's probability that the evidence answers the question."""
+        """The model's probability that the evidence answers the question (``floor``: the signal itself)."""
         z = self.bias + sum(w * signals.get(f, 0.0) for f, w in zip(self.features, self.weights, strict=True))
+        if self.method == "floor":
+            return z
         return 1.0 / (1.0 + math.exp(-z))
 
     def refuses(self, signals: dict[str, float]) -> bool:
@@ -124,15 +132,21 @@ def calibrate(
     The threshold is the highest that refuses at most ``max_false_refusal`` of the answerable
     questions it was fitted on. ``cross_validated`` says what to expect on new questions: each of
     ``folds`` stratified folds (fixed seed) is judged by a model and threshold fitted the same way on
-    the other folds only. Raises ``ValueError`` with fewer than ``folds`` questions of either kind.
+    the other folds only. With fewer than ``folds`` unanswerable questions the result is a ``floor``
+    on the best similarity (see :func:`calibrate_floor`). Raises ``ValueError`` with fewer than
+    ``folds`` answerable questions.
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(answerable, dtype=bool)
-    if int(y.sum()) < folds or int((~y).sum()) < folds:
-        raise ValueError(f"calibration needs at least {folds} answerable and {folds} unanswerable questions")
+    if int(y.sum()) < folds:
+        raise ValueError(f"calibration needs at least {folds} answerable questions")
+    if int((~y).sum()) < folds:
+        return calibrate_floor(
+            signals, answerable, fitted_on=fitted_on, max_false_refusal=max_false_refusal, folds=folds
+        )
     x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
 
     def fit(rows: Any, labels: Any) -> tuple[Any, float]:
@@ -162,3 +176,47 @@ def calibrate(
     fitted = fitted.model_copy(update={"threshold": math.floor(threshold * 1e6) / 1e6})
     in_sample = [fitted.answerability(s) for s in signals]
     return fitted.model_copy(update={"in_sample": _rates(in_sample, y.tolist(), fitted.threshold)})
+
+
+def calibrate_floor(
+    signals: Sequence[dict[str, float]],
+    answerable: Sequence[bool],
+    *,
+    fitted_on: dict[str, Any],
+    max_false_refusal: float = 0.05,
+    folds: int = 5,
+    feature: str = "best_similarity",
+) -> RefusalModel:
+    """A ``floor`` model: refuse below the ``feature`` value under which at most ``max_false_refusal``
+    of the answerable questions fall (the few unanswerable ones, if any, are only counted).
+
+    ``cross_validated["false_refusal"]`` is each of ``folds`` folds judged by the floor of the other
+    folds (fixed seed); with no unanswerable question there is no refusal rate to report for them.
+    Raises ``ValueError`` with fewer than ``folds`` answerable questions.
+    """
+    import numpy as np
+    from sklearn.model_selection import KFold
+
+    values = np.asarray([s[feature] for s in signals], dtype=float)
+    y = np.asarray(answerable, dtype=bool)
+    if int(y.sum()) < folds:
+        raise ValueError(f"calibration needs at least {folds} answerable questions")
+    positives = values[y]
+    refused = np.zeros(len(positives), dtype=bool)
+    for train, test in KFold(folds, shuffle=True, random_state=0).split(positives):
+        floor = _threshold(positives[train].tolist(), [True] * len(train), max_false_refusal)
+        refused[test] = positives[test] < floor
+    threshold = math.floor(_threshold(positives.tolist(), [True] * len(positives), max_false_refusal) * 1e6) / 1e6
+    in_sample = {"false_refusal": round(float((positives < threshold).mean()), 4)}
+    if (~y).any():
+        in_sample["refused_unanswerable"] = round(float((values[~y] < threshold).mean()), 4)
+    return RefusalModel(
+        method="floor",
+        features=(feature,),
+        weights=(1.0,),
+        bias=0.0,
+        threshold=threshold,
+        fitted_on=fitted_on,
+        in_sample=in_sample,
+        cross_validated={"false_refusal": round(float(refused.mean()), 4)},
+    )

@@ -12,10 +12,14 @@ from indexes.versions import ResolvedVersion
 from ingest.embedding import EmbedderPool
 from ingest.sparse import SparseEncoder
 from rag.errors import EmbedderUnavailable
+from rag.near_duplicates import collapse_near_duplicates
 from rag.question_scope import scope_of, scoped_doc_ids
 from rag.reranking import Reranker
 
 __all__ = ["Retriever"]
+
+_SPARE_FOR_DUPLICATES = 10
+"""At most this many extra chunks are fetched to fill the places of collapsed near-duplicates."""
 
 
 class Retriever:
@@ -39,6 +43,7 @@ class Retriever:
         reranker: Reranker | None = None,
         rerank_candidates: int = 30,
         scope_questions: bool = True,
+        collapse_duplicates: bool = True,
     ) -> None:
         self.engine = engine
         self.embedders = embedders
@@ -50,6 +55,7 @@ class Retriever:
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
         self.scope_questions = scope_questions
+        self.collapse_duplicates = collapse_duplicates
         self._sparse: dict[SparseSpec, SparseEncoder] = {}
         self._lock = threading.Lock()
 
@@ -64,6 +70,7 @@ class Retriever:
             "reranker": self.reranker,
             "rerank_candidates": self.rerank_candidates,
             "scope_questions": self.scope_questions,
+            "collapse_duplicates": self.collapse_duplicates,
         }
         unknown = set(changes) - set(options)
         if unknown:
@@ -81,6 +88,7 @@ class Retriever:
             "reranker": self.reranker.name if self.reranker else None,
             "rerank_candidates": self.rerank_candidates if self.reranker else None,
             "scope_questions": self.scope_questions,
+            "collapse_duplicates": self.collapse_duplicates,
         }
 
     def _sparse_encoder(self, spec: SparseSpec) -> SparseEncoder:
@@ -115,6 +123,10 @@ class Retriever:
         ``groups`` (the caller's access groups) restricts the search, inside the engine's query, to
         chunks of documents in at least one of them; None searches every chunk.
 
+        With ``collapse_duplicates``, a chunk that repeats a better-ranked one's text (the same
+        passage published in two documents, ``rag.near_duplicates``) is left out and the next one
+        takes its place: up to ``limit`` extra chunks are fetched for that.
+
         With ``scope_questions``, a question that names one part of the version by its scope
         markers (``rag.question_scope``) is searched in that part only, unless ``doc_ids`` is given.
         """
@@ -132,6 +144,8 @@ class Retriever:
             if scope.group is not None:
                 doc_ids = scoped_doc_ids(version.manifest, scope.group)
         fetch = max(limit, self.rerank_candidates) if self.reranker else limit
+        if self.collapse_duplicates:
+            fetch += min(limit, _SPARE_FOR_DUPLICATES)
         query = SearchQuery(
             dense=dense,
             sparse=sparse,
@@ -147,4 +161,6 @@ class Retriever:
         hits = self.engine.search(version.index, version.version, query)
         if self.reranker is not None:
             hits = self.reranker.rerank(question, hits)
+        if self.collapse_duplicates:
+            return collapse_near_duplicates(hits, limit)
         return hits[:limit]

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="A question naming one top-level folder of a version by the words its build learnt for "
         "it (e.g. an organisation's name) is answered from that folder only.",
     )
+    collapse_duplicates: bool = Field(
+        True,
+        description="A retrieved chunk whose text repeats a better-ranked one (the same passage published in "
+        "two documents) is left out and the next chunk takes its place.",
+    )
     reranker_model: str | None = Field(
         None,
         description="Cross-encoder (local path or cached name) that reorders the fused candidates; off when unset.",

@@ -276,6 +276,7 @@ def build_services(
         reranker=load_reranker(settings.reranker_model, settings.embedding_device) if settings.reranker_model else None,
         rerank_candidates=settings.rerank_candidates,
         scope_questions=settings.scope_questions,
+        collapse_duplicates=settings.collapse_duplicates,
     )
     builder = Builder(
         catalog,

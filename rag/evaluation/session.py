@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Run", "eval_index_name", "parse_setting_changes", "plan_runs", "prepare_corpus_version", "prepare_version"]
 
+
+def _flag(value: str) -> bool:
+    """``true``/``false`` (also ``on``/``off``, ``1``/``0``) -> bool; ``ValueError`` on anything else."""
+    lowered = value.lower()
+    if lowered in ("true", "on", "1"):
+        return True
+    if lowered in ("false", "off", "0"):
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
 _SETTINGS: dict[str, Callable[[str], Any]] = {
     "mode": str,
     "fusion": str,
@@ -35,6 +46,8 @@ _SETTINGS: dict[str, Callable[[str], Any]] = {
     "prefetch_limit": int,
     "rerank_candidates": int,
     "weights": lambda v: tuple(float(x) for x in v.split(":")),
+    "scope_questions": _flag,
+    "collapse_duplicates": _flag,
 }
 
 

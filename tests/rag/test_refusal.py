@@ -65,9 +65,26 @@ def test_calibration_keeps_false_refusals_within_the_limit_and_refuses_the_weak(
     assert RefusalModel.model_validate(model.model_dump(mode="json")) == model  # survives the manifest
 
 
-def test_too_few_questions_of_a_kind_is_an_error() -> None:
-    with pytest.raises(ValueError, match="at least 5"):
-        calibrate([{"best_similarity": 0.5, "sentence_coverage": 0.5}] * 8, [True] * 6 + [False] * 2, fitted_on={})
+def test_too_few_answerable_questions_is_an_error() -> None:
+    with pytest.raises(ValueError, match="at least 5 answerable"):
+        calibrate([{"best_similarity": 0.5, "sentence_coverage": 0.5}] * 8, [True] * 4 + [False] * 4, fitted_on={})
+
+
+def test_answerable_questions_alone_calibrate_a_similarity_floor() -> None:
+    rng = random.Random(1)
+    similarities = [rng.uniform(0.2, 0.9) for _ in range(100)]
+    signals = [{"best_similarity": s, "sentence_coverage": 0.5} for s in similarities]
+    # two unanswerable questions are too few to learn from: counted, not fitted
+    signals += [{"best_similarity": 0.1, "sentence_coverage": 0.0}, {"best_similarity": 0.95, "sentence_coverage": 1.0}]
+    model = calibrate(signals, [True] * 100 + [False] * 2, fitted_on={"name": "answerable only"})
+    assert model.method == "floor" and model.features == ("best_similarity",)
+    # the floor refuses the 5 lowest of the 100 answerable questions, no more
+    assert sorted(similarities)[4] < model.threshold <= sorted(similarities)[5]
+    assert model.in_sample == {"false_refusal": 0.05, "refused_unanswerable": 0.5}
+    assert 0.0 < model.cross_validated["false_refusal"] <= 0.12
+    assert model.refuses({"best_similarity": sorted(similarities)[4]})
+    assert not model.refuses({"best_similarity": sorted(similarities)[5]})
+    assert RefusalModel.model_validate(model.model_dump(mode="json")) == model
 
 
 def test_both_calibration_formats_load(tmp_path: Path) -> None:
