@@ -3,10 +3,11 @@ calibrated on the index's own questions, judged on questions it was not fitted o
 
 Builds the 20 policies of ../shared/data/policyqa-dev (spans layout) into one index, then searches
 every question as ``/v1/ask`` would (restricted to its policy) and computes the refusal signals.
-The questions are split in two by a fixed rule (alternate questions in file order): the first half
-calibrates the index (``rag.refusal.calibrate``: PolicyQA has no unanswerable questions, so the
-result is a similarity floor at the 5% false-refusal limit), the second half is judged by it and by
-the global threshold (``RAG_REFUSAL_THRESHOLD``), in the same run.
+The questions are split in two by a fixed rule (the parity of the first byte of the sha256 of the
+question's id; PolicyQA's file order groups questions, so alternating in file order does not give
+two alike halves): the first half calibrates the index (``rag.refusal.calibrate``: PolicyQA has no
+unanswerable questions, so the result is a similarity floor at the 5% false-refusal limit), the
+second half is judged by it and by the global threshold (``RAG_REFUSAL_THRESHOLD``), in the same run.
 
 Run: ``python bench/policyqa_refusals.py`` (a few minutes on 2 cores). Writes
 ``bench/results/policyqa_refusals.json``.
@@ -14,6 +15,7 @@ Run: ``python bench/policyqa_refusals.py`` (a few minutes on 2 cores). Writes
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -47,8 +49,10 @@ def main() -> None:
             signals.append(refusal_signals(query.text, hits, terms, retriever.focus(version, query.text)))
     finally:
         services.close()
-    fit, judged = signals[0::2], signals[1::2]
-    model = calibrate(fit, [True] * len(fit), fitted_on={"name": "policyqa-dev, alternate questions from the first"})
+    first = [hashlib.sha256(q.id.encode()).digest()[0] % 2 == 0 for q in data.queries]
+    fit = [s for s, f in zip(signals, first, strict=True) if f]
+    judged = [s for s, f in zip(signals, first, strict=True) if not f]
+    model = calibrate(fit, [True] * len(fit), fitted_on={"name": "policyqa-dev, questions whose id hash is even"})
 
     def global_refused(rows: list[dict[str, float]]) -> float:
         return sum(r["best_similarity"] < settings.refusal_threshold for r in rows) / len(rows)

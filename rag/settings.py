@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     extractive_semantic: bool = Field(
         True,
         description="The extractive answerer also ranks its best sentences by embedding similarity to the "
-        "question (much better sentence choice; embeds up to 12 sentences per answer, cached).",
+        "question (much better sentence choice; embeds up to 8 sentence pairs per answer, cached).",
     )
     scope_questions: bool = Field(
         True,

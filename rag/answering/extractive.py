@@ -73,8 +73,7 @@ class ExtractiveAnswerer:
         table_row_weight: float = 0.6,
         similarity: SentenceSimilarity | None = None,
         similarity_weight: float = 4.0,
-        semantic_candidates: int = 12,
-        semantic_words: int | None = None,
+        semantic_candidates: int = 8,
         shape_bonus: float = 0.35,
         semantic_shape_bonus: float = 0.2,
         stream_words: int = 6,
@@ -86,7 +85,6 @@ class ExtractiveAnswerer:
         self.similarity = similarity
         self.similarity_weight = similarity_weight
         self.semantic_candidates = semantic_candidates
-        self.semantic_words = semantic_words
         self.shape_bonus = shape_bonus
         self.semantic_shape_bonus = semantic_shape_bonus
         self.stream_words = max(1, stream_words)
@@ -124,7 +122,7 @@ class ExtractiveAnswerer:
                     score += self.shape_bonus
                 if sent.kind == "row":
                     score *= self.table_row_weight
-                context = f"{heading}: {self._cut(shown(window))}" if heading else self._cut(shown(window))
+                context = f"{heading}: {shown(window)}" if heading else shown(window)
                 out.append(_Candidate(n, hit.chunk.doc_id, position, sent.text, window, context, terms, score))
         if self.similarity is None or not out:
             return out
@@ -138,13 +136,6 @@ class ExtractiveAnswerer:
             bonus = self.semantic_shape_bonus if wanted is not None and wanted.search(c.sentence) else 0.0
             rescored.append(replace(c, score=prior + bonus + self.similarity_weight * cos))
         return rescored
-
-    def _cut(self, window: str) -> str:
-        """The last ``semantic_words`` words of ``window`` (all of it when unset): what is embedded."""
-        if self.semantic_words is None:
-            return window
-        words = window.split(" ")
-        return window if len(words) <= self.semantic_words else " ".join(words[-self.semantic_words :])
 
     def _select(self, evidence: Evidence) -> list[tuple[_Candidate, str]]:
         """(candidate, quoted text) of the answer: the lead first (with its previous sentence when
