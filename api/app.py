@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
 from api.input_guard import ControlCharacterGuard
+from api.mcp.http import MCP_PATH, McpEndpoint, mcp_lifespan
 from api.metrics import BuildCollector, Metrics
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -65,7 +67,8 @@ def create_app(
             )
             services.jobs.start_worker(resolved.worker_threads)
         try:
-            yield
+            async with mcp_lifespan(app, services):
+                yield
         finally:
             app.state.metrics.registry.unregister(collector)
             services.close()
@@ -101,6 +104,8 @@ def create_app(
     app.include_router(sign_in.router)  # public: it is how a person gets a session
     app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
     app.include_router(metrics.router)
+    # The MCP server: authenticated like /v1 (api/mcp/http.py), by the caller's bearer credentials.
+    app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
     return app
