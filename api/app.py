@@ -28,10 +28,12 @@ from api.routes import (
     lifecycle,
     metrics,
     sign_in,
+    slack,
     sources,
     web,
 )
 from api.schemas import AUTH_ERRORS
+from api.slack.service import build_slack
 from api.storage_errors import install_storage_error_handlers
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
@@ -66,10 +68,12 @@ def create_app(
                 timedelta(seconds=resolved.job_stale_after_s),
             )
             services.jobs.start_worker(resolved.worker_threads)
+        app.state.slack = build_slack(services)
         try:
             async with mcp_lifespan(app, services):
                 yield
         finally:
+            app.state.slack.close()
             app.state.metrics.registry.unregister(collector)
             services.close()
 
@@ -103,6 +107,7 @@ def create_app(
     # key), and so is /metrics, for Prometheus on the internal network.
     app.include_router(sign_in.router)  # public: it is how a person gets a session
     app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
+    app.include_router(slack.router)  # authenticated by Slack's signature, not by a key
     app.include_router(metrics.router)
     # The MCP server: authenticated like /v1 (api/mcp/http.py), by the caller's bearer credentials.
     app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))

@@ -78,9 +78,11 @@ def server(data_dir: Path, embedder: Embedder) -> Iterator[Server]:
 @asynccontextmanager
 async def _client(url: str, key: str) -> AsyncIterator[Client]:
     """The ``mcp`` client over streamable HTTP, sending ``key`` as its bearer credentials."""
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            yield client
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
 
 
 def _structured(result: CallToolResult) -> Any:
