@@ -10,7 +10,8 @@ asking and the posting through ``slack_sdk``'s Web API client. Every answer goes
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from slack_sdk import WebClient
@@ -37,15 +38,30 @@ class SlackResponder:
         self.client = client
         self.directory = directory
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Finish queued work and stop the threads."""
         self._pool.shutdown(wait=True)
 
+    def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until the work queued so far is done; False when ``timeout_s`` ran out first."""
+        with self._lock:
+            pending = set(self._pending)
+        return not wait(pending, timeout=timeout_s).not_done
+
     def _submit(self, fn: Any, *args: Any) -> Future[None]:
         future: Future[None] = self._pool.submit(fn, *args)
-        future.add_done_callback(_log_failure)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
         return future
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        _log_failure(future)
 
     def answer_in_thread(self, team: str, user: str, channel: str, thread_ts: str, question: str) -> Future[None]:
         """Answer ``question`` for ``user`` in the thread of ``thread_ts`` (queued)."""
