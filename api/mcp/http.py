@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
@@ -36,6 +37,7 @@ __all__ = ["MCP_PATH", "McpEndpoint", "mcp_lifespan", "principal_of_request"]
 
 MCP_PATH = "/mcp"
 _PRINCIPAL = "rag_principal"
+_ROUTE = SimpleNamespace(path=MCP_PATH)
 
 
 def principal_of_request(ctx: Context[Any, Any]) -> Principal:
@@ -91,5 +93,6 @@ class McpEndpoint:
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})[_PRINCIPAL] = principal
+        scope["route"] = _ROUTE  # the access log and latency metric name the route, as for /v1
         handler: ASGIApp = app.state.mcp_handler
         await handler(scope, receive, send)

@@ -18,7 +18,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.resources.templates import ResourceSecurity
-from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from api.index_listing import index_summaries
@@ -153,10 +153,11 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
     server = _PolicyServer(services, caller, name="policy-assistant", instructions=_INSTRUCTIONS)
 
     @server.tool(
+        annotations=ToolAnnotations(title="Ask the policies", destructive_hint=False, open_world_hint=False),
         description="Answer an employee's question about company policies (leave, expenses, travel, working "
         "hours, IT equipment, security, conduct, ...) from the live policy documents, with numbered citations "
         "linking to the exact passages and the index version that answered. Use this first for any question "
-        "about what the company's rules say; it refuses rather than guesses when the policies do not cover it."
+        "about what the company's rules say; it refuses rather than guesses when the policies do not cover it.",
     )
     async def ask_policies(
         question: Annotated[str, Field(description="The question, in the employee's words.")],
@@ -197,9 +198,10 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
         )
 
     @server.tool(
+        annotations=ToolAnnotations(title="Search the policies", read_only_hint=True, open_world_hint=False),
         description="Search the company policy documents and return the most relevant passages verbatim, with "
         "their document titles, section headings and links. Use it to read what the policies say about a topic, "
-        "or to check a detail, when you want the source text itself rather than a composed answer."
+        "or to check a detail, when you want the source text itself rather than a composed answer.",
     )
     async def search_policies(
         query: Annotated[str, Field(description="What to look for, in words or as a question.")],
@@ -236,9 +238,10 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
         )
 
     @server.tool(
+        annotations=ToolAnnotations(title="List the policy indexes", read_only_hint=True, open_world_hint=False),
         description="List the policy indexes the assistant can answer from, with each one's live version, its "
         "newest version and its canary. Use it to find an index name or a version number to pin "
-        "('policies@3') for ask_policies or search_policies."
+        "('policies@3') for ask_policies or search_policies.",
     )
     async def list_indexes(ctx: Context[Any, Any]) -> list[IndexSummary]:
         caller(ctx)  # authenticated callers only, like GET /v1/indexes

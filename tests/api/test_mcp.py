@@ -30,15 +30,16 @@ from tests.support.live_server import LiveServer
 
 HR_DOC = "---\naccess_groups: [hr]\n---\n# Salary review\n\nThe quillfeather bonus pool is 4 percent of payroll.\n"
 OPEN_DOC = "# Canteen\n\nThe canteen serves lunch from noon until two in the afternoon.\n"
+HR_QUESTION = "How big is the quillfeather bonus pool?"
 TOOLS = {"ask_policies", "search_policies", "list_indexes"}
 
 
-def _add_acl_index(data_dir: Path, embedder: Embedder, src: Path) -> None:
-    """Index ``acl``: ``open.md`` (everyone) and ``pay.md`` (hr only), built and live."""
+def _build_acl_index(data_dir: Path, embedder: Embedder, src: Path) -> None:
+    """Index ``acl`` (the default index here): ``open.md`` (everyone) and ``pay.md`` (hr only), built and live."""
     src.mkdir()
     (src / "open.md").write_text(OPEN_DOC)
     (src / "pay.md").write_text(HR_DOC)
-    services = build_services(make_settings(data_dir), embedder=embedder)
+    services = build_services(_settings(data_dir), embedder=embedder)
     try:
         services.documents.set_source("acl", src)
         services.builder.build("acl", src, promote=True)
@@ -46,12 +47,15 @@ def _add_acl_index(data_dir: Path, embedder: Embedder, src: Path) -> None:
         services.close()
 
 
+def _settings(data_dir: Path, **overrides: Any) -> Any:
+    return make_settings(data_dir, worker_enabled=False, default_index="acl", **overrides)
+
+
 @pytest.fixture(scope="module")
-def data_dir(built_sample: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Path]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("mcp")
     target = root / "data"
-    shutil.copytree(built_sample, target)
-    _add_acl_index(target, embedder, root / "acl-src")
+    _build_acl_index(target, embedder, root / "acl-src")
     yield target
     shutil.rmtree(root, ignore_errors=True)
 
@@ -64,7 +68,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path, embedder: Embedder) -> Iterator[Server]:
-    settings = make_settings(data_dir, worker_enabled=False, public_url="https://policies.example.com")
+    settings = _settings(data_dir, public_url="https://policies.example.com")
     app = create_app(settings, services_factory=lambda s: build_services(s, embedder=embedder))
     with LiveServer(app) as live:
         keys = app.state.services.keys
@@ -103,11 +107,9 @@ async def _session_checks(client: Client) -> dict[str, Any]:
     seen: dict[str, Any] = {"tools": {t.name: t for t in tools.tools}}
     seen["indexes"] = _structured(await client.call_tool("list_indexes", {}))
     seen["ask"] = _structured(
-        await client.call_tool("ask_policies", {"question": "How many days of annual leave do I get?"})
+        await client.call_tool("ask_policies", {"question": "When does the canteen serve lunch?"})
     )
-    seen["hr_ask"] = _structured(
-        await client.call_tool("ask_policies", {"question": "How big is the quillfeather bonus pool?", "index": "acl"})
-    )
+    seen["hr_ask"] = _structured(await client.call_tool("ask_policies", {"question": HR_QUESTION, "index": "acl@1"}))
     seen["search"] = _structured(
         await client.call_tool("search_policies", {"query": "quillfeather bonus pool", "index": "acl", "top_k": 5})
     )
@@ -133,13 +135,13 @@ def test_http_tools_for_an_hr_employee(server: Server) -> None:
     assert all(len(t.description or "") > 80 for t in seen["tools"].values())  # written for an assistant to pick
     assert "question" in seen["tools"]["ask_policies"].input_schema["required"]
     indexes = {i["name"]: i for i in seen["indexes"]["result"]}
-    assert indexes["policies"]["live_version"] == 1 and indexes["acl"]["live_version"] == 1
+    assert indexes["acl"]["live_version"] == 1 and indexes["acl"]["versions"] == 1
     ask = seen["ask"]
-    assert not ask["refused"] and ask["index"] == "policies" and ask["version"] == 1 and ask["citations"]
+    assert not ask["refused"] and ask["index"] == "acl" and ask["version"] == 1 and ask["citations"]
     first = ask["citations"][0]
-    assert first["link"].startswith("https://policies.example.com/view?index=policies&version=1&doc=")
-    assert first["resource"] == f"policy://policies/1/{first['doc_id']}"
-    assert "[1]" in ask["answer"]
+    assert first["doc_id"] == "open.md" and "noon" in ask["answer"]
+    assert first["link"].startswith("https://policies.example.com/view?index=acl&version=1&doc=open.md&chunk=")
+    assert first["resource"] == "policy://acl/1/open.md"
     hr = seen["hr_ask"]
     assert "4 percent" in hr["answer"] and hr["citations"][0]["doc_id"] == "pay.md"
     assert seen["search"]["passages"][0]["doc_id"] == "pay.md"
@@ -177,16 +179,15 @@ def test_http_without_credentials_is_401_in_the_error_shape(server: Server) -> N
 
 
 @pytest.fixture()
-def stdio_data(built_sample: Path, tmp_path: Path, embedder: Embedder) -> Iterator[Path]:
+def stdio_data(tmp_path: Path, embedder: Embedder) -> Path:
+    """Its own data folder: the stdio server is another process, opening the index itself."""
     target = tmp_path / "data"
-    shutil.copytree(built_sample, target)
-    _add_acl_index(target, embedder, tmp_path / "acl-src")
-    yield target
-    shutil.rmtree(target, ignore_errors=True)
+    _build_acl_index(target, embedder, tmp_path / "acl-src")
+    return target
 
 
 def test_stdio_tools_act_for_the_key_they_were_started_with(stdio_data: Path, embedder: Embedder) -> None:
-    services = build_services(make_settings(stdio_data), embedder=embedder)
+    services = build_services(_settings(stdio_data), embedder=embedder)
     try:
         outsider = services.keys.create("stdio-outsider", "employee", ["sales"], []).secret
     finally:
@@ -196,6 +197,7 @@ def test_stdio_tools_act_for_the_key_they_were_started_with(stdio_data: Path, em
         "RAG_DATA_DIR": str(stdio_data),
         "RAG_EXTRACTIVE_SEMANTIC": "false",
         "RAG_WORKER_ENABLED": "false",
+        "RAG_DEFAULT_INDEX": "acl",
         "RAG_KEY": outsider,
     }
     env.pop("RAG_QDRANT_URL", None)
