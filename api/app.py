@@ -109,8 +109,9 @@ def create_app(
     app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
     app.include_router(slack.router)  # authenticated by Slack's signature, not by a key
     app.include_router(metrics.router)
-    # The MCP server: authenticated like /v1 (api/mcp/http.py), by the caller's bearer credentials.
-    app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["GET", "POST", "DELETE"]))
+    # The MCP server: authenticated like /v1 (api/mcp/http.py), by the caller's bearer credentials. Stateless:
+    # no session to end (DELETE) and no server-initiated stream (GET), so both are 405 as the protocol allows.
+    app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["POST"]))
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
     return app

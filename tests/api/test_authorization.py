@@ -80,8 +80,6 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/v1/slack/interactions"): SIGNED,
     # the MCP server (streamable HTTP): the usual credentials; every tool keeps to the caller's groups
     ("POST", "/mcp"): "employee",
-    ("GET", "/mcp"): "employee",
-    ("DELETE", "/mcp"): "employee",
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).

@@ -21,9 +21,11 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
+from typer.testing import CliRunner
 
 from api.app import create_app
 from ingest.embedding import Embedder
+from rag.cli import app as cli
 from rag.wiring import build_services
 from tests.conftest import make_settings
 from tests.support.live_server import LiveServer
@@ -176,6 +178,10 @@ def test_http_without_credentials_is_401_in_the_error_shape(server: Server) -> N
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
     wrong = httpx.post(server.url, json=body, headers={"Authorization": "Bearer rag_0123456789abcdef_" + "x" * 43})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    # stateless: no server-initiated stream to open, no session to end
+    stream = httpx.get(server.url, headers={"Accept": "text/event-stream"})
+    assert stream.status_code == 405 and stream.json()["error"]["code"] == "method_not_allowed"
+    assert httpx.delete(server.url).status_code == 405
 
 
 @pytest.fixture()
@@ -219,3 +225,9 @@ def test_stdio_tools_act_for_the_key_they_were_started_with(stdio_data: Path, em
     assert "top_k" in _error_text(seen["bad_top_k"])
     assert "index_not_found" in _error_text(seen["bad_index"])
     assert seen["after_errors"]["result"]
+
+
+def test_rag_mcp_without_a_key_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"RAG_DATA_DIR": str(tmp_path / "data"), "RAG_KEY": "", "RAG_WORKER_ENABLED": "false"}
+    result = CliRunner().invoke(cli, ["mcp"], env=env)
+    assert result.exit_code == 1 and "needs an API key" in result.output
