@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.mcpserver.resources.templates import ResourceSecurity
+from mcp.shared.uri_template import UriTemplate
 from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
@@ -94,8 +94,12 @@ class SearchResult(BaseModel):
     passages: list[Passage]
 
 
+_DOCUMENT_TEMPLATE = UriTemplate.parse(DOCUMENT_URI)
+
+
 def _resource_uri(index: str, version: int, doc_id: str) -> str:
-    return f"policy://{index}/{version}/{doc_id}"
+    """The document's resource URI (the doc id percent-encoded, its slashes kept)."""
+    return _DOCUMENT_TEMPLATE.expand({"index": index, "version": str(version), "doc_id": doc_id})
 
 
 def _tool_error(exc: Exception) -> ToolError:
@@ -252,7 +256,6 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
         name="policy-document",
         description="A policy document as one index version holds it (the text the answers cite).",
         mime_type="text/plain",
-        security=ResourceSecurity(exempt_params=frozenset()),
     )
     async def policy_document(index: str, version: str, doc_id: str, ctx: Context[Any, Any]) -> str:
         principal = caller(ctx)
