@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
 from api.input_guard import ControlCharacterGuard
+from api.mcp.http import MCP_PATH, McpEndpoint, mcp_lifespan
 from api.metrics import BuildCollector, Metrics
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -26,10 +28,12 @@ from api.routes import (
     lifecycle,
     metrics,
     sign_in,
+    slack,
     sources,
     web,
 )
 from api.schemas import AUTH_ERRORS
+from api.slack.service import build_slack
 from api.storage_errors import install_storage_error_handlers
 from ingest.jobs.recovery import recover
 from rag.settings import Settings
@@ -64,9 +68,12 @@ def create_app(
                 timedelta(seconds=resolved.job_stale_after_s),
             )
             services.jobs.start_worker(resolved.worker_threads)
+        app.state.slack = build_slack(services)
         try:
-            yield
+            async with mcp_lifespan(app, services):
+                yield
         finally:
+            app.state.slack.close()
             app.state.metrics.registry.unregister(collector)
             services.close()
 
@@ -100,7 +107,11 @@ def create_app(
     # key), and so is /metrics, for Prometheus on the internal network.
     app.include_router(sign_in.router)  # public: it is how a person gets a session
     app.include_router(sources.hooks_router)  # authenticated by the push's signature, not by a key
+    app.include_router(slack.router)  # authenticated by Slack's signature, not by a key
     app.include_router(metrics.router)
+    # The MCP server: authenticated like /v1 (api/mcp/http.py), by the caller's bearer credentials. Stateless:
+    # no session to end (DELETE) and no server-initiated stream (GET), so both are 405 as the protocol allows.
+    app.router.routes.append(Route(MCP_PATH, McpEndpoint(), methods=["POST"]))
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
     return app

@@ -345,6 +345,25 @@ def serve(
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
 
 
+@app.command()
+def mcp(
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="RAG_KEY", help="The API key (or identity-provider token) the tools act for."),
+    ] = None,
+) -> None:
+    """Serve the MCP tools over stdio for a local AI assistant (ask, search, list indexes, read documents)."""
+    from api.mcp.stdio import serve_stdio, stdio_principal
+
+    with _services() as s:
+        try:
+            principal = stdio_principal(s, key)
+        except RagError as exc:
+            raise fail(exc.message) from None
+        err.print(f"MCP server on stdio, acting for {principal.label}")
+        serve_stdio(s, principal)
+
+
 def _sample_request(settings: Settings, host: str, port: int) -> str:
     """Which indexes are live, and a request that asks one of them (the default index when it is live)."""
     from rag.registry import build_registry

@@ -286,6 +286,34 @@ class Settings(BaseSettings):
         description="A token signed with an unknown key id refetches the provider's keys at most this often.",
     )
 
+    public_url: str | None = Field(
+        None,
+        description="The address employees reach `rag serve` at (e.g. https://policies.example.com): links in Slack "
+        "answers and MCP results. Unset: http://RAG_HOST:RAG_PORT.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="The Slack app's signing secret; unset: the /v1/slack routes refuse every request (401)."
+    )
+    slack_bot_token: SecretStr | None = Field(None, description="The Slack app's bot token (xoxb-...), for posting.")
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Base URL of Slack's Web API (a test server in tests)."
+    )
+    slack_max_request_age_s: int = Field(
+        300, ge=10, le=3600, description="Slack requests older (or newer) than this by their timestamp: 401, a replay."
+    )
+    slack_user_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Slack user group id -> access groups of its members, e.g. {"S0123HR": ["hr"]}.',
+    )
+    slack_email_domain_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Email domain of a Slack user -> access groups, e.g. {"finance.example.com": ["finance"]}; a '
+        "Slack user matching no mapping gets the default group only.",
+    )
+    slack_directory_ttl_s: float = Field(
+        300.0, ge=0, description="How long a Slack user's groups (from users.info, usergroups.users.list) are cached."
+    )
+
     host: str = Field("127.0.0.1", description="Address `rag serve` binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port `rag serve` listens on.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")

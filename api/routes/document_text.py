@@ -30,7 +30,7 @@ from rag.access.visibility import entry_visible
 from rag.errors import DocumentNotFound, VersionNotFound
 from rag.wiring import Services
 
-__all__ = ["DocumentText", "router"]
+__all__ = ["DocumentText", "load_document", "router"]
 
 router = APIRouter(prefix="/v1/indexes", tags=["documents"])
 
@@ -81,7 +81,9 @@ def _segments(chunks: list[ChunkRecord]) -> list[Segment]:
     return out
 
 
-def _load(services: Services, principal: Principal, name: str, version: int, doc_id: str) -> DocumentText:
+def load_document(services: Services, principal: Principal, name: str, version: int, doc_id: str) -> DocumentText:
+    """Document ``doc_id`` as ``name@version`` holds it; 404 ``document_not_found`` when it is outside the
+    caller's groups (as if it did not exist), ``version_not_found`` for an unknown or dropped version."""
     check_index_name(name)
     info = services.catalog.get_version(name, version)
     if info is None or info.manifest is None:
@@ -132,7 +134,7 @@ async def document_text(
 
     A document outside the caller's access groups answers 404, like one that does not exist.
     """
-    return await run_in_threadpool(_load, services, principal, name, version, doc_id)
+    return await run_in_threadpool(load_document, services, principal, name, version, doc_id)
 
 
 @router.get(
@@ -149,4 +151,4 @@ async def document_text_by_query(
 ) -> DocumentText:
     """The same as ``.../documents/{doc_id}``, with the doc id as a query parameter (as the web
     pages ask for it: no path segment of the request comes from a document id)."""
-    return await run_in_threadpool(_load, services, principal, name, version, doc_id)
+    return await run_in_threadpool(load_document, services, principal, name, version, doc_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api.auth import Admin, Employee
 from api.deps import ServicesDep
+from api.index_listing import index_summaries
 from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, VersionOut
 from indexes.catalog import VersionInfo
 from indexes.health import DAMAGED
@@ -44,22 +45,7 @@ def _version_out(
 @router.get("", response_model=list[IndexSummary])
 def list_indexes(services: ServicesDep, principal: Employee) -> list[IndexSummary]:
     """Every index with its live version and its canary."""
-    out = []
-    for name in services.catalog.list_indexes():
-        versions = services.catalog.list_versions(name)
-        canary = services.registry.canary(name)
-        out.append(
-            IndexSummary(
-                name=name,
-                alias=name,
-                live_version=services.registry.live_version(name),
-                versions=len(versions),
-                latest_version=versions[0].version if versions else None,
-                canary_version=canary.version if canary else None,
-                canary_share=canary.share if canary else None,
-            )
-        )
-    return out
+    return index_summaries(services)
 
 
 @router.get("/{name}/versions", response_model=list[VersionOut], responses=_NOT_FOUND)

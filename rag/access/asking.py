@@ -22,7 +22,7 @@ from rag.records import AnswerRecord
 if TYPE_CHECKING:
     from rag.wiring import Services
 
-__all__ = ["DISCONNECTED", "ask_as", "conversation_limits", "stream_as"]
+__all__ = ["DISCONNECTED", "ask_as", "conversation_limits", "question_details", "stream_as"]
 
 DISCONNECTED = "disconnected"
 """The audit outcome of a streamed answer whose client left before the answer was recorded."""
@@ -33,7 +33,7 @@ def _kept(services: Services, question: str) -> str:
     return question if services.settings.audit_questions == "text" else question_digest(question)
 
 
-def _question_details(services: Services, question: str, history: Sequence[Turn]) -> dict[str, Any]:
+def question_details(services: Services, question: str, history: Sequence[Turn]) -> dict[str, Any]:
     """The audit details of a question: what is kept of it and, for a follow-up, how many turns came before."""
     details: dict[str, Any] = {"question": _kept(services, question)}
     if history:
@@ -69,7 +69,7 @@ def ask_as(
     ``history`` holds the conversation's earlier turns (a follow-up is made standalone from them).
     """
     with services.audit.action(principal, "ask", index=index or services.settings.default_index) as audited:
-        audited.details.update(_question_details(services, question, history))
+        audited.details.update(question_details(services, question, history))
         record = services.assistant.ask(question, index, top_k, history=history, **_caller(services, principal))
         audited.target = record.answer_id
         audited.details.update(
@@ -95,7 +95,7 @@ def stream_as(
     returned iterator ends, with the outcome of the whole stream.
     """
     audit_index = index or services.settings.default_index
-    details = {**_question_details(services, question, history), "stream": True}
+    details = {**question_details(services, question, history), "stream": True}
     try:
         events = services.assistant.stream(question, index, top_k, history=history, **_caller(services, principal))
     except Exception as exc:

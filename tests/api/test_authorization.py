@@ -74,6 +74,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/auth/callback"): PUBLIC,
     ("POST", "/auth/logout"): PUBLIC,
     ("POST", "/v1/hooks/git"): SIGNED,
+    # the Slack app: signed by Slack with the app's signing secret (none configured here: 401 for all)
+    ("POST", "/v1/slack/events"): SIGNED,
+    ("POST", "/v1/slack/commands"): SIGNED,
+    ("POST", "/v1/slack/interactions"): SIGNED,
+    # the MCP server (streamable HTTP): the usual credentials; every tool keeps to the caller's groups
+    ("POST", "/mcp"): "employee",
 }
 
 # Requests that pass authorization but change nothing (bad bodies, unknown ids).
