@@ -6,8 +6,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from indexes.live_history import LiveSpan
 from indexes.refs import IndexRef
 from indexes.types import SearchHit
 from indexes.versions import ResolvedVersion, VersionRegistry
@@ -54,6 +56,8 @@ class _Prepared:
     refused: bool
     asked_by: str | None
     focus: str
+    as_of: datetime | None
+    span: LiveSpan | None
     t0: float
     t1: float
     t2: float
@@ -116,20 +120,25 @@ class Assistant:
         groups: list[str] | None = None,
         asked_by: str | None = None,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> _Prepared:
-        """Check the question, make it standalone from ``history``, resolve the version, retrieve, and
-        decide on refusal (raises eagerly)."""
+        """Check the question, make it standalone from ``history``, resolve the version (the one live
+        at ``as_of`` when given), retrieve, and decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
-        version = self.registry.resolve(ref)
+        span: LiveSpan | None = None
+        if as_of is None:
+            version = self.registry.resolve(ref)
+        else:
+            version, span = self.registry.resolve_as_of(ref, as_of)
         t1 = time.perf_counter()
         query = self.condenser.standalone(text, history) if history else text  # timed with retrieval
         hits = self.retriever.search(version, query, top_k or self.top_k, groups=groups)
         focus = self.retriever.focus(version, query)
         refused = self.refuses(version, query, hits, focus)
         t2 = time.perf_counter()
-        return _Prepared(text, query, version, hits, refused, asked_by, focus, t0, t1, t2)
+        return _Prepared(text, query, version, hits, refused, asked_by, focus, as_of, span, t0, t1, t2)
 
     def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit], focus: str | None = None) -> bool:
         """The refusal decision: the version's calibrated model when its manifest has one, else the
@@ -208,7 +217,14 @@ class Assistant:
             question=prep.text,
             answer=answer,
             citations=citations,
-            index=IndexOut(name=version.index, alias=version.alias, version=version.version),
+            index=IndexOut(
+                name=version.index,
+                alias=version.alias,
+                version=version.version,
+                as_of=prep.as_of,
+                live_from=prep.span.live_from if prep.span else None,
+                live_until=prep.span.live_until if prep.span else None,
+            ),
             prompt=PromptOut(name=self.prompt.name, version=self.prompt.version),
             model=ModelOut(provider=model.provider, name=model.name),
             refused=refused,
@@ -237,6 +253,7 @@ class Assistant:
         asked_by: str | None = None,
         record: bool = True,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> AnswerRecord:
         """Answer one question from the named index (alias or ``name@version``) and record it.
 
@@ -246,8 +263,10 @@ class Assistant:
         ``record=False`` (used by evaluation) returns the same answer without adding it to the log.
         ``history`` holds the conversation's earlier turns: a follow-up is made standalone from them
         (see :mod:`rag.conversation`), searched and answered, and recorded as ``standalone_question``.
+        ``as_of`` (an aware moment) answers from the version that was live then, never the canary
+        (``VersionRegistry.resolve_as_of``); the record's ``index`` then carries its live span.
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by, history)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history, as_of)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(
@@ -264,10 +283,12 @@ class Assistant:
         groups: list[str] | None = None,
         asked_by: str | None = None,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
 
-        ``groups`` restricts retrieval and ``asked_by`` is recorded exactly as in :meth:`ask`.
+        ``groups`` restricts retrieval, ``asked_by`` is recorded and ``as_of`` resolves exactly as in
+        :meth:`ask`.
 
         Bad input, an unknown index and retrieval failures raise here, before any event; a model
         failure raises from the iterator (after the deltas already produced), and then nothing is
@@ -277,7 +298,7 @@ class Assistant:
         are refused (the checker's ``refuse`` mode), a model's text is held back until it is checked
         and then sent as one delta (the answer, or :data:`~rag.answer_check.WITHHELD`).
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by, history)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history, as_of)
         return self._events(prep)
 
     def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:

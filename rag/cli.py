@@ -197,8 +197,9 @@ def promote(
     from indexes.errors import AlreadyLive
 
     try:
-        with _registry() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
-            previous = s.registry.promote(index, version)
+        actor = cli_actor()
+        with _registry() as s, s.audit.action(actor, "promote", index=index, target=f"v{version}"):
+            previous = s.registry.promote(index, version, actor=actor.name)
     except AlreadyLive as exc:
         out.print(exc.message)
         return
@@ -211,8 +212,9 @@ def promote(
 def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
     """Return the alias to the previously promoted version."""
     try:
-        with _registry() as s, s.audit.action(cli_actor(), "rollback", index=index):
-            before, after = s.registry.rollback(index)
+        actor = cli_actor()
+        with _registry() as s, s.audit.action(actor, "rollback", index=index):
+            before, after = s.registry.rollback(index, actor=actor.name)
     except RagError as exc:
         raise fail(exc.message) from None
     out.print(f"alias {index}: {before} -> {after}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 __all__ = ["AnswerRecord", "CitationOut", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
@@ -24,11 +26,20 @@ class CitationOut(BaseModel):
 
 
 class IndexOut(BaseModel):
-    """Which version answered, and through which alias (None when the version was pinned)."""
+    """Which version answered, and through which alias (None when the version was pinned).
+
+    For a question asked ``as_of`` a moment, also that moment (UTC) and the answering version's
+    time as the live one, ``[live_from, live_until)`` (``live_until`` null: it is still live).
+    """
 
     name: str
     alias: str | None
     version: int
+    as_of: datetime | None = Field(None, description="The moment asked about (UTC), for an as-of question.")
+    live_from: datetime | None = Field(None, description="When the answering version went live (as-of questions).")
+    live_until: datetime | None = Field(
+        None, description="When it stopped being live; null while it is (as-of questions)."
+    )
 
 
 class PromptOut(BaseModel):
