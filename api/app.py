@@ -21,6 +21,7 @@ from api.routes import (
     documents,
     feedback,
     health,
+    history,
     indexes,
     jobs,
     lifecycle,
@@ -94,6 +95,7 @@ def create_app(
         feedback.router,
         document_text.router,
         chat.router,
+        history.router,
     ):
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a

@@ -38,6 +38,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/indexes"): "employee",
     ("GET", "/v1/indexes/{name}/versions"): "employee",
     ("GET", "/v1/indexes/{name}/diff"): "employee",
+    ("GET", "/v1/indexes/{name}/history"): "employee",  # actors only for owners and admins
     ("POST", "/v1/indexes/{name}/promote"): "admin",
     ("POST", "/v1/indexes/{name}/rollback"): "admin",
     ("POST", "/v1/indexes/{name}/canary"): "admin",
