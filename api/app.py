@@ -26,6 +26,7 @@ from api.routes import (
     jobs,
     lifecycle,
     metrics,
+    receipts,
     sign_in,
     sources,
     web,
@@ -96,6 +97,7 @@ def create_app(
         document_text.router,
         chat.router,
         history.router,
+        receipts.router,
     ):
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a

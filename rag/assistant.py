@@ -27,7 +27,7 @@ from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
 from rag.text_input import strip_controls
 
-__all__ = ["NOT_COVERED", "Assistant", "render_sources"]
+__all__ = ["NOT_COVERED", "Assistant", "quote_span", "render_sources"]
 
 NOT_COVERED = "The policies do not cover this."
 """The answer given when the evidence is too weak; the model is not called."""
@@ -42,6 +42,16 @@ def render_sources(hits: list[SearchHit]) -> str:
         page = f", page {c.page}" if c.page else ""
         blocks.append(f"[{n}] {where} ({c.source}{page})\n{c.text.strip()}")
     return "\n\n".join(blocks)
+
+
+def quote_span(hit: SearchHit, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` lies in the normalized document of ``hit``'s chunk: ``(start, end)`` with
+    ``document[start:end] == quote`` (a chunk's text is ``document[chunk.start:chunk.end]``); None
+    when the quote is not in the chunk's text."""
+    at = hit.chunk.text.find(quote) if quote else -1
+    if at < 0:
+        return None
+    return hit.chunk.start + at, hit.chunk.start + at + len(quote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +210,8 @@ class Assistant:
                     score=round(c.hit.similarity, 4),
                     start=c.hit.chunk.start,
                     end=c.hit.chunk.end,
+                    quote_start=span[0] if (span := quote_span(c.hit, c.quote)) else None,
+                    quote_end=span[1] if span else None,
                 )
                 for c in checked.citations
             ]
@@ -240,8 +252,29 @@ class Assistant:
             },
         )
         if save:
-            self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by)
+            self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by, context=self.answer_context(prep))
         return record
+
+    def answer_context(self, prep: _Prepared) -> dict[str, Any]:
+        """What an answer's receipt needs besides its record: the retrieval settings and refusal
+        policy in force when it was answered (settings may change later; the receipt must not)."""
+        r = self.retriever
+        return {
+            "retrieval": {
+                "mode": r.mode,
+                "fusion": r.fusion,
+                "fusion_weights": list(r.weights) if r.weights else None,
+                "rrf_k": r.rrf_k,
+                "prefetch_limit": r.prefetch_limit,
+                "top_k": len(prep.hits) if prep.hits else self.top_k,
+                "reranker": r.reranker.name if r.reranker is not None else None,
+                "rerank_candidates": r.rerank_candidates if r.reranker is not None else None,
+                "scope_questions": r.scope_questions,
+                "focus": prep.focus or None,
+                "refusal": self.refusal_policy(prep.version),
+            },
+            "searched": prep.query,
+        }
 
     def ask(
         self,

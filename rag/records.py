@@ -23,6 +23,10 @@ class CitationOut(BaseModel):
     score: float = Field(description="The chunk's cosine similarity to the question.")
     start: int = Field(description="Offset of the chunk in the normalized document.")
     end: int
+    quote_start: int | None = Field(
+        None, description="Offset of the quote in the version's normalized document text (null: not located)."
+    )
+    quote_end: int | None = Field(None, description="End of the quote: text[quote_start:quote_end] == quote.")
 
 
 class IndexOut(BaseModel):

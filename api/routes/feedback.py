@@ -17,9 +17,8 @@ from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.fields import FreeText
 from api.schemas import ErrorBody
-from rag.access.principal import Principal
+from rag.access.answers import check_receiver
 from rag.feedback import MAX_COMMENT_CHARS, AnswerNotFound
-from rag.wiring import Services
 
 __all__ = ["FeedbackOut", "FeedbackRequest", "router"]
 
@@ -51,12 +50,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _check_receiver(services: Services, principal: Principal, answer_id: str) -> None:
-    """404 ``answer_not_found`` unless ``principal`` received the answer or is an admin."""
-    if principal.role != "admin" and services.answers.asked_by(answer_id) != principal.key_id:
-        raise AnswerNotFound(f"unknown answer {answer_id!r}")
-
-
 @router.post(
     "/{answer_id}/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackOut, responses=_ERRORS
 )
@@ -65,7 +58,7 @@ def add_feedback(answer_id: str, body: FeedbackRequest, services: ServicesDep, p
     may give it. The response is the feedback alone."""
     with services.audit.action(principal, "feedback", target=answer_id) as audited:
         audited.details["rating"] = body.rating
-        _check_receiver(services, principal, answer_id)
+        check_receiver(services.answers, principal, answer_id)
         stored = services.feedback.add(answer_id, body.rating, body.comment)
     return FeedbackOut(
         feedback_id=stored.feedback_id,

@@ -59,6 +59,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "admin",
     ("POST", "/v1/answers/{answer_id}/feedback"): "employee",
     ("GET", "/v1/answers/{answer_id}"): "admin",  # an answer may quote documents of any group
+    ("GET", "/v1/answers/{answer_id}/receipt"): "employee",  # the caller's own answers (admins: any)
     ("GET", "/v1/indexes/{name}/versions/{version}/documents/{doc_id}"): "employee",
     ("GET", "/v1/indexes/{name}/versions/{version}/document"): "employee",  # the same, doc id in the query
     ("POST", "/v1/chat/completions"): "employee",
