@@ -121,12 +121,36 @@ function renderRecord(record) {
   $("not-covered").hidden = !record.refused;
   answerBox.classList.toggle("refused", record.refused);
   const via = record.index.alias === null ? "pinned" : record.index.alias.endsWith(":canary") ? "canary" : "live";
+  const then = record.index.as_of
+    ? `as of ${record.index.as_of.slice(0, 16).replace("T", " ")} UTC: live from ` +
+      `${record.index.live_from.slice(0, 10)} ${record.index.live_until ? `until ${record.index.live_until.slice(0, 10)}` : "until now"}`
+    : via;
   $("answered-by").textContent =
-    `Answered by ${record.index.name} version ${record.index.version} (${via}) · ` +
+    `Answered by ${record.index.name} version ${record.index.version} (${then}) · ` +
     `${record.model.provider}:${record.model.name} · prompt ${record.prompt.name}/${record.prompt.version}`;
   $("answered-by").dataset.version = String(record.index.version);
+  $("receipt-link").href = `/v1/answers/${encodeURIComponent(record.answer_id)}/receipt`;
+  $("receipt-line").hidden = false;
   resetFeedback();
   $("feedback").hidden = false;
+}
+
+async function showReceipt(event) {
+  event.preventDefault();
+  if (!current) return;
+  try {
+    const receipt = await api(`/v1/answers/${encodeURIComponent(current.answer_id)}/receipt`);
+    const quotes = receipt.citations.map((c) => `[${c.n}] ${c.doc_id} ${c.quote_start}–${c.quote_end}`).join(", ");
+    $("receipt-summary").textContent =
+      `${receipt.index.name} version ${receipt.version.number}, answered ${receipt.answered_at.slice(0, 19)} UTC` +
+      (quotes ? ` · quotes at ${quotes}` : "");
+    const json = JSON.stringify(receipt, null, 2);
+    $("receipt-json").textContent = json;
+    $("receipt-download").href = URL.createObjectURL(new Blob([json], { type: "application/json" }));
+    $("receipt-dialog").showModal();
+  } catch (error) {
+    $("status").textContent = `No receipt: ${error.message}`;
+  }
 }
 
 function resetFeedback() {
@@ -154,6 +178,7 @@ async function ask() {
   $("citations").replaceChildren();
   $("sources-heading").hidden = true;
   $("answered-by").textContent = "";
+  $("receipt-line").hidden = true;
   answerBox.replaceChildren();
   answerBox.classList.remove("refused");
   answerBox.setAttribute("aria-busy", "true");
@@ -165,6 +190,8 @@ async function ask() {
   if (conversation.length) body.history = conversation.slice(-KEPT_TURNS);
   const index = $("index").value.trim();
   if (index) body.index = index;
+  const asOf = $("as-of").value;
+  if (asOf) body.as_of = asOf;
   try {
     await stream(
       "/v1/ask",
@@ -234,6 +261,8 @@ $("feedback").addEventListener("submit", async (event) => {
     $("feedback-status").textContent = `Feedback not saved: ${error.message}`;
   }
 });
+
+$("receipt-link").addEventListener("click", showReceipt);
 
 $("new-conversation").addEventListener("click", () => {
   conversation = [];
