@@ -16,6 +16,7 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     access,
     ask,
+    changes,
     chat,
     document_text,
     documents,
@@ -98,6 +99,7 @@ def create_app(
         chat.router,
         history.router,
         receipts.router,
+        changes.router,
     ):
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a

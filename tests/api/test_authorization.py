@@ -39,6 +39,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/indexes/{name}/versions"): "employee",
     ("GET", "/v1/indexes/{name}/diff"): "employee",
     ("GET", "/v1/indexes/{name}/history"): "employee",  # actors only for owners and admins
+    ("GET", "/v1/indexes/{name}/changes"): "employee",  # documents of the caller's groups only
+    ("GET", "/v1/indexes/{name}/documents/{doc_id}/changes"): "employee",
     ("POST", "/v1/indexes/{name}/promote"): "admin",
     ("POST", "/v1/indexes/{name}/rollback"): "admin",
     ("POST", "/v1/indexes/{name}/canary"): "admin",
@@ -111,6 +113,8 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -
     body = _BODIES.get(method)
     if path.endswith("/diff"):
         url += "?from=1&to=1"
+    if path.endswith("/changes"):
+        url += "?from=1&to=1&since=2026-01-01"
     return client.request(method, url, headers=headers, json=body).status_code
 
 

@@ -72,4 +72,3 @@ def test_a_receipt_reproduces_every_quote_from_the_stored_text(client: TestClien
     assert checked >= 2
     r = client.get("/v1/answers/no-such-answer/receipt")
     assert (r.status_code, r.json()["error"]["code"]) == (404, "answer_not_found")
-
