@@ -86,6 +86,31 @@ canaries_table = sa.Table(
 """The traffic share of each index's canary; the alias ``<index>:canary`` names its version."""
 
 
+def _event_at_statement() -> sa.Select[tuple[object, ...]]:
+    """The last event of ``:alias`` at or before ``:moment`` with its actor and the next event's time.
+
+    Built once: constructing a statement costs several times what SQLite takes to run it.
+    """
+    events, later = alias_events_table, alias_events_table.alias("later")
+    moment = sa.bindparam("moment", type_=sa.DateTime(timezone=True))
+    until = (
+        sa.select(sa.func.min(later.c.at))
+        .where(later.c.alias == sa.bindparam("alias"), later.c.at > moment)
+        .scalar_subquery()
+        .label("until")
+    )
+    return (
+        sa.select(events, alias_actors_table.c.actor, until)
+        .outerjoin(alias_actors_table, alias_actors_table.c.event_id == events.c.id)
+        .where(events.c.alias == sa.bindparam("alias"), events.c.at <= moment)
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(1)
+    )
+
+
+_EVENT_AT = _event_at_statement()
+
+
 class VersionState:
     """The states a version moves through: building -> ready | failed, and ready -> dropped.
 
@@ -412,27 +437,25 @@ class Catalog:
             ).all()
         return [self._event(r) for r in rows]
 
-    def alias_events_around(self, alias: str, moment: datetime) -> tuple[AliasEvent | None, AliasEvent | None]:
-        """The last switch of ``alias`` at or before ``moment`` and the first one after it (None: none).
-
-        Two indexed queries, whatever the length of the history.
-        """
-        at = alias_events_table.c.at
-        moment = moment.astimezone(UTC)  # SQLite keeps UTC datetimes without their zone
+    def alias_event_at(self, alias: str, moment: datetime) -> tuple[AliasEvent, datetime | None] | None:
+        """The last switch of ``alias`` at or before ``moment``, and when the next switch came (None: none
+        yet); None when there was no switch by then. One prepared query, whatever the length of the history."""
         with self._db.connect() as conn:
-            before = conn.execute(
+            row = conn.execute(_EVENT_AT, {"alias": alias, "moment": moment.astimezone(UTC)}).first()
+        if row is None:
+            return None
+        return self._event(row), _aware(row._mapping["until"])
+
+    def first_alias_event(self, alias: str) -> AliasEvent | None:
+        """The first switch of ``alias``, or None when it was never switched."""
+        with self._db.connect() as conn:
+            row = conn.execute(
                 self._events_query()
-                .where(alias_events_table.c.alias == alias, at <= moment)
-                .order_by(at.desc(), alias_events_table.c.id.desc())
+                .where(alias_events_table.c.alias == alias)
+                .order_by(alias_events_table.c.id)
                 .limit(1)
             ).first()
-            after = conn.execute(
-                self._events_query()
-                .where(alias_events_table.c.alias == alias, at > moment)
-                .order_by(at, alias_events_table.c.id)
-                .limit(1)
-            ).first()
-        return (None if before is None else self._event(before), None if after is None else self._event(after))
+        return None if row is None else self._event(row)
 
     @staticmethod
     def _events_query() -> sa.Select[tuple[object, ...]]:

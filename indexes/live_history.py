@@ -87,15 +87,26 @@ def live_at(catalog: Catalog, index: str, moment: datetime) -> LiveSpan:
 
     Raises IndexNotFound for an index without versions and NoVersionLiveThen for a moment before
     its first promotion. Says nothing about the version's state: see ``VersionRegistry.resolve_as_of``.
-    Costs two indexed queries, however long the history.
+    Costs one indexed query, however long the history.
     """
     if moment.tzinfo is None:
         raise ValueError("live_at needs an aware datetime")
-    before, after = catalog.alias_events_around(index, moment)
-    if before is None:
-        if catalog.version_state(index, 1) is None and not catalog.list_versions(index):
+    found = catalog.alias_event_at(index, moment)
+    if found is None:
+        if not catalog.list_versions(index):
             raise IndexNotFound(f"unknown index {index!r}")
-        first = after.at.isoformat() if after is not None else None
-        since = f"; its first version went live at {first}" if first else "; no version was ever promoted"
+        first = catalog.first_alias_event(index)
+        since = (
+            f"; its first version went live at {first.at.isoformat()}" if first else "; no version was ever promoted"
+        )
         raise NoVersionLiveThen(f"no version of {index!r} was live at {moment.isoformat()}{since}")
-    return _span(before, after)
+    event, until = found
+    return LiveSpan(
+        index=event.index,
+        version=event.version,
+        live_from=event.at,
+        live_until=until,
+        action=event.action,
+        actor=event.actor,
+        previous_version=event.previous_version,
+    )

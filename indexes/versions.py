@@ -158,7 +158,14 @@ class VersionRegistry:
         state = self.catalog.version_state(ref.name, span.version)
         if state == VersionState.DROPPED:
             raise VersionDropped(ref.name, span.version, self.catalog.dropped_at(ref.name, span.version))
-        manifest = self._ready_manifest(ref.name, span.version)
+        with self._lock:
+            cached = self._manifests.get((ref.name, span.version))
+        # the state was read just above: a cached manifest of a ready version needs no second read
+        manifest = (
+            cached
+            if cached is not None and state == VersionState.READY
+            else self._ready_manifest(ref.name, span.version)
+        )
         if not self.engine.has_version(ref.name, span.version):
             raise storage_missing(self.engine, ref.name, span.version)
         return ResolvedVersion(index=ref.name, alias=ref.name, version=span.version, manifest=manifest), span

@@ -145,10 +145,9 @@ def test_a_moment_with_an_offset_is_compared_in_utc_on_sqlite(tmp_path: Path) ->
         catalog.record_alias_event("policies", "policies", 2, 1, "promote")
         second = catalog.alias_history("policies")[1].at
         berlin = (at + (second - at) / 2).astimezone(ZoneInfo("Europe/Berlin"))
-        before, after = catalog.alias_events_around("policies", berlin)
-        assert before is not None and before.version == 1
-        assert after is not None and after.version == 2
+        found = catalog.alias_event_at("policies", berlin)
+        assert found is not None and (found[0].version, found[1]) == (1, second)
         earlier = (at - timedelta(microseconds=1)).astimezone(ZoneInfo("America/New_York"))
-        assert catalog.alias_events_around("policies", earlier)[0] is None
+        assert catalog.alias_event_at("policies", earlier) is None
     finally:
         catalog.close()

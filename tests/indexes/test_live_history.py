@@ -34,7 +34,7 @@ def test_as_of_follows_promote_and_rollback(
     ready = ReadyVersions(catalog, engine)
     for _ in range(3):
         ready.build(corpus[:4])
-    with pytest.raises(NoVersionLiveThen, match="no version was ever promoted"):
+    with pytest.raises(NoVersionLiveThen, match="none was ever promoted"):
         registry.resolve_as_of(REF, datetime.now(UTC))
     registry.promote(INDEX, 1, actor="alice")
     registry.promote(INDEX, 2, actor="bob")
