@@ -96,9 +96,7 @@ def live_at(catalog: Catalog, index: str, moment: datetime) -> LiveSpan:
         if not catalog.list_versions(index):
             raise IndexNotFound(f"unknown index {index!r}")
         first = catalog.first_alias_event(index)
-        since = (
-            f"; its first version went live at {first.at.isoformat()}" if first else "; no version was ever promoted"
-        )
+        since = f"; its first version went live at {first.at.isoformat()}" if first else "; none was ever promoted"
         raise NoVersionLiveThen(f"no version of {index!r} was live at {moment.isoformat()}{since}")
     event, until = found
     return LiveSpan(
