@@ -17,6 +17,7 @@ async function showWho() {
     $("who").textContent = me.authEnabled ? `— ${me.name} (${me.role})` : "— authentication is off";
     $("admin-link").hidden = !(canPromote(me) || me.role === "owner");
     await sessionControls($("session"), me);
+    showRecent(); // only once the caller is known: no failed request without a key
   } catch (error) {
     $("who").textContent = `— ${error.message}`;
     await sessionControls($("session"), null);
@@ -269,6 +270,31 @@ $("new-conversation").addEventListener("click", () => {
   showConversation();
   question.focus();
 });
+
+const RECENT_DAYS = 30;
+
+/** The "Recently changed" list: documents of the caller's groups whose sections changed lately. */
+async function showRecent() {
+  const index = ($("index").value.trim() || "policies").split("@")[0];
+  const since = new Date(Date.now() - RECENT_DAYS * 86400000).toISOString().slice(0, 10);
+  try {
+    const data = await api(`/v1/indexes/${encodeURIComponent(index)}/changes?since=${since}`);
+    const items = data.changes.slice(0, 10).map((c) => {
+      const parts = c.sections.map((s) => `${s.heading_path[s.heading_path.length - 1] || "(top)"} (${s.change})`);
+      return el(
+        "li",
+        {},
+        el("strong", {}, c.title),
+        ` — ${c.status}${parts.length ? `: ${parts.slice(0, 4).join(", ")}${parts.length > 4 ? ", …" : ""}` : ""}`,
+        el("span", { class: "muted" }, ` · version ${c.version}, ${c.live_from.slice(0, 10)}${c.owner ? ` · ${c.owner}` : ""}`),
+      );
+    });
+    $("recent-list").replaceChildren(...items);
+    $("recent").hidden = items.length === 0;
+  } catch {
+    $("recent").hidden = true; // no key yet, or no such index: nothing to list
+  }
+}
 
 keyField($("key-form"), showWho);
 showWho();
