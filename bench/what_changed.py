@@ -1,11 +1,12 @@
 """What-changed calls on the handbooks: two versions, 5 documents edited, through the HTTP API.
 
-Loads every file of the handbooks (``../shared/data/handbooks``; files without text are left out,
-as a build does) with the real loaders as version 1, then a temporary copy with 5 documents edited (a sentence changed, a section added,
-the last section removed) as version 2. Both versions are recorded in a SQLite catalog with their
-manifests and their documents' normalized texts (what a build keeps); no vectors are built, since
-the what-changed routes read only manifests, texts and the alias history. Then, through the app
-(``TestClient``, auth off), ``--rounds`` times each, interleaved:
+Loads every file of the handbooks (``../shared/data/handbooks``; files without text are left
+out, as a build does) with the real loaders as version 1, then a temporary copy with 5 documents
+edited (a sentence changed, a section added, the last section removed) as version 2. Both
+versions are recorded in a SQLite catalog with their manifests and their documents' normalized
+texts (what a build keeps); no vectors are built, since the what-changed routes read only
+manifests, texts and the alias history. Then, through the app (``TestClient``, auth off),
+``--rounds`` times each, interleaved:
 
 - ``GET /v1/indexes/handbooks/documents/{doc}/changes?from=1&to=2`` for each edited document;
 - ``GET /v1/indexes/handbooks/changes?since=...`` (the whole index).
