@@ -59,6 +59,11 @@ def test_a_receipt_reproduces_every_quote_from_the_stored_text(client: TestClien
         assert len(receipt["citations"]) == len(answer["citations"])
         for c in receipt["citations"]:
             assert c["document_hash"] == hashes[c["doc_id"]]
+            # the text the build kept is the one the hash names, and the quote is where it says
+            kept = services.builder.texts.get(c["document_hash"])
+            assert kept is not None and kept[c["quote_start"] : c["quote_end"]] == c["quote"]
+            title = next(d.title for d in manifest.documents if d.doc_id == c["doc_id"])
+            assert hashlib.sha256(f"{title}\x00{kept}".encode()).hexdigest() == c["document_hash"]
             text = _document_text(client, c["text_url"], employee)
             assert c["quote_start"] is not None, c
             assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
