@@ -23,10 +23,9 @@ from api.auth import Employee
 from api.deps import ServicesDep
 from api.schemas import ErrorBody
 from indexes.live_history import live_spans
-from indexes.manifest import DocumentEntry
 from indexes.refs import check_index_name
+from rag.access.history import document_filter
 from rag.access.principal import Principal
-from rag.access.visibility import entry_visible
 from rag.as_of import parse_as_of
 from rag.errors import Conflict
 from rag.what_changed import VersionTexts, Visible, changes_since, document_changes, resolve_point
@@ -96,14 +95,7 @@ class IndexChangesOut(BaseModel):
 
 
 def _visible(services: Services, principal: Principal) -> Visible:
-    """The caller's view: a document is visible when it shares an access group with the caller."""
-    default = services.settings.default_access_group
-    groups = principal.visible_groups(default)
-
-    def visible(entry: DocumentEntry) -> bool:
-        return entry_visible(entry, groups, default)
-
-    return visible
+    return document_filter(principal, services.settings.default_access_group)
 
 
 def _texts(services: Services) -> VersionTexts:
