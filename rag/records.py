@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NotRequired
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from typing_extensions import TypedDict
 
-__all__ = ["AnswerRecord", "CitationOut", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
+__all__ = ["AnswerRecord", "CitationOut", "IndexFields", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
 
 
 class CitationOut(BaseModel):
@@ -29,11 +31,24 @@ class CitationOut(BaseModel):
     quote_end: int | None = Field(None, description="End of the quote: text[quote_start:quote_end] == quote.")
 
 
+class IndexFields(TypedDict):
+    """The serialized shape of :class:`IndexOut` (what the OpenAPI schema shows)."""
+
+    name: str
+    alias: str | None
+    version: int
+    # the handler has already made JSON strings of the datetimes when dumping to JSON
+    as_of: NotRequired[datetime | str | None]
+    live_from: NotRequired[datetime | str | None]
+    live_until: NotRequired[datetime | str | None]
+
+
 class IndexOut(BaseModel):
     """Which version answered, and through which alias (None when the version was pinned).
 
     For a question asked ``as_of`` a moment, also that moment (UTC) and the answering version's
-    time as the live one, ``[live_from, live_until)`` (``live_until`` null: it is still live).
+    time as the live one, ``[live_from, live_until)`` (``live_until`` null: it is still live);
+    other answers leave these three keys out.
     """
 
     name: str
@@ -44,6 +59,15 @@ class IndexOut(BaseModel):
     live_until: datetime | None = Field(
         None, description="When it stopped being live; null while it is (as-of questions)."
     )
+
+    @model_serializer(mode="wrap")
+    def _without_as_of_fields(self, handler: SerializerFunctionWrapHandler) -> IndexFields:
+        """An answer not asked as of a moment keeps the shape it always had: {name, alias, version}."""
+        data: IndexFields = handler(self)
+        if self.as_of is None:
+            for key in ("as_of", "live_from", "live_until"):
+                data.pop(key, None)  # type: ignore[misc]
+        return data
 
 
 class PromptOut(BaseModel):
