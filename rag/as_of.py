@@ -34,7 +34,7 @@ def parse_as_of(text: str, now: datetime | None = None) -> datetime:
         else:
             parsed = datetime.fromisoformat(raw)
             moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing the moment out of years 1-9999
         raise InvalidAsOf(
             f"as_of {text[:64]!r} is not an ISO date or date-time (e.g. 2026-03-01 or 2026-03-01T09:30:00+01:00)"
         ) from None

@@ -24,6 +24,9 @@ from rag.as_of import parse_as_of
 from rag.errors import DocumentNotFound, IndexNotFound, InvalidInput, VersionNotFound
 from rag.section_diff import SectionChange, diff_sections
 
+MAX_VERSION = 2**31 - 1
+"""The largest version number (versions are 32-bit integer columns)."""
+
 __all__ = [
     "DocumentChanges",
     "IndexChange",
@@ -111,8 +114,11 @@ class VersionTexts:
 def resolve_point(catalog: Catalog, index: str, ref: str) -> int:
     """A version named by number (``"3"``) or by a moment (an ISO date or date-time: the version live then)."""
     raw = ref.strip()
-    if raw.isdigit():
-        return int(raw)
+    if raw.isascii() and raw.isdigit():
+        number = int(raw)
+        if not 1 <= number <= MAX_VERSION:
+            raise InvalidInput(f"version {raw[:12]!r} is out of range (1 to {MAX_VERSION})")
+        return number
     if not raw:
         raise InvalidInput("a version number or an ISO date is needed")
     return live_at(catalog, index, parse_as_of(raw)).version
