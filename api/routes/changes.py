@@ -27,7 +27,7 @@ from indexes.refs import check_index_name
 from rag.access.history import document_filter
 from rag.access.principal import Principal
 from rag.as_of import parse_as_of
-from rag.errors import Conflict
+from rag.errors import Conflict, IndexNotFound
 from rag.what_changed import VersionTexts, Visible, changes_since, document_changes, resolve_point
 from rag.wiring import Services
 
@@ -37,6 +37,7 @@ router = APIRouter(prefix="/v1/indexes", tags=["changes"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown index, version or document, or no version live then."},
+    409: {"model": ErrorBody, "description": "`from` or `to` left out, and no live version (or none before it)."},
     410: {"model": ErrorBody, "description": "The text of a version built before texts were kept is dropped."},
     422: {"model": ErrorBody, "description": "`from`, `to` or `since` is neither a version number nor an ISO date."},
 }
@@ -109,6 +110,8 @@ def _document(
     catalog = services.catalog
     to_version = resolve_point(catalog, name, end) if end else services.registry.live_version(name)
     if to_version is None:
+        if not catalog.list_versions(name):
+            raise IndexNotFound(f"unknown index {name!r}")
         raise Conflict(f"index {name!r} has no live version: name `to`")
     if start:
         from_version = resolve_point(catalog, name, start)
