@@ -18,15 +18,18 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     access,
     ask,
+    changes,
     chat,
     document_text,
     documents,
     feedback,
     health,
+    history,
     indexes,
     jobs,
     lifecycle,
     metrics,
+    receipts,
     sign_in,
     slack,
     sources,
@@ -101,6 +104,9 @@ def create_app(
         feedback.router,
         document_text.router,
         chat.router,
+        history.router,
+        receipts.router,
+        changes.router,
     ):
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a

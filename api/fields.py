@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from rag.text_input import control_characters, strip_controls
 
-__all__ = ["MAX_VERSION", "FreeText", "Name", "Question", "VersionNumber", "VersionPath", "check_name"]
+__all__ = ["MAX_VERSION", "AsOf", "FreeText", "Name", "Question", "VersionNumber", "VersionPath", "check_name"]
 
 MAX_VERSION = 2**31 - 1
 """The largest version number: versions are ``integer`` columns (32 bits on PostgreSQL)."""
@@ -48,3 +48,18 @@ VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION, description="A versio
 
 VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number (1 to 2147483647).")]
 """A version number in a route's path."""
+
+AsOf = Annotated[
+    str,
+    AfterValidator(check_name),
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Answer from the version that was live at this moment: an ISO date (`2026-03-01`, the end "
+        "of that day in UTC) or date-time (`2026-03-01T09:30:00+01:00`; without an offset: UTC). Before the first "
+        "promotion: 404 `no_version_live_then`; a version dropped by retention: 410 `version_dropped`; not ISO "
+        "or in the future: 422 `invalid_as_of`. A canary never answers as-of questions.",
+        examples=["2026-03-01", "2026-03-01T09:30:00+01:00"],
+    ),
+]
+"""The ``as_of`` of a question (parsed by :mod:`rag.as_of`, which gives the 422 for a bad one)."""

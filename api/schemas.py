@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.fields import MAX_VERSION, FreeText, Name, Question, VersionNumber
+from api.fields import MAX_VERSION, AsOf, FreeText, Name, Question, VersionNumber
 from rag.records import AnswerRecord
 
 __all__ = [
@@ -66,6 +66,7 @@ class AskRequest(BaseModel):
         description="Answer as server-sent events: `delta` {text} pieces, then `citations` {citations}, "
         "then `answer` (the full answer record); `error` {code, message} if the model fails mid-way.",
     )
+    as_of: AsOf | None = None
 
 
 class ErrorOut(BaseModel):
@@ -175,6 +176,12 @@ class RetentionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     keep: int | None = Field(None, ge=1, le=MAX_VERSION, description="How many of the newest ready versions to keep.")
+    keep_days: int | None = Field(
+        None,
+        ge=0,
+        le=36500,
+        description="Also keep every version live within this many days; default `RAG_RETAIN_LIVE_DAYS`.",
+    )
 
 
 class RetentionResult(BaseModel):
@@ -182,6 +189,7 @@ class RetentionResult(BaseModel):
 
     index: str
     keep: int
+    keep_days: int = 0
     dropped: list[int]
 
 

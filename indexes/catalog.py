@@ -1,5 +1,9 @@
 """The metadata catalog (SQLAlchemy): index versions with their manifests, aliases, alias history, canary shares.
 
+Tables added after the first release (who switched an alias, when a version was dropped) are new
+tables, never new columns, so ``create_all`` brings a database of an older release up to date
+without touching its rows.
+
 Works on SQLite (the embedded default) and Postgres. Every state change is one transaction.
 """
 
@@ -54,6 +58,23 @@ alias_events_table = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
+alias_actors_table = sa.Table(
+    "alias_event_actors",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("actor", sa.String(256), nullable=False),
+)
+"""Who made each alias switch (a key's or user's name, ``cli:<user>``, ``worker:<id>``); events
+recorded before this table existed, or by code that names nobody, have no row."""
+
+version_drops_table = sa.Table(
+    "version_drops",
+    metadata,
+    sa.Column("index_name", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("dropped_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""When retention dropped each version (versions dropped by an older release have no row)."""
 
 canaries_table = sa.Table(
     "canaries",
@@ -63,6 +84,31 @@ canaries_table = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 """The traffic share of each index's canary; the alias ``<index>:canary`` names its version."""
+
+
+def _event_at_statement() -> sa.Select[tuple[object, ...]]:
+    """The last event of ``:alias`` at or before ``:moment`` with its actor and the next event's time.
+
+    Built once: constructing a statement costs several times what SQLite takes to run it.
+    """
+    events, later = alias_events_table, alias_events_table.alias("later")
+    moment = sa.bindparam("moment", type_=sa.DateTime(timezone=True))
+    until = (
+        sa.select(sa.func.min(later.c.at))
+        .where(later.c.alias == sa.bindparam("alias"), later.c.at > moment)
+        .scalar_subquery()
+        .label("until")
+    )
+    return (
+        sa.select(events, alias_actors_table.c.actor, until)
+        .outerjoin(alias_actors_table, alias_actors_table.c.event_id == events.c.id)
+        .where(events.c.alias == sa.bindparam("alias"), events.c.at <= moment)
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(1)
+    )
+
+
+_EVENT_AT = _event_at_statement()
 
 
 class VersionState:
@@ -101,6 +147,7 @@ class AliasEvent:
     previous_version: int | None
     action: str
     at: datetime
+    actor: str | None = None
 
 
 def _now() -> datetime:
@@ -215,7 +262,24 @@ class Catalog:
                 )
                 .values(state=VersionState.DROPPED)
             ).rowcount
+            if updated:
+                conn.execute(
+                    version_drops_table.delete().where(
+                        version_drops_table.c.index_name == index, version_drops_table.c.version == version
+                    )
+                )
+                conn.execute(version_drops_table.insert().values(index_name=index, version=version, dropped_at=_now()))
         return bool(updated)
+
+    def dropped_at(self, index: str, version: int) -> datetime | None:
+        """When retention dropped ``version`` (None: not dropped, or dropped before drops were timed)."""
+        with self._db.connect() as conn:
+            at = conn.execute(
+                sa.select(version_drops_table.c.dropped_at).where(
+                    version_drops_table.c.index_name == index, version_drops_table.c.version == version
+                )
+            ).scalar()
+        return _aware(at)
 
     def amend_manifest(self, index: str, version: int, change: Callable[[Manifest], Manifest]) -> Manifest:
         """Replace a ready version's manifest by ``change(current)``; returns the new manifest.
@@ -346,43 +410,71 @@ class Catalog:
         with self._db.begin() as conn:
             conn.execute(aliases_table.delete().where(aliases_table.c.alias == alias))
 
-    def record_alias_event(self, alias: str, index: str, version: int, previous: int | None, action: str) -> None:
-        """Append an alias switch to the history (kept for rollback and audit)."""
+    def record_alias_event(
+        self, alias: str, index: str, version: int, previous: int | None, action: str, actor: str | None = None
+    ) -> None:
+        """Append an alias switch (and who made it, when known) to the history, in one transaction."""
         with self._db.begin() as conn:
-            self._record(conn, alias, index, version, previous, action)
-
-    @staticmethod
-    def _record(conn: sa.Connection, alias: str, index: str, version: int, previous: int | None, action: str) -> None:
-        conn.execute(
-            alias_events_table.insert().values(
-                alias=alias,
-                index_name=index,
-                version=version,
-                previous_version=previous,
-                action=action,
-                at=_now(),
+            result = conn.execute(
+                alias_events_table.insert().values(
+                    alias=alias,
+                    index_name=index,
+                    version=version,
+                    previous_version=previous,
+                    action=action,
+                    at=_now(),
+                )
             )
-        )
+            if actor:
+                event_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+                conn.execute(alias_actors_table.insert().values(event_id=event_id, actor=actor[:256]))
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
-        """Every switch of ``alias``, oldest first."""
+        """Every switch of ``alias``, oldest first, with who made it where that was recorded."""
         with self._db.connect() as conn:
             rows = conn.execute(
-                sa.select(alias_events_table)
+                self._events_query().where(alias_events_table.c.alias == alias).order_by(alias_events_table.c.id)
+            ).all()
+        return [self._event(r) for r in rows]
+
+    def alias_event_at(self, alias: str, moment: datetime) -> tuple[AliasEvent, datetime | None] | None:
+        """The last switch of ``alias`` at or before ``moment``, and when the next switch came (None: none
+        yet); None when there was no switch by then. One prepared query, whatever the length of the history."""
+        with self._db.connect() as conn:
+            row = conn.execute(_EVENT_AT, {"alias": alias, "moment": moment.astimezone(UTC)}).first()
+        if row is None:
+            return None
+        return self._event(row), _aware(row._mapping["until"])
+
+    def first_alias_event(self, alias: str) -> AliasEvent | None:
+        """The first switch of ``alias``, or None when it was never switched."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                self._events_query()
                 .where(alias_events_table.c.alias == alias)
                 .order_by(alias_events_table.c.id)
-            ).all()
-        return [
-            AliasEvent(
-                alias=str(r.alias),
-                index=str(r.index_name),
-                version=int(r.version),
-                previous_version=r.previous_version,
-                action=str(r.action),
-                at=_aware(r.at) or _now(),
-            )
-            for r in rows
-        ]
+                .limit(1)
+            ).first()
+        return None if row is None else self._event(row)
+
+    @staticmethod
+    def _events_query() -> sa.Select[tuple[object, ...]]:
+        return sa.select(alias_events_table, alias_actors_table.c.actor).outerjoin(
+            alias_actors_table, alias_actors_table.c.event_id == alias_events_table.c.id
+        )
+
+    @staticmethod
+    def _event(r: sa.Row[tuple[object, ...]]) -> AliasEvent:
+        m = r._mapping
+        return AliasEvent(
+            alias=str(m["alias"]),
+            index=str(m["index_name"]),
+            version=int(m["version"]),
+            previous_version=m["previous_version"],
+            action=str(m["action"]),
+            at=_aware(m["at"]) or _now(),
+            actor=None if m["actor"] is None else str(m["actor"]),
+        )
 
     def list_aliases(self) -> dict[str, tuple[str, int]]:
         """Every alias kept in this catalog."""

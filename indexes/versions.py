@@ -7,6 +7,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from indexes.canary import CANARY_ACTIONS, Canary, CanaryStore, check_share
 from indexes.catalog import Catalog, VersionInfo, VersionState
@@ -14,10 +15,11 @@ from indexes.engine import VectorEngine
 from indexes.errors import AlreadyLive, ShardBusy, StorageDamaged
 from indexes.faultpoints import pause_point
 from indexes.health import StorageHealth, storage_missing
+from indexes.live_history import LiveSpan, VersionDropped, live_at
 from indexes.manifest import Manifest
 from indexes.purge import check_not_purged
 from indexes.refs import IndexRef
-from rag.errors import Conflict, IndexNotFound, VersionNotFound
+from rag.errors import Conflict, IndexNotFound, InvalidInput, VersionNotFound
 
 __all__ = ["Draw", "ResolvedVersion", "VersionRegistry"]
 
@@ -142,6 +144,32 @@ class VersionRegistry:
             raise storage_missing(self.engine, index, version)
         return ResolvedVersion(index=index, alias=alias, version=version, manifest=manifest)
 
+    def resolve_as_of(self, ref: IndexRef, moment: datetime) -> tuple[ResolvedVersion, LiveSpan]:
+        """The version that was live at ``moment`` (aware) per the alias history, with its live span.
+
+        Never the canary, whatever its share. Raises InvalidInput for a reference pinning a version
+        (a pinned version and a moment exclude each other), IndexNotFound, NoVersionLiveThen (404)
+        before the first promotion, VersionDropped (410, naming when) for a version retention
+        dropped, and StorageMissing when its storage is gone otherwise.
+        """
+        if ref.version is not None:
+            raise InvalidInput(f"as_of and a pinned version ({ref}) exclude each other: ask {ref.name} as of a moment")
+        span = live_at(self.catalog, ref.name, moment)
+        state = self.catalog.version_state(ref.name, span.version)
+        if state == VersionState.DROPPED:
+            raise VersionDropped(ref.name, span.version, self.catalog.dropped_at(ref.name, span.version))
+        with self._lock:
+            cached = self._manifests.get((ref.name, span.version))
+        # the state was read just above: a cached manifest of a ready version needs no second read
+        manifest = (
+            cached
+            if cached is not None and state == VersionState.READY
+            else self._ready_manifest(ref.name, span.version)
+        )
+        if not self.engine.has_version(ref.name, span.version):
+            raise storage_missing(self.engine, ref.name, span.version)
+        return ResolvedVersion(index=ref.name, alias=ref.name, version=span.version, manifest=manifest), span
+
     def _canary_draw(self, index: str) -> ResolvedVersion | None:
         """The canary version when the index has a ready canary and the draw picks it, else None."""
         canary = self.canaries.get(index)
@@ -175,8 +203,10 @@ class VersionRegistry:
             raise VersionNotFound(f"index {index!r} version {version} is {info.state}, not ready")
         return info
 
-    def promote(self, index: str, version: int, *, action: str = "promote") -> int | None:
+    def promote(self, index: str, version: int, *, action: str = "promote", actor: str | None = None) -> int | None:
         """Point the index's alias at a ready version; returns the version it named before.
+
+        ``actor`` (who asked) is recorded with the alias switch in the history.
 
         Refuses (409) the live version itself, a version whose storage fails a search, and a version
         holding a document purged after its files were collected; the alias does not move.
@@ -184,7 +214,7 @@ class VersionRegistry:
         previous = self._check_promotable(index, version)
         pause_point("promote")
         self.engine.set_alias(index, index, version)
-        self.catalog.record_alias_event(index, index, version, previous, action)
+        self.catalog.record_alias_event(index, index, version, previous, action, actor)
         self._retire_canary(index, version)
         return previous
 
@@ -229,8 +259,10 @@ class VersionRegistry:
                 stack.append(event.version)
         return stack
 
-    def rollback(self, index: str) -> tuple[int, int]:
+    def rollback(self, index: str, *, actor: str | None = None) -> tuple[int, int]:
         """Return the alias to the previously promoted version; returns (from, to), never equal.
+
+        ``actor`` (who asked) is recorded with the alias switch in the history.
 
         Skips earlier entries that are the live version itself or no longer ready. Raises
         ``Conflict`` when nothing was promoted before the live version, and StorageDamaged (409)
@@ -249,7 +281,7 @@ class VersionRegistry:
                 check_not_purged(self.catalog, info.manifest)
                 self._probe_before_switch(info, "roll back to")
                 self.engine.set_alias(index, index, target)
-                self.catalog.record_alias_event(index, index, target, live, "rollback")
+                self.catalog.record_alias_event(index, index, target, live, "rollback", actor)
                 self._retire_canary(index, target)
                 return live, target
             stack.pop(-2)

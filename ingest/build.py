@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from indexes.catalog import Catalog
+from indexes.document_texts import DocumentTexts
 from indexes.engine import VectorEngine
 from indexes.faultpoints import pause_point
 from indexes.manifest import DocumentEntry, FileError, Manifest, PurgeRecord
@@ -162,6 +163,8 @@ class Builder:
         self.limits = limits or LoadLimits()
         self.embed_slice = max(1, embed_slice)
         """Chunks embedded between two cancellation checks (a few seconds of work at most)."""
+        self.texts = DocumentTexts(catalog.engine)
+        """Each indexed document's normalized text, kept by content hash (receipts, what changed)."""
 
     def build(
         self,
@@ -388,6 +391,7 @@ class Builder:
         stored = self.engine.count(index, version)
         if stored != total:
             raise BuildFailed(f"{index} v{version}: wrote {total} chunks but the engine holds {stored}")
+        self.texts.put((d.content_hash, d.text) for d in docs)
         done = time.perf_counter()
         return Manifest(
             index=index,

@@ -18,6 +18,8 @@ __all__ = ["AnswerLog", "as_received"]
 metadata = sa.MetaData()
 
 _ASKED_BY = "asked_by"
+_CONTEXT = "receipt_context"
+_PRIVATE = (_ASKED_BY, _CONTEXT)
 
 answers_table = sa.Table(
     "answers",
@@ -39,8 +41,9 @@ answers_table = sa.Table(
 
 
 def as_received(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored record without what the log adds (``asked_by``): the record its caller received."""
-    return {k: v for k, v in stored.items() if k != _ASKED_BY}
+    """A stored record without what the log adds (``asked_by``, the receipt context): the record its
+    caller received."""
+    return {k: v for k, v in stored.items() if k not in _PRIVATE}
 
 
 class AnswerLog:
@@ -50,14 +53,19 @@ class AnswerLog:
         self._db = engine
         metadata.create_all(engine)
 
-    def save(self, record: dict[str, Any], *, asked_by: str | None = None) -> None:
+    def save(
+        self, record: dict[str, Any], *, asked_by: str | None = None, context: dict[str, Any] | None = None
+    ) -> None:
         """Append one answer record (the full record is kept as JSON next to indexed columns).
 
         ``asked_by`` is the key id of the caller who received the answer (None: asked without a key,
         e.g. from the command line); it is stored with the record, not in an extra column, so
-        databases created before it need no migration.
+        databases created before it need no migration. ``context`` (what a receipt needs beyond the
+        record: the retrieval settings then) is kept the same way.
         """
-        stored = {**record, _ASKED_BY: asked_by} if asked_by is not None else record
+        stored = {**record, _ASKED_BY: asked_by} if asked_by is not None else dict(record)
+        if context is not None:
+            stored[_CONTEXT] = context
         with self._db.begin() as conn:
             conn.execute(
                 answers_table.insert().values(
@@ -92,6 +100,21 @@ class AnswerLog:
         stored = self._stored(answer_id)
         value = stored.get(_ASKED_BY) if stored is not None else None
         return value if isinstance(value, str) else None
+
+    def receipt_context(self, answer_id: str) -> tuple[datetime, dict[str, Any]] | None:
+        """When the answer was recorded and its receipt context ({} for answers recorded without one);
+        None for an unknown answer."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(answers_table.c.created_at, answers_table.c.record).where(
+                    answers_table.c.answer_id == answer_id
+                )
+            ).first()
+        if row is None:
+            return None
+        at: datetime = row[0] if row[0].tzinfo is not None else row[0].replace(tzinfo=UTC)
+        context = json.loads(row[1]).get(_CONTEXT)
+        return at, dict(context) if isinstance(context, dict) else {}
 
     def count(self) -> int:
         """How many answers are stored."""

@@ -6,8 +6,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from indexes.live_history import LiveSpan
 from indexes.refs import IndexRef
 from indexes.types import SearchHit
 from indexes.versions import ResolvedVersion, VersionRegistry
@@ -25,7 +27,7 @@ from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
 from rag.text_input import strip_controls
 
-__all__ = ["NOT_COVERED", "Assistant", "render_sources"]
+__all__ = ["NOT_COVERED", "Assistant", "quote_span", "render_sources"]
 
 NOT_COVERED = "The policies do not cover this."
 """The answer given when the evidence is too weak; the model is not called."""
@@ -42,6 +44,16 @@ def render_sources(hits: list[SearchHit]) -> str:
     return "\n\n".join(blocks)
 
 
+def quote_span(hit: SearchHit, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` lies in the normalized document of ``hit``'s chunk: ``(start, end)`` with
+    ``document[start:end] == quote`` (a chunk's text is ``document[chunk.start:chunk.end]``); None
+    when the quote is not in the chunk's text."""
+    at = hit.chunk.text.find(quote) if quote else -1
+    if at < 0:
+        return None
+    return hit.chunk.start + at, hit.chunk.start + at + len(quote)
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A question made ready to answer: checked text, what was searched, the version, its hits, the
@@ -54,6 +66,8 @@ class _Prepared:
     refused: bool
     asked_by: str | None
     focus: str
+    as_of: datetime | None
+    span: LiveSpan | None
     t0: float
     t1: float
     t2: float
@@ -116,20 +130,25 @@ class Assistant:
         groups: list[str] | None = None,
         asked_by: str | None = None,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> _Prepared:
-        """Check the question, make it standalone from ``history``, resolve the version, retrieve, and
-        decide on refusal (raises eagerly)."""
+        """Check the question, make it standalone from ``history``, resolve the version (the one live
+        at ``as_of`` when given), retrieve, and decide on refusal (raises eagerly)."""
         t0 = time.perf_counter()
         text = self.check_question(question)
         ref = IndexRef.parse(index or self.default_index)
-        version = self.registry.resolve(ref)
+        span: LiveSpan | None = None
+        if as_of is None:
+            version = self.registry.resolve(ref)
+        else:
+            version, span = self.registry.resolve_as_of(ref, as_of)
         t1 = time.perf_counter()
         query = self.condenser.standalone(text, history) if history else text  # timed with retrieval
         hits = self.retriever.search(version, query, top_k or self.top_k, groups=groups)
         focus = self.retriever.focus(version, query)
         refused = self.refuses(version, query, hits, focus)
         t2 = time.perf_counter()
-        return _Prepared(text, query, version, hits, refused, asked_by, focus, t0, t1, t2)
+        return _Prepared(text, query, version, hits, refused, asked_by, focus, as_of, span, t0, t1, t2)
 
     def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit], focus: str | None = None) -> bool:
         """The refusal decision: the version's calibrated model when its manifest has one, else the
@@ -191,6 +210,8 @@ class Assistant:
                     score=round(c.hit.similarity, 4),
                     start=c.hit.chunk.start,
                     end=c.hit.chunk.end,
+                    quote_start=span[0] if (span := quote_span(c.hit, c.quote)) else None,
+                    quote_end=span[1] if span else None,
                 )
                 for c in checked.citations
             ]
@@ -208,7 +229,14 @@ class Assistant:
             question=prep.text,
             answer=answer,
             citations=citations,
-            index=IndexOut(name=version.index, alias=version.alias, version=version.version),
+            index=IndexOut(
+                name=version.index,
+                alias=version.alias,
+                version=version.version,
+                as_of=prep.as_of,
+                live_from=prep.span.live_from if prep.span else None,
+                live_until=prep.span.live_until if prep.span else None,
+            ),
             prompt=PromptOut(name=self.prompt.name, version=self.prompt.version),
             model=ModelOut(provider=model.provider, name=model.name),
             refused=refused,
@@ -224,8 +252,29 @@ class Assistant:
             },
         )
         if save:
-            self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by)
+            self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by, context=self.answer_context(prep))
         return record
+
+    def answer_context(self, prep: _Prepared) -> dict[str, Any]:
+        """What an answer's receipt needs besides its record: the retrieval settings and refusal
+        policy in force when it was answered (settings may change later; the receipt must not)."""
+        r = self.retriever
+        return {
+            "retrieval": {
+                "mode": r.mode,
+                "fusion": r.fusion,
+                "fusion_weights": list(r.weights) if r.weights else None,
+                "rrf_k": r.rrf_k,
+                "prefetch_limit": r.prefetch_limit,
+                "top_k": len(prep.hits) if prep.hits else self.top_k,
+                "reranker": r.reranker.name if r.reranker is not None else None,
+                "rerank_candidates": r.rerank_candidates if r.reranker is not None else None,
+                "scope_questions": r.scope_questions,
+                "focus": prep.focus or None,
+                "refusal": self.refusal_policy(prep.version),
+            },
+            "searched": prep.query,
+        }
 
     def ask(
         self,
@@ -237,6 +286,7 @@ class Assistant:
         asked_by: str | None = None,
         record: bool = True,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> AnswerRecord:
         """Answer one question from the named index (alias or ``name@version``) and record it.
 
@@ -246,8 +296,10 @@ class Assistant:
         ``record=False`` (used by evaluation) returns the same answer without adding it to the log.
         ``history`` holds the conversation's earlier turns: a follow-up is made standalone from them
         (see :mod:`rag.conversation`), searched and answered, and recorded as ``standalone_question``.
+        ``as_of`` (an aware moment) answers from the version that was live then, never the canary
+        (``VersionRegistry.resolve_as_of``); the record's ``index`` then carries its live span.
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by, history)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history, as_of)
         draft = None
         if not prep.refused:
             draft = self.answerer.answer(
@@ -264,10 +316,12 @@ class Assistant:
         groups: list[str] | None = None,
         asked_by: str | None = None,
         history: Sequence[Turn] = (),
+        as_of: datetime | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer like :meth:`ask`, as events: ``Delta`` pieces, then ``Citations``, then ``Final``.
 
-        ``groups`` restricts retrieval and ``asked_by`` is recorded exactly as in :meth:`ask`.
+        ``groups`` restricts retrieval, ``asked_by`` is recorded and ``as_of`` resolves exactly as in
+        :meth:`ask`.
 
         Bad input, an unknown index and retrieval failures raise here, before any event; a model
         failure raises from the iterator (after the deltas already produced), and then nothing is
@@ -277,7 +331,7 @@ class Assistant:
         are refused (the checker's ``refuse`` mode), a model's text is held back until it is checked
         and then sent as one delta (the answer, or :data:`~rag.answer_check.WITHHELD`).
         """
-        prep = self._prepare(question, index, top_k, groups, asked_by, history)
+        prep = self._prepare(question, index, top_k, groups, asked_by, history, as_of)
         return self._events(prep)
 
     def _events(self, prep: _Prepared) -> Iterator[StreamEvent]:

@@ -166,6 +166,51 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
         err.print(f"[red]damaged[/] v{number}: {message}", soft_wrap=True)
 
 
+@app.command()
+def history(
+    index: Annotated[str, typer.Argument(help="Index name.")] = "policies",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the spans as JSON.")] = False,
+) -> None:
+    """Which version was live when (the live alias's switches, oldest first), and who switched it."""
+    from indexes.live_history import live_spans
+
+    with _registry() as s:
+        rows = s.catalog.list_versions(index)
+        spans = live_spans(s.catalog.alias_history(index))
+        states = {v.version: v.state for v in rows}
+        dropped = {sp.version: s.catalog.dropped_at(index, sp.version) for sp in spans}
+    if not rows:
+        raise fail(f"unknown index {index!r}")
+    if as_json:
+        data = [
+            {
+                "version": sp.version,
+                "live_from": sp.live_from.isoformat(),
+                "live_until": sp.live_until.isoformat() if sp.live_until else None,
+                "action": sp.action,
+                "actor": sp.actor,
+                "state": states.get(sp.version),
+                "dropped_at": d.isoformat() if (d := dropped.get(sp.version)) else None,
+            }
+            for sp in spans
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    table = Table("version", "live from (UTC)", "live until (UTC)", "action", "actor", "state")
+    for sp in spans:
+        state = states.get(sp.version, "-")
+        when = dropped.get(sp.version)
+        table.add_row(
+            str(sp.version),
+            sp.live_from.strftime("%Y-%m-%d %H:%M:%S"),
+            sp.live_until.strftime("%Y-%m-%d %H:%M:%S") if sp.live_until else "(live)",
+            sp.action,
+            sp.actor or "-",
+            f"{state} {when:%Y-%m-%d}" if when else state,
+        )
+    out.print(table)
+
+
 def _storage_damage(services: Registry, info: VersionInfo) -> str | None:
     """Why a ready version's storage cannot answer (missing, fails a search), or None when it can.
 
@@ -197,8 +242,9 @@ def promote(
     from indexes.errors import AlreadyLive
 
     try:
-        with _registry() as s, s.audit.action(cli_actor(), "promote", index=index, target=f"v{version}"):
-            previous = s.registry.promote(index, version)
+        actor = cli_actor()
+        with _registry() as s, s.audit.action(actor, "promote", index=index, target=f"v{version}"):
+            previous = s.registry.promote(index, version, actor=actor.name)
     except AlreadyLive as exc:
         out.print(exc.message)
         return
@@ -211,8 +257,9 @@ def promote(
 def rollback(index: Annotated[str, typer.Argument(help="Index name.")] = "policies") -> None:
     """Return the alias to the previously promoted version."""
     try:
-        with _registry() as s, s.audit.action(cli_actor(), "rollback", index=index):
-            before, after = s.registry.rollback(index)
+        actor = cli_actor()
+        with _registry() as s, s.audit.action(actor, "rollback", index=index):
+            before, after = s.registry.rollback(index, actor=actor.name)
     except RagError as exc:
         raise fail(exc.message) from None
     out.print(f"alias {index}: {before} -> {after}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+from typing import NotRequired
 
-__all__ = ["AnswerRecord", "CitationOut", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from typing_extensions import TypedDict
+
+__all__ = ["AnswerRecord", "CitationOut", "IndexFields", "IndexOut", "ModelOut", "PromptOut", "SentenceSupport"]
 
 
 class CitationOut(BaseModel):
@@ -21,14 +25,49 @@ class CitationOut(BaseModel):
     score: float = Field(description="The chunk's cosine similarity to the question.")
     start: int = Field(description="Offset of the chunk in the normalized document.")
     end: int
+    quote_start: int | None = Field(
+        None, description="Offset of the quote in the version's normalized document text (null: not located)."
+    )
+    quote_end: int | None = Field(None, description="End of the quote: text[quote_start:quote_end] == quote.")
 
 
-class IndexOut(BaseModel):
-    """Which version answered, and through which alias (None when the version was pinned)."""
+class IndexFields(TypedDict):
+    """The serialized shape of :class:`IndexOut` (what the OpenAPI schema shows)."""
 
     name: str
     alias: str | None
     version: int
+    # the handler has already made JSON strings of the datetimes when dumping to JSON
+    as_of: NotRequired[datetime | str | None]
+    live_from: NotRequired[datetime | str | None]
+    live_until: NotRequired[datetime | str | None]
+
+
+class IndexOut(BaseModel):
+    """Which version answered, and through which alias (None when the version was pinned).
+
+    For a question asked ``as_of`` a moment, also that moment (UTC) and the answering version's
+    time as the live one, ``[live_from, live_until)`` (``live_until`` null: it is still live);
+    other answers leave these three keys out.
+    """
+
+    name: str
+    alias: str | None
+    version: int
+    as_of: datetime | None = Field(None, description="The moment asked about (UTC), for an as-of question.")
+    live_from: datetime | None = Field(None, description="When the answering version went live (as-of questions).")
+    live_until: datetime | None = Field(
+        None, description="When it stopped being live; null while it is (as-of questions)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_as_of_fields(self, handler: SerializerFunctionWrapHandler) -> IndexFields:
+        """An answer not asked as of a moment keeps the shape it always had: {name, alias, version}."""
+        data: IndexFields = handler(self)
+        if self.as_of is None:
+            for key in ("as_of", "live_from", "live_until"):
+                data.pop(key, None)  # type: ignore[misc]
+        return data
 
 
 class PromptOut(BaseModel):

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     retain_versions: int = Field(
         5, ge=1, description="Retention: keep this many newest ready versions (plus the live and canary ones)."
     )
+    retain_live_days: int = Field(
+        0,
+        ge=0,
+        le=36500,
+        description="Retention also keeps every version that was live within this many days, so as-of questions "
+        "about that window always work; 0: only retain_versions counts.",
+    )
     min_free_mb: int = Field(
         256,
         ge=0,

@@ -146,7 +146,14 @@ def build_jobs(services: Services) -> JobServices:
         hooks.gate = gate
 
     def retention(index: str) -> list[int]:
-        return apply_retention(services.catalog, services.engine, services.registry, index, settings.retain_versions)
+        return apply_retention(
+            services.catalog,
+            services.engine,
+            services.registry,
+            index,
+            settings.retain_versions,
+            settings.retain_live_days,
+        )
 
     hooks.retention = retention
 

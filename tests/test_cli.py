@@ -51,6 +51,19 @@ def test_ingest_promote_versions_ask_rollback(env: Path) -> None:
     promoted = runner.invoke(app, ["promote", "policies", "2"])
     assert promoted.exit_code == 0 and "1 -> 2" in promoted.output
 
+    history = runner.invoke(app, ["history", "policies", "--json"])
+    assert history.exit_code == 0, history.output
+    spans = json.loads(history.stdout)
+    assert [(s["version"], s["action"], s["state"]) for s in spans] == [
+        (1, "promote", "ready"),
+        (2, "promote", "ready"),
+    ]
+    assert spans[0]["live_until"] == spans[1]["live_from"] and spans[1]["live_until"] is None
+    assert spans[0]["actor"] is None and spans[1]["actor"].startswith("cli:")  # the build's promotion names nobody
+    table = runner.invoke(app, ["history", "policies"])
+    assert table.exit_code == 0 and "(live)" in table.output
+    assert runner.invoke(app, ["history", "handbook"]).exit_code == 1
+
     asked = runner.invoke(app, ["ask", "Can I bring my dog to the office?", "--json"])
     assert asked.exit_code == 0, asked.output
     record = json.loads(asked.stdout)

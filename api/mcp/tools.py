@@ -12,6 +12,7 @@ tool error (``isError``) naming the error code, never as a crashed session.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -69,6 +70,10 @@ class AskResult(BaseModel):
     refused: bool = Field(description="True when the policies do not cover the question (no answer was made up).")
     index: str
     version: int
+    live_from: datetime | None = Field(None, description="For an as-of question: when the answering version went live.")
+    live_until: datetime | None = Field(
+        None, description="For an as-of question: when it stopped being live (null: still live)."
+    )
     answer_id: str = Field(description="The recorded answer (feedback: POST /v1/answers/{answer_id}/feedback).")
 
 
@@ -170,12 +175,19 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
             str | None,
             Field(description="'policies' (the live version, the default) or 'policies@3' (a pinned version)."),
         ] = None,
+        as_of: Annotated[
+            str | None,
+            Field(
+                description="Answer from the version that was live at this moment: an ISO date (end of that day, "
+                "UTC) or date-time, e.g. '2026-03-01' for 'what did the policy say when I booked in March?'."
+            ),
+        ] = None,
     ) -> AskResult:
         principal = caller(ctx)
         try:
-            request = AskRequest.model_validate({"question": question, "index": index})
+            request = AskRequest.model_validate({"question": question, "index": index, "as_of": as_of})
             record = await anyio.to_thread.run_sync(
-                ask_as, services, principal, request.question, request.index, request.top_k
+                ask_as, services, principal, request.question, request.index, request.top_k, (), request.as_of
             )
         except (RagError, ValidationError) as exc:
             raise _tool_error(exc) from exc
@@ -198,6 +210,8 @@ def build_mcp_server(services: Services, caller: Caller) -> MCPServer[Any]:
             refused=record.refused,
             index=name,
             version=version,
+            live_from=record.index.live_from,
+            live_until=record.index.live_until,
             answer_id=record.answer_id,
         )
 

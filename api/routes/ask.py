@@ -27,7 +27,11 @@ router = APIRouter(prefix="/v1", tags=["ask"])
             "(`delta`, `citations`, `answer`, or `error`).",
             "content": {"text/event-stream": {}},
         },
-        404: {"model": ErrorBody, "description": "Unknown index or version."},
+        404: {
+            "model": ErrorBody,
+            "description": "Unknown index or version; `no_version_live_then`: `as_of` is before the first promotion.",
+        },
+        410: {"model": ErrorBody, "description": "`version_dropped`: the version live at `as_of` was dropped."},
         422: {
             "model": ErrorBody,
             "description": "Empty or oversized question, a conversation over the size limit, bad index reference.",
@@ -44,13 +48,15 @@ async def ask(
     query), so nothing else is quoted, cited or counted. With ``stream: true``, errors found before
     answering (bad question, unknown index) are still plain JSON errors with their status; only a
     failure after the first event is an ``error`` event. ``history`` makes the question a follow-up.
+    ``as_of`` answers from the version live at that moment (never the canary); ``index`` then says
+    which, with ``as_of``, ``live_from`` and ``live_until``.
     """
     history = clean_turns([(t.role, t.content) for t in body.history])
     conversation_limits(services).check([*history, Turn("user", body.question)])
     args = (services, principal, body.question, body.index, body.top_k, history)
     if body.stream:
-        events = await run_in_threadpool(stream_as, *args)
+        events = await run_in_threadpool(stream_as, *args, as_of=body.as_of)
         return sse_response(answer_events(events, metrics.observe_answer))
-    record = await run_in_threadpool(ask_as, *args)
+    record = await run_in_threadpool(ask_as, *args, as_of=body.as_of)
     metrics.observe_answer(record)
     return record

@@ -13,7 +13,8 @@ The answer's text carries ``[n]`` markers and ends with numbered footnotes
 - streamed: the chunk carrying the footnotes has ``choices[0].delta.citations``; the last chunk
   (``finish_reason: "stop"``) has the same top-level fields; then ``data: [DONE]``.
 
-Sampling parameters (``temperature``, ``max_tokens``, ...) are accepted and ignored.
+Sampling parameters (``temperature``, ``max_tokens``, ...) are accepted and ignored. An extra
+``as_of`` (ISO date or date-time) answers from the version live at that moment, as on ``/v1/ask``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sse_starlette import ServerSentEvent
 
 from api.auth import Employee
 from api.deps import MetricsDep, ServicesDep
-from api.fields import Name
+from api.fields import AsOf, Name
 from api.metrics import Metrics
 from api.schemas import ErrorBody
 from api.sse import sse_response
@@ -71,6 +72,7 @@ class ChatRequest(BaseModel):
     model: Name = Field(min_length=1, description="An index alias or version: 'policies', 'policies@4'.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    as_of: AsOf | None = None
 
 
 class ModelCard(BaseModel):
@@ -106,7 +108,7 @@ def footnotes(citations: list[CitationOut]) -> str:
 def _answer_fields(record: AnswerRecord) -> dict[str, Any]:
     return {
         "answer_id": record.answer_id,
-        "index": record.index.model_dump(),
+        "index": record.index.model_dump(mode="json"),
         "refused": record.refused,
         "grounded": record.grounded,
         "support": [s.model_dump(mode="json") for s in record.support],
@@ -170,7 +172,8 @@ def _chunks(body: ChatRequest, events: Iterator[StreamEvent], metrics: Metrics) 
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "The model names no index or version."},
+    404: {"model": ErrorBody, "description": "The model names no index or version (or none was live at `as_of`)."},
+    410: {"model": ErrorBody, "description": "`version_dropped`: the version live at `as_of` was dropped."},
     422: {
         "model": ErrorBody,
         "description": "No user message (`conversation_without_question`), a conversation over the size limit "
@@ -191,9 +194,11 @@ async def chat_completions(
     """
     question, history = _conversation(body, services)
     if body.stream:
-        events = await run_in_threadpool(stream_as, services, principal, question, body.model, None, history)
+        events = await run_in_threadpool(
+            stream_as, services, principal, question, body.model, None, history, as_of=body.as_of
+        )
         return sse_response(_chunks(body, events, metrics))
-    record = await run_in_threadpool(ask_as, services, principal, question, body.model, None, history)
+    record = await run_in_threadpool(ask_as, services, principal, question, body.model, None, history, as_of=body.as_of)
     metrics.observe_answer(record)
     return _completion(body, record)
 

@@ -78,7 +78,7 @@ def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: A
     """Point the index's alias at a ready version (one atomic switch)."""
     check_index_name(name)
     with services.audit.action(principal, "promote", index=name, target=f"v{body.version}") as audited:
-        previous = services.registry.promote(name, body.version)
+        previous = services.registry.promote(name, body.version, actor=principal.name)
         audited.details["previous_version"] = previous
     return PromoteResult(index=name, alias=name, version=body.version, previous_version=previous)
 
@@ -92,7 +92,7 @@ def rollback(name: str, services: ServicesDep, principal: Admin) -> PromoteResul
     """Return the alias to the previously promoted version."""
     check_index_name(name)
     with services.audit.action(principal, "rollback", index=name) as audited:
-        previous, version = services.registry.rollback(name)
+        previous, version = services.registry.rollback(name, actor=principal.name)
         audited.target = f"v{version}"
         audited.details["previous_version"] = previous
     return PromoteResult(index=name, alias=name, version=version, previous_version=previous)

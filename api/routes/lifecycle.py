@@ -99,11 +99,13 @@ def remove_canary(name: str, services: ServicesDep, principal: Admin) -> CanaryR
 def retention(
     name: str, services: ServicesDep, principal: Admin, body: RetentionRequest | None = None
 ) -> RetentionResult:
-    """Drop the storage of ready versions beyond the newest ``keep`` that no alias names."""
+    """Drop the storage of ready versions beyond the newest ``keep`` that no alias names and that were
+    not live within the last ``keep_days`` days; their manifests stay listed."""
     check_index_name(name)
     keep = body.keep if body is not None and body.keep is not None else services.settings.retain_versions
+    days = body.keep_days if body is not None and body.keep_days is not None else services.settings.retain_live_days
     with services.audit.action(principal, "retention", index=name) as audited:
-        audited.details["keep"] = keep
-        dropped = apply_retention(services.catalog, services.engine, services.registry, name, keep)
+        audited.details.update(keep=keep, keep_days=days)
+        dropped = apply_retention(services.catalog, services.engine, services.registry, name, keep, days)
         audited.details["dropped"] = dropped
-    return RetentionResult(index=name, keep=keep, dropped=dropped)
+    return RetentionResult(index=name, keep=keep, keep_days=days, dropped=dropped)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rag.access.audit import question_digest
 from rag.access.principal import Principal
 from rag.answer_stream import Final, StreamEvent
+from rag.as_of import parse_as_of
 from rag.conversation import ConversationLimits, Turn
 from rag.errors import RagError
 from rag.records import AnswerRecord
@@ -33,11 +34,16 @@ def _kept(services: Services, question: str) -> str:
     return question if services.settings.audit_questions == "text" else question_digest(question)
 
 
-def question_details(services: Services, question: str, history: Sequence[Turn]) -> dict[str, Any]:
-    """The audit details of a question: what is kept of it and, for a follow-up, how many turns came before."""
+def question_details(
+    services: Services, question: str, history: Sequence[Turn], as_of: str | None = None
+) -> dict[str, Any]:
+    """The audit details of a question: what is kept of it, for a follow-up how many turns came before,
+    and the ``as_of`` asked about."""
     details: dict[str, Any] = {"question": _kept(services, question)}
     if history:
         details["earlier_turns"] = len(history)
+    if as_of is not None:
+        details["as_of"] = as_of[:64]
     return details
 
 
@@ -63,14 +69,19 @@ def ask_as(
     index: str | None,
     top_k: int | None,
     history: Sequence[Turn] = (),
+    as_of: str | None = None,
 ) -> AnswerRecord:
     """Answer from the chunks ``principal`` may see, and audit the question and its outcome.
 
     ``history`` holds the conversation's earlier turns (a follow-up is made standalone from them).
+    ``as_of`` (ISO date or date-time, :mod:`rag.as_of`) answers from the version live at that moment.
     """
     with services.audit.action(principal, "ask", index=index or services.settings.default_index) as audited:
-        audited.details.update(question_details(services, question, history))
-        record = services.assistant.ask(question, index, top_k, history=history, **_caller(services, principal))
+        audited.details.update(question_details(services, question, history, as_of))
+        moment = parse_as_of(as_of) if as_of is not None else None
+        record = services.assistant.ask(
+            question, index, top_k, history=history, as_of=moment, **_caller(services, principal)
+        )
         audited.target = record.answer_id
         audited.details.update(
             version=record.index.version,
@@ -88,16 +99,20 @@ def stream_as(
     index: str | None,
     top_k: int | None,
     history: Sequence[Turn] = (),
+    as_of: str | None = None,
 ) -> Iterator[StreamEvent]:
-    """Start a streamed answer from the chunks ``principal`` may see.
+    """Start a streamed answer from the chunks ``principal`` may see (``as_of`` as in :func:`ask_as`).
 
     Bad input raises here and is audited at once; otherwise the audit row is written when the
     returned iterator ends, with the outcome of the whole stream.
     """
     audit_index = index or services.settings.default_index
-    details = {**question_details(services, question, history), "stream": True}
+    details = {**question_details(services, question, history, as_of), "stream": True}
     try:
-        events = services.assistant.stream(question, index, top_k, history=history, **_caller(services, principal))
+        moment = parse_as_of(as_of) if as_of is not None else None
+        events = services.assistant.stream(
+            question, index, top_k, history=history, as_of=moment, **_caller(services, principal)
+        )
     except Exception as exc:
         services.audit.record(principal, "ask", _outcome(exc), index=audit_index, details=details)
         raise

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rag.access.answers import check_receiver
 from rag.access.principal import Principal
-from rag.feedback import AnswerNotFound, Feedback, Rating
+from rag.feedback import Feedback, Rating
 
 if TYPE_CHECKING:
     from rag.wiring import Services
 
-__all__ = ["check_receiver", "give_feedback"]
-
-
-def check_receiver(services: Services, principal: Principal, answer_id: str) -> None:
-    """404 ``answer_not_found`` unless ``principal`` received the answer or is an admin."""
-    if principal.role != "admin" and services.answers.asked_by(answer_id) != principal.key_id:
-        raise AnswerNotFound(f"unknown answer {answer_id!r}")
+__all__ = ["give_feedback"]
 
 
 def give_feedback(
@@ -31,5 +26,5 @@ def give_feedback(
     """Store ``rating`` on the answer for its receiver (or an admin), audited as ``feedback``."""
     with services.audit.action(principal, "feedback", target=answer_id) as audited:
         audited.details["rating"] = rating
-        check_receiver(services, principal, answer_id)
+        check_receiver(services.answers, principal, answer_id)
         return services.feedback.add(answer_id, rating, comment)

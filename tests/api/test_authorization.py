@@ -38,6 +38,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/indexes"): "employee",
     ("GET", "/v1/indexes/{name}/versions"): "employee",
     ("GET", "/v1/indexes/{name}/diff"): "employee",
+    ("GET", "/v1/indexes/{name}/history"): "employee",  # actors only for owners and admins
+    ("GET", "/v1/indexes/{name}/changes"): "employee",  # documents of the caller's groups only
+    ("GET", "/v1/indexes/{name}/documents/{doc_id}/changes"): "employee",
     ("POST", "/v1/indexes/{name}/promote"): "admin",
     ("POST", "/v1/indexes/{name}/rollback"): "admin",
     ("POST", "/v1/indexes/{name}/canary"): "admin",
@@ -58,6 +61,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "admin",
     ("POST", "/v1/answers/{answer_id}/feedback"): "employee",
     ("GET", "/v1/answers/{answer_id}"): "admin",  # an answer may quote documents of any group
+    ("GET", "/v1/answers/{answer_id}/receipt"): "employee",  # the caller's own answers (admins: any)
     ("GET", "/v1/indexes/{name}/versions/{version}/documents/{doc_id}"): "employee",
     ("GET", "/v1/indexes/{name}/versions/{version}/document"): "employee",  # the same, doc id in the query
     ("POST", "/v1/chat/completions"): "employee",
@@ -115,6 +119,8 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -
     body = _BODIES.get(method)
     if path.endswith("/diff"):
         url += "?from=1&to=1"
+    if path.endswith("/changes"):
+        url += "?from=1&to=1&since=2026-01-01"
     return client.request(method, url, headers=headers, json=body).status_code
 
 

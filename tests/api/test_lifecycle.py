@@ -179,7 +179,7 @@ def test_retention_drops_old_unaliased_versions(client: TestClient) -> None:
 
     r = client.post(f"{BASE}/retention", json={"keep": 1})
     assert r.status_code == 200, r.text
-    assert r.json() == {"index": "policies", "keep": 1, "dropped": [3]}  # v1 live, v2 canary, v4 newest
+    assert r.json() == {"index": "policies", "keep": 1, "keep_days": 0, "dropped": [3]}  # v1 live, v2 canary, v4 newest
 
     states = {v["version"]: v["state"] for v in client.get(f"{BASE}/versions").json()}
     assert states == {1: "ready", 2: "ready", 3: "dropped", 4: "ready"}
@@ -199,8 +199,13 @@ def test_retention_defaults_to_the_setting(client_factory: ClientFactory) -> Non
         services.builder.build("policies", SAMPLE_DIR / "people")  # v2, v3, v4
     r = client.post(f"{BASE}/retention")
     assert r.status_code == 200, r.text
-    assert r.json() == {"index": "policies", "keep": 2, "dropped": [2]}
-    assert client.post(f"{BASE}/retention", json={}).json() == {"index": "policies", "keep": 2, "dropped": []}
+    assert r.json() == {"index": "policies", "keep": 2, "keep_days": 0, "dropped": [2]}
+    assert client.post(f"{BASE}/retention", json={}).json() == {
+        "index": "policies",
+        "keep": 2,
+        "keep_days": 0,
+        "dropped": [],
+    }
 
 
 @pytest.mark.parametrize("body", [{"keep": 0}, {"keep": "all"}, {"keep": 2, "extra": 1}])

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,11 @@ async def _session_checks(client: Client) -> dict[str, Any]:
     seen["bad_top_k"] = await client.call_tool("search_policies", {"query": "leave", "top_k": 0})
     seen["bad_index"] = await client.call_tool("ask_policies", {"question": "leave?", "index": "no-such-index"})
     seen["empty"] = await client.call_tool("ask_policies", {"question": "   "})
+    lunch = "When does the canteen serve lunch?"
+    seen["as_of_now"] = _structured(
+        await client.call_tool("ask_policies", {"question": lunch, "as_of": datetime.now(UTC).isoformat()})
+    )
+    seen["as_of_before"] = await client.call_tool("ask_policies", {"question": lunch, "as_of": "2001-01-01"})
     seen["missing"] = await client.call_tool("search_policies", {})
     seen["after_errors"] = _structured(await client.call_tool("list_indexes", {}))
     return seen
@@ -154,6 +160,10 @@ def test_http_tools_for_an_hr_employee(server: Server) -> None:
     assert "question" in _error_text(seen["empty"])
     assert "query" in _error_text(seen["missing"])
     assert seen["after_errors"]["result"]  # the session survived every refused call
+    as_of = seen["as_of_now"]  # the version live at that moment, and since when
+    assert as_of["version"] == 1 and as_of["live_from"] is not None and as_of["live_until"] is None
+    assert "noon" in as_of["answer"] and seen["ask"]["live_from"] is None  # only as-of answers say it
+    assert "no_version_live_then" in _error_text(seen["as_of_before"])
 
 
 def test_http_caller_outside_a_group_gets_nothing_from_it(server: Server) -> None:

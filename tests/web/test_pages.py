@@ -171,6 +171,28 @@ def test_an_uncovered_question_says_so(server: LiveServer, page: Page) -> None:
     expect(page.locator("#feedback")).to_be_visible()
 
 
+def test_ask_as_of_a_date_and_open_the_receipt(server: LiveServer, page: Page) -> None:
+    page.goto(server.url + "/")
+    # the sample has one live version so far: nothing has changed, and the list stays hidden
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#recent")).to_be_hidden()
+    live = _services(server).registry.live_version("policies")
+    page.get_by_label("As of").fill(datetime.now(UTC).date().isoformat())
+    page.get_by_label("Your question about company policies").fill(QUESTION)
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#answered-by")).to_contain_text(f"Answered by policies version {live} (as of ")
+    expect(page.locator("#answered-by")).to_contain_text("until now")
+
+    page.get_by_role("link", name="Receipt").click()
+    dialog = page.locator("#receipt-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#receipt-summary")).to_contain_text(f"policies version {live}")
+    expect(dialog.locator("#receipt-summary")).to_contain_text("quotes at [1]")
+    assert '"document_hash"' in dialog.locator("#receipt-json").inner_text()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
 def test_admin_promotes_and_rolls_back(server: LiveServer, page: Page) -> None:
     registry = _services(server).registry
     assert registry.live_version("policies") == 1

@@ -273,10 +273,28 @@ $("diff-form").addEventListener("submit", async (event) => {
       list("Changed", d.changed),
       list("Removed", d.removed),
     );
+    await showSectionChanges(d);
   } catch (error) {
     $("diff").replaceChildren(el("p", { class: "error" }, `Cannot compare: ${error.message}`));
   }
 });
+
+/** Next to each changed document of a diff: which of its sections changed (what changed, by section). */
+async function showSectionChanges(d) {
+  const items = $("diff").querySelectorAll("div:nth-of-type(2) li");
+  await Promise.all(
+    d.changed.slice(0, 20).map(async (c, i) => {
+      const params = new URLSearchParams({ from: d.from_version, to: d.to_version });
+      try {
+        const ch = await api(`/v1/indexes/${selected}/documents/${encodeURIComponent(c.doc_id)}/changes?${params}`);
+        const parts = ch.sections.map((s) => `${s.heading_path[s.heading_path.length - 1] || "(top)"} (${s.change})`);
+        if (parts.length && items[i]) items[i].append(el("span", { class: "muted section-changes" }, ` — sections: ${parts.join(", ")}`));
+      } catch {
+        // a version built before texts were kept, and since dropped: the document diff above stands alone
+      }
+    }),
+  );
+}
 
 async function start() {
   try {

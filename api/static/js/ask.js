@@ -17,6 +17,7 @@ async function showWho() {
     $("who").textContent = me.authEnabled ? `— ${me.name} (${me.role})` : "— authentication is off";
     $("admin-link").hidden = !(canPromote(me) || me.role === "owner");
     await sessionControls($("session"), me);
+    showRecent(); // only once the caller is known: no failed request without a key
   } catch (error) {
     $("who").textContent = `— ${error.message}`;
     await sessionControls($("session"), null);
@@ -121,12 +122,36 @@ function renderRecord(record) {
   $("not-covered").hidden = !record.refused;
   answerBox.classList.toggle("refused", record.refused);
   const via = record.index.alias === null ? "pinned" : record.index.alias.endsWith(":canary") ? "canary" : "live";
+  const then = record.index.as_of
+    ? `as of ${record.index.as_of.slice(0, 16).replace("T", " ")} UTC: live from ` +
+      `${record.index.live_from.slice(0, 10)} ${record.index.live_until ? `until ${record.index.live_until.slice(0, 10)}` : "until now"}`
+    : via;
   $("answered-by").textContent =
-    `Answered by ${record.index.name} version ${record.index.version} (${via}) · ` +
+    `Answered by ${record.index.name} version ${record.index.version} (${then}) · ` +
     `${record.model.provider}:${record.model.name} · prompt ${record.prompt.name}/${record.prompt.version}`;
   $("answered-by").dataset.version = String(record.index.version);
+  $("receipt-link").href = `/v1/answers/${encodeURIComponent(record.answer_id)}/receipt`;
+  $("receipt-line").hidden = false;
   resetFeedback();
   $("feedback").hidden = false;
+}
+
+async function showReceipt(event) {
+  event.preventDefault();
+  if (!current) return;
+  try {
+    const receipt = await api(`/v1/answers/${encodeURIComponent(current.answer_id)}/receipt`);
+    const quotes = receipt.citations.map((c) => `[${c.n}] ${c.doc_id} ${c.quote_start}–${c.quote_end}`).join(", ");
+    $("receipt-summary").textContent =
+      `${receipt.index.name} version ${receipt.version.number}, answered ${receipt.answered_at.slice(0, 19)} UTC` +
+      (quotes ? ` · quotes at ${quotes}` : "");
+    const json = JSON.stringify(receipt, null, 2);
+    $("receipt-json").textContent = json;
+    $("receipt-download").href = URL.createObjectURL(new Blob([json], { type: "application/json" }));
+    $("receipt-dialog").showModal();
+  } catch (error) {
+    $("status").textContent = `No receipt: ${error.message}`;
+  }
 }
 
 function resetFeedback() {
@@ -154,6 +179,7 @@ async function ask() {
   $("citations").replaceChildren();
   $("sources-heading").hidden = true;
   $("answered-by").textContent = "";
+  $("receipt-line").hidden = true;
   answerBox.replaceChildren();
   answerBox.classList.remove("refused");
   answerBox.setAttribute("aria-busy", "true");
@@ -165,6 +191,8 @@ async function ask() {
   if (conversation.length) body.history = conversation.slice(-KEPT_TURNS);
   const index = $("index").value.trim();
   if (index) body.index = index;
+  const asOf = $("as-of").value;
+  if (asOf) body.as_of = asOf;
   try {
     await stream(
       "/v1/ask",
@@ -235,11 +263,38 @@ $("feedback").addEventListener("submit", async (event) => {
   }
 });
 
+$("receipt-link").addEventListener("click", showReceipt);
+
 $("new-conversation").addEventListener("click", () => {
   conversation = [];
   showConversation();
   question.focus();
 });
+
+const RECENT_DAYS = 30;
+
+/** The "Recently changed" list: documents of the caller's groups whose sections changed lately. */
+async function showRecent() {
+  const index = ($("index").value.trim() || "policies").split("@")[0];
+  const since = new Date(Date.now() - RECENT_DAYS * 86400000).toISOString().slice(0, 10);
+  try {
+    const data = await api(`/v1/indexes/${encodeURIComponent(index)}/changes?since=${since}`);
+    const items = data.changes.slice(0, 10).map((c) => {
+      const parts = c.sections.map((s) => `${s.heading_path[s.heading_path.length - 1] || "(top)"} (${s.change})`);
+      return el(
+        "li",
+        {},
+        el("strong", {}, c.title),
+        ` — ${c.status}${parts.length ? `: ${parts.slice(0, 4).join(", ")}${parts.length > 4 ? ", …" : ""}` : ""}`,
+        el("span", { class: "muted" }, ` · version ${c.version}, ${c.live_from.slice(0, 10)}${c.owner ? ` · ${c.owner}` : ""}`),
+      );
+    });
+    $("recent-list").replaceChildren(...items);
+    $("recent").hidden = items.length === 0;
+  } catch {
+    $("recent").hidden = true; // no key yet, or no such index: nothing to list
+  }
+}
 
 keyField($("key-form"), showWho);
 showWho();
