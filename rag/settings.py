@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     )
     embedding_device: str = Field("cpu", description="torch device for the embedder.")
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How the embedder runs: `torch`, `onnx` (ONNX Runtime, exported from the same weights on first "
+        "use) or `onnx-int8` (that export with int8 weights). Part of the embedder id: changing it needs a full build.",
+    )
+    embedding_batching: bool = Field(
+        True,
+        description="One model worker per embedder merges concurrent questions' texts into micro-batches "
+        "(off: every request thread runs the model itself).",
+    )
+    embedding_threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Threads one model call uses (torch intra-op / ONNX Runtime); default: all cores.",
+    )
 
     chunk_max_tokens: int | None = Field(
         None, ge=16, description="Chunk size in embedder tokens; default: the embedder's maximum."
