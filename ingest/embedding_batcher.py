@@ -70,6 +70,12 @@ class EmbeddingBatcher:
             self._cond.notify()
         return request.done.result()
 
+    @property
+    def queued(self) -> int:
+        """How many requests wait for the worker (not counting the batch it is running)."""
+        with self._cond:
+            return len(self._pending)
+
     def close(self) -> None:
         """Stop the worker after the batches already queued; later calls raise ``BatcherClosed`` (idempotent)."""
         with self._cond:

@@ -46,10 +46,11 @@ class Settings(BaseSettings):
         "(off: every request thread runs the model itself).",
     )
     embedding_threads: int | None = Field(
-        None,
+        1,
         ge=1,
         le=64,
-        description="Threads one model call uses (torch intra-op / ONNX Runtime); default: all cores.",
+        description="Threads one model call uses (torch intra-op, ONNX Runtime); empty: all cores. One: model calls "
+        "on 2 busy cores stalled on their threads' barriers (docs/benchmarks.md, answers per core).",
     )
 
     chunk_max_tokens: int | None = Field(
@@ -329,6 +330,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"{bad} cannot verify a provider's tokens: use RS256, PS256 or ES256")
         return value
+
+    @field_validator("embedding_threads", mode="before")
+    @classmethod
+    def _empty_is_all_cores(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # RAG_EMBEDDING_THREADS= (empty)
 
     @field_validator("rate_limit")
     @classmethod
