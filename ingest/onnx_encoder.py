@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,11 @@ def export_onnx(model: Any, cache_dir: str | os.PathLike[str] | None = None, *, 
             with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as tmp:
                 part = Path(tmp.name)
             try:
-                with torch.no_grad():
+                # The TorchScript exporter (dynamo=False) is deprecated in favour of torch.export's, which
+                # needs onnxscript besides; it warns so, and the tracer warns about shape-dependent Python
+                # branches that the dynamic axes cover. Neither is actionable here.
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
                     torch.onnx.export(
                         _Pipeline().eval(),
                         tuple(sample[n] for n in names),
