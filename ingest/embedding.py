@@ -65,7 +65,7 @@ def split_embedder_id(model_id: str) -> tuple[str, Backend]:
     """The model name and backend an embedder id names (inverse of :func:`embedder_id`)."""
     model, mark, backend = model_id.rpartition(_BACKEND_MARK)
     if mark and backend in BACKENDS and backend != "torch":
-        return model, backend  # type: ignore[return-value]
+        return model, backend
     return model_id, "torch"
 
 

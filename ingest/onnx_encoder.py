@@ -178,4 +178,5 @@ class OnnxSentenceModel:
             feed = {n: np.asarray(enc[n], dtype=np.int64) for n in self._names}
             out[rows] = self._session.run(None, feed)[0]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        normalized: Matrix = (out / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalized
