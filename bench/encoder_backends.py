@@ -93,16 +93,20 @@ def main() -> None:
         ids = {b: s.embedder.model_id for b, s in services.items()}
         rates: dict[str, list[float]] = {b: [] for b in BACKENDS}
         vectors: dict[str, np.ndarray] = {}
+        size = services["torch"].embedder.batch_size
         for r in range(args.rounds):
-            for b in BACKENDS[r % 3 :] + BACKENDS[: r % 3]:
-                emb = services[b].embedder
-                start = time.perf_counter()
-                out = np.concatenate(
-                    [emb.encode_documents(texts[i : i + emb.batch_size]) for i in range(0, len(texts), emb.batch_size)]
-                )
-                rates[b].append(len(texts) / (time.perf_counter() - start))
-                vectors[b] = out
-                print(b, "round", r + 1, round(rates[b][-1], 1), "chunks/s", flush=True)
+            # interleaved batch by batch (order rotating), so load drifts hit every backend alike
+            spent = dict.fromkeys(BACKENDS, 0.0)
+            parts: dict[str, list[np.ndarray]] = {b: [] for b in BACKENDS}
+            for n, i in enumerate(range(0, len(texts), size)):
+                for b in BACKENDS[n % 3 :] + BACKENDS[: n % 3]:
+                    start = time.perf_counter()
+                    parts[b].append(services[b].embedder.encode_documents(texts[i : i + size]))
+                    spent[b] += time.perf_counter() - start
+            for b in BACKENDS:
+                rates[b].append(len(texts) / spent[b])
+                vectors[b] = np.concatenate(parts[b])
+            print("round", r + 1, {b: round(rates[b][-1], 1) for b in BACKENDS}, "chunks/s", flush=True)
         latencies: dict[str, list[float]] = {b: [] for b in BACKENDS}
         for i, q in enumerate(_questions(args.questions)):
             for b in BACKENDS[i % 3 :] + BACKENDS[: i % 3]:

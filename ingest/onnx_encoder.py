@@ -98,6 +98,7 @@ def export_onnx(model: Any, cache_dir: str | os.PathLike[str] | None = None, *, 
                         opset_version=17,
                         dynamo=False,
                     )
+                part.chmod(0o644)  # a temporary file is private; the export is not
                 part.replace(fp32)
             finally:
                 part.unlink(missing_ok=True)
