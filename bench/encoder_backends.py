@@ -78,6 +78,37 @@ def _questions(count: int) -> list[str]:
     return [json.loads(line)["text"] for line in lines[:count]]
 
 
+def _quality(services: Services, name: str) -> dict[str, Any]:
+    """nDCG@10 of the product's retrieval on data set ``name``, built by ``services``' embedder."""
+    data = load_dataset(SHARED_DATA / name, "beir" if name == "scifact" else "spans")
+    start = time.perf_counter()
+    version, built = prepare_version(services, data, f"eval-{name}")
+    seconds = time.perf_counter() - start
+    result = evaluate(
+        services.assistant.retriever, version, data, refusal_threshold=services.settings.refusal_threshold
+    )
+    return {
+        "ndcg@10": round(result.metrics["ndcg@10"], 4),
+        "build_s": round(seconds, 1) if built else None,
+        "chunks": version.manifest.chunk_count,
+        "embedder": version.manifest.embedder.model_id,
+    }
+
+
+def _quality_only(args: argparse.Namespace) -> None:
+    """The retrieval-quality part alone, for the chosen backends and data sets."""
+    threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads  # type: ignore[call-arg]
+    out: dict[str, dict[str, Any]] = {}
+    for b in args.backends:
+        services = _services(b, threads)
+        try:
+            out[b] = {name: _quality(services, name) for name in args.sets}
+        finally:
+            services.close()
+        print(b, out[b], flush=True)
+    write_result("encoder_backends_quality", {"model_threads": threads, "quality": out})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chunks", type=int, default=1000)
@@ -85,7 +116,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="model threads (default: the product's setting)")
     parser.add_argument("--no-quality", action="store_true", help="skip the SciFact and PolicyQA builds")
+    parser.add_argument("--quality-only", action="store_true", help="only the retrieval quality part")
+    parser.add_argument("--sets", nargs="+", default=["scifact", "policyqa-dev"], help="quality data sets")
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     args = parser.parse_args()
+    if args.quality_only:
+        _quality_only(args)
+        return
     threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads  # type: ignore[call-arg]
     services = {b: _services(b, threads) for b in BACKENDS}
     try:
@@ -122,22 +159,9 @@ def main() -> None:
         }
         quality: dict[str, dict[str, Any]] = {b: {} for b in BACKENDS}
         if not args.no_quality:
-            for name, layout in (("scifact", "beir"), ("policyqa-dev", "spans")):
-                data = load_dataset(SHARED_DATA / name, layout)  # type: ignore[arg-type]
+            for name in args.sets:
                 for b in BACKENDS:
-                    s = services[b]
-                    start = time.perf_counter()
-                    version, built = prepare_version(s, data, f"eval-{name}")
-                    seconds = time.perf_counter() - start
-                    result = evaluate(
-                        s.assistant.retriever, version, data, refusal_threshold=s.settings.refusal_threshold
-                    )
-                    quality[b][name] = {
-                        "ndcg@10": round(result.metrics["ndcg@10"], 4),
-                        "build_s": round(seconds, 1) if built else None,
-                        "chunks": version.manifest.chunk_count,
-                        "embedder": version.manifest.embedder.model_id,
-                    }
+                    quality[b][name] = _quality(services[b], name)
                     print(b, name, quality[b][name], flush=True)
     finally:
         for s in services.values():
