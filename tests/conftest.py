@@ -35,8 +35,17 @@ def sample_dir() -> Path:
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings isolated from the environment: everything a test does not set is the default, except
     that extractive answers choose sentences by words only (``extractive_semantic`` off): embedding
-    sentences at every question would add minutes to the suite. Tests of the meaning signal turn it on."""
-    values: dict[str, Any] = {"data_dir": data_dir, "qdrant_url": None, "llm_model": None, "extractive_semantic": False}
+    sentences at every question would add minutes to the suite. Tests of the meaning signal turn it on.
+    The model worker (``embedding_batching``) is off too: tests hold or count the session embedder's
+    calls on the embedder itself; tests/ingest/test_embedding_batcher.py and
+    tests/api/test_concurrent_asks.py run with it on."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "qdrant_url": None,
+        "llm_model": None,
+        "extractive_semantic": False,
+        "embedding_batching": False,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -29,7 +29,10 @@ def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
     def similarity(question: str, sentences: list[str]) -> list[float]:
         with lock:
             missing = [s for s in dict.fromkeys(sentences) if s not in cache]
-        vectors = dict(zip(missing, embedder.encode_documents(missing), strict=True)) if missing else {}
+        # One model call for the question and the sentences not cached yet (one trip to the model worker).
+        rows_in = embedder.encode_documents([question, *missing])
+        asked = rows_in[0]
+        vectors = dict(zip(missing, rows_in[1:], strict=True))
         with lock:
             for text, vector in vectors.items():
                 cache[text] = vector
@@ -40,7 +43,7 @@ def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
                     cache.move_to_end(text)
             while len(cache) > SENTENCE_CACHE:
                 cache.popitem(last=False)
-        scores = np.stack(rows) @ embedder.encode_query(question)
+        scores = np.stack(rows) @ asked
         return [float(x) for x in scores]
 
     return similarity

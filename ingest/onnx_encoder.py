@@ -1,0 +1,183 @@
+"""The embedder on ONNX Runtime: the packaged sentence-transformers model exported once, optionally int8.
+
+The whole sentence-transformers pipeline (transformer, pooling, normalization) is traced into one
+ONNX graph with ``torch.onnx.export``, so the exported model computes exactly what the torch model
+computes (cosine 1.0 to fp32). The int8 variant quantizes the weights of its matrix products per
+channel with ONNX Runtime's dynamic quantization (activations are quantized on the fly); per
+channel and MatMul only, because per-tensor or quantized embedding tables fell to a cosine of
+~0.96 to fp32 on handbook sentences (docs/adr/0017).
+
+Exports are written once per model, quantization and weights digest into a cache folder
+(``<data_dir>/models`` in the service) and reused; nothing is downloaded. ``optimum`` (what
+sentence-transformers' own ONNX backend uses) does not install beside transformers 5 here, hence
+the export by torch itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["OnnxSentenceModel", "default_cache_dir", "export_onnx"]
+
+Matrix = npt.NDArray[np.float32]
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_export_lock = threading.Lock()
+
+
+def default_cache_dir() -> Path:
+    """Where exports go when no folder is given: ``$XDG_CACHE_HOME/policy-assistant/onnx``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "policy-assistant" / "onnx"
+
+
+def _weights_digest(model: Any) -> str:
+    """A digest of the model's parameters: an export is reused only for the very same weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def export_onnx(model: Any, cache_dir: str | os.PathLike[str] | None = None, *, quantized: bool = False) -> Path:
+    """The ONNX file of sentence-transformers ``model`` (exported and, if asked, quantized on first call).
+
+    Guarantees: the file is complete or absent (written to a temporary name, then renamed); a second
+    call with the same weights returns the same file without exporting again.
+    """
+    import torch
+
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = _weights_digest(model)
+    fp32 = folder / f"{key}.onnx"
+    target = folder / f"{key}-int8.onnx" if quantized else fp32
+    with _export_lock:
+        if target.is_file():
+            return target
+        if not fp32.is_file():
+            names = [n for n in _INPUTS if n in model.tokenizer.model_input_names]
+            sample = model.tokenizer(["an example", "another example input"], padding=True, return_tensors="pt")
+
+            class _Pipeline(torch.nn.Module):
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.st = model
+
+                def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+                    out: torch.Tensor = self.st(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
+                    return out
+
+            axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
+            axes["sentence_embedding"] = {0: "batch"}
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as tmp:
+                part = Path(tmp.name)
+            try:
+                # The TorchScript exporter (dynamo=False) is deprecated in favour of torch.export's, which
+                # needs onnxscript besides; it warns so, and the tracer warns about shape-dependent Python
+                # branches that the dynamic axes cover. Neither is actionable here.
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    torch.onnx.export(
+                        _Pipeline().eval(),
+                        tuple(sample[n] for n in names),
+                        str(part),
+                        input_names=names,
+                        output_names=["sentence_embedding"],
+                        dynamic_axes=axes,
+                        opset_version=17,
+                        dynamo=False,
+                    )
+                part.chmod(0o644)  # a temporary file is private; the export is not
+                part.replace(fp32)
+            finally:
+                part.unlink(missing_ok=True)
+        if quantized:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            part = folder / f"{key}-int8.onnx.part"
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint as a warning
+            try:
+                quantize_dynamic(
+                    fp32, part, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+                )
+                part.replace(target)
+            finally:
+                root.setLevel(level)
+                part.unlink(missing_ok=True)
+    return target
+
+
+class OnnxSentenceModel:
+    """What :class:`ingest.embedding.Embedder` needs of a sentence-transformers model, run by ONNX Runtime.
+
+    ``encode`` returns the same rows, in the same order, as ``SentenceTransformer.encode`` (texts
+    are sorted by length into batches to pad less, as sentence-transformers does).
+    """
+
+    def __init__(self, session: Any, tokenizer: Any, max_seq_length: int, dimension: int) -> None:
+        self._session = session
+        self._names = [i.name for i in session.get_inputs()]
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length
+        self._dimension = dimension
+
+    @classmethod
+    def from_sentence_transformer(
+        cls,
+        model: Any,
+        *,
+        quantized: bool,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+    ) -> OnnxSentenceModel:
+        """Export ``model`` (first use only) and open the export; ``threads`` caps ONNX Runtime's intra-op pool."""
+        import onnxruntime as ort
+
+        path = export_onnx(model, cache_dir, quantized=quantized)
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        dim = (
+            model.get_embedding_dimension()
+            if hasattr(model, "get_embedding_dimension")
+            else model.get_sentence_embedding_dimension()
+        )
+        return cls(session, model.tokenizer, int(model.max_seq_length), int(dim))
+
+    def get_embedding_dimension(self) -> int:
+        """Length of one vector."""
+        return self._dimension
+
+    def encode(self, texts: list[str], batch_size: int = 64, **_: Any) -> Matrix:
+        """L2-normalized vectors of ``texts`` (row i for texts[i]); the torch model's keyword options are ignored."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation="longest_first",
+                max_length=self.max_seq_length,
+                return_tensors="np",
+            )
+            feed = {n: np.asarray(enc[n], dtype=np.int64) for n in self._names}
+            out[rows] = self._session.run(None, feed)[0]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        normalized: Matrix = (out / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalized
