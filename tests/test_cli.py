@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from rag.settings import Settings
 from tests.conftest import SAMPLE_DIR
 
 runner = CliRunner()
@@ -270,3 +271,25 @@ def test_serve_without_a_live_index_says_how_to_build_one(env: Path, monkeypatch
     result = runner.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 0, result.output
     assert "no index is live yet" in result.output and "rag ingest FOLDER --index policies --promote" in result.output
+
+
+@pytest.mark.parametrize(("configured", "served_with"), [(None, 1), ("2", 2)])
+def test_serve_uses_one_model_thread_unless_told_otherwise(
+    env: Path, monkeypatch: pytest.MonkeyPatch, configured: str | None, served_with: int
+) -> None:
+    import uvicorn
+
+    import api.app
+
+    if configured is None:
+        monkeypatch.delenv("RAG_EMBEDDING_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("RAG_EMBEDDING_THREADS", configured)
+    seen: list[Settings] = []
+    monkeypatch.setattr(api.app, "create_app", lambda settings: seen.append(settings) or object())
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kwargs: None)
+    result = runner.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen[0].embedding_threads == served_with
+    # every other command (a build with `rag ingest`) reads the setting as it is: unset is all cores
+    assert Settings().embedding_threads == (None if configured is None else served_with)
