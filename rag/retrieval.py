@@ -117,15 +117,15 @@ class Retriever:
     ) -> list[SearchHit]:
         """The ``limit`` best chunks of the version for the question.
 
-        With a reranker, the ``max(limit, rerank_candidates)`` best fused chunks are reordered by it
-        and the first ``limit`` returned.
+        With a reranker, the ``max(limit, rerank_candidates)`` best fused chunks (after collapsing
+        near-duplicates) are reordered by it and the first ``limit`` returned.
 
         ``groups`` (the caller's access groups) restricts the search, inside the engine's query, to
         chunks of documents in at least one of them; None searches every chunk.
 
         With ``collapse_duplicates``, a chunk that repeats a better-ranked one's text (the same
         passage published in two documents, ``rag.near_duplicates``) is left out and the next one
-        takes its place: up to ``limit`` extra chunks are fetched for that.
+        takes its place: up to 10 extra chunks are fetched for that.
 
         With ``scope_questions``, a question that names one part of the version by its scope
         markers (``rag.question_scope``) is searched in that part only, unless ``doc_ids`` is given.
@@ -143,9 +143,8 @@ class Retriever:
             scope = scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
             if scope.group is not None:
                 doc_ids = scoped_doc_ids(version.manifest, scope.group)
-        fetch = max(limit, self.rerank_candidates) if self.reranker else limit
-        if self.collapse_duplicates:
-            fetch += min(limit, _SPARE_FOR_DUPLICATES)
+        wanted = max(limit, self.rerank_candidates) if self.reranker else limit
+        fetch = wanted + min(wanted, _SPARE_FOR_DUPLICATES) if self.collapse_duplicates else wanted
         query = SearchQuery(
             dense=dense,
             sparse=sparse,
@@ -159,8 +158,8 @@ class Retriever:
             groups=None if groups is None else list(groups),
         )
         hits = self.engine.search(version.index, version.version, query)
+        if self.collapse_duplicates:
+            hits = collapse_near_duplicates(hits, wanted)
         if self.reranker is not None:
             hits = self.reranker.rerank(question, hits)
-        if self.collapse_duplicates:
-            return collapse_near_duplicates(hits, limit)
         return hits[:limit]
