@@ -12,11 +12,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "SHARED_DATA", "machine", "percentile", "timer", "write_result"]
+__all__ = ["ROOT", "SAMPLE_QUESTIONS", "SHARED_DATA", "machine", "percentile", "timer", "write_result"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RAG_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "bench" / "results"
+
+SAMPLE_QUESTIONS = [
+    "How many days of annual leave do I get?",
+    "How long must my password be?",
+    "What is the daily allowance for travel?",
+    "Who do I report a security incident to?",
+    "Can I work from another country?",
+    "How do I submit an expense claim?",
+    "What happens if I lose my laptop?",
+    "How much parental leave do partners get?",
+]
+"""Questions over the sample handbook that the load and latency benchmarks ask in turn."""
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -24,21 +24,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, percentile, write_result
+from bench._common import ROOT, SAMPLE_QUESTIONS, percentile, write_result
 from rag.settings import Settings
 from rag.wiring import build_services
 
 WORK = ROOT / "bench" / ".work" / "alias-switch"
-QUESTIONS = [
-    "How many days of annual leave do I get?",
-    "How long must my password be?",
-    "What is the daily allowance for travel?",
-    "Who do I report a security incident to?",
-    "Can I work from another country?",
-    "How do I submit an expense claim?",
-    "What happens if I lose my laptop?",
-    "How much parental leave do partners get?",
-]
+QUESTIONS = SAMPLE_QUESTIONS
 
 
 def _serve(settings: Settings) -> tuple[Any, threading.Thread, int]:

@@ -36,18 +36,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, percentile, write_result
+from bench._common import ROOT, SAMPLE_QUESTIONS, percentile, write_result
 
 WORK = ROOT / "bench" / ".work" / "ask-load"
 QUESTIONS = [
-    "How many days of annual leave do I get?",
-    "How long must my password be?",
-    "What is the daily allowance for travel?",
-    "Who do I report a security incident to?",
-    "Can I work from another country?",
-    "How do I submit an expense claim?",
-    "What happens if I lose my laptop?",
-    "How much parental leave do partners get?",
+    *SAMPLE_QUESTIONS,
     "Can I carry unused vacation days into next year?",
     "Do I need approval before booking a flight?",
     "How often must I change my password?",
