@@ -24,29 +24,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.app import create_app
 from bench._common import ROOT, SAMPLE_QUESTIONS, percentile, write_result
 from rag.settings import Settings
 from rag.wiring import build_services
+from tests.support.live_server import LiveServer
 
 WORK = ROOT / "bench" / ".work" / "alias-switch"
 QUESTIONS = SAMPLE_QUESTIONS
-
-
-def _serve(settings: Settings) -> tuple[Any, threading.Thread, int]:
-    import uvicorn
-
-    from api.app import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not (server.started and server.servers):
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, port
 
 
 def _phase(port: int, clients: int, seconds: float, switch: bool) -> dict[str, Any]:
@@ -125,16 +110,12 @@ def main() -> None:
         services.builder.build("policies", ROOT / "ingest" / "sample_handbook", mode="full")
     finally:
         services.close()
-    server, thread, port = _serve(settings)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    with LiveServer(create_app(settings), start_timeout_s=120) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
             for q in QUESTIONS:  # warm-up
                 http.post("/v1/ask", json={"question": q})
-        calm = _phase(port, args.clients, args.seconds, switch=False)
-        switching = _phase(port, args.clients, args.seconds, switch=True)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        calm = _phase(server.port, args.clients, args.seconds, switch=False)
+        switching = _phase(server.port, args.clients, args.seconds, switch=True)
     ratio = switching["p99_ms"] / calm["p99_ms"]
     write_result(
         "alias_switch_load",
