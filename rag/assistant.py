@@ -160,6 +160,12 @@ class Assistant:
             return model.refuses(refusal_signals(question, hits, self._terms, focus))
         return max(h.similarity for h in hits) < self.refusal_threshold
 
+    def refusal_signals(self, version: ResolvedVersion, question: str) -> dict[str, float]:
+        """The signals a refusal model reads for ``question`` on ``version``, retrieved as an ask
+        retrieves (the default ``top_k``, no access groups, no history)."""
+        hits = self.retriever.search(version, question, self.top_k)
+        return refusal_signals(question, hits, self._terms, self.retriever.focus(version, question))
+
     def _refusal_model(self, version: ResolvedVersion) -> RefusalModel | None:
         data = version.manifest.refusal
         if not data:

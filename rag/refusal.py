@@ -33,7 +33,7 @@ from indexes.types import SearchHit
 from ingest.sparse import SparseEncoder
 from rag.sentences import sentence_spans
 
-__all__ = ["FEATURES", "RefusalModel", "calibrate", "calibrate_floor", "refusal_signals"]
+__all__ = ["FEATURES", "RefusalModel", "calibrate", "calibrate_floor", "held_out_refusals", "refusal_signals"]
 
 FEATURES = ("best_similarity", "sentence_coverage")
 """What the model reads: on the handbook dev set these two refused the most unanswerable questions at
@@ -138,7 +138,6 @@ def calibrate(
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(answerable, dtype=bool)
     if int(y.sum()) < folds:
@@ -154,10 +153,11 @@ def calibrate(
         scores = model.predict_proba(rows)[:, 1].tolist()
         return model, _threshold(scores, labels.tolist(), max_false_refusal)
 
-    held_out_refused = np.zeros(len(y), dtype=bool)
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        fold_model, fold_threshold = fit(x[train], y[train])
-        held_out_refused[test] = fold_model.predict_proba(x[test])[:, 1] < fold_threshold
+    held_out_refused = np.asarray(
+        held_out_refusals(
+            signals, answerable, max_false_refusal=max_false_refusal, folds=folds, regularization=regularization
+        )
+    )
     model, _ = fit(x, y)
     fitted = RefusalModel(
         features=FEATURES,
@@ -176,6 +176,37 @@ def calibrate(
     fitted = fitted.model_copy(update={"threshold": math.floor(threshold * 1e6) / 1e6})
     in_sample = [fitted.answerability(s) for s in signals]
     return fitted.model_copy(update={"in_sample": _rates(in_sample, y.tolist(), fitted.threshold)})
+
+
+def held_out_refusals(
+    signals: Sequence[dict[str, float]],
+    answerable: Sequence[bool],
+    *,
+    max_false_refusal: float = 0.05,
+    folds: int = 5,
+    regularization: float = 1.0,
+) -> list[bool]:
+    """For each question, whether a model fitted without it would refuse it (k-fold cross-validation).
+
+    Each of ``folds`` stratified folds (fixed seed, so the result is reproducible) is judged by a
+    logistic model and threshold fitted as :func:`calibrate` fits them, on the other folds only: what
+    a calibrated index would do with questions it was not calibrated on. Raises ``ValueError`` with
+    fewer than ``folds`` answerable or unanswerable questions.
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(answerable, dtype=bool)
+    if int(y.sum()) < folds or int((~y).sum()) < folds:
+        raise ValueError(f"cross-validation needs at least {folds} answerable and {folds} unanswerable questions")
+    x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
+    refused = np.zeros(len(y), dtype=bool)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        model = LogisticRegression(C=regularization, max_iter=1000).fit(x[train], y[train])
+        threshold = _threshold(model.predict_proba(x[train])[:, 1].tolist(), y[train].tolist(), max_false_refusal)
+        refused[test] = model.predict_proba(x[test])[:, 1] < threshold
+    return [bool(r) for r in refused]
 
 
 def calibrate_floor(

@@ -153,7 +153,13 @@ def _question_set_command(
         base_changes = parse_setting_changes(settings) if settings else {}
         for value in compare or []:
             parse_setting_changes(value) if "=" in value else IndexRef.parse(value)
-        services = build_services(Settings())
+        base = Settings()
+        name = index or (check_eval_name(corpus) if corpus is not None else "")
+        if version is None:
+            # a corpus built here calibrates its refusals on the question set itself, unless the
+            # index has calibration questions of its own
+            base = base.model_copy(update={"calibration_sets": {name: dataset, **base.calibration_sets}})
+        services = build_services(base)
     except RagError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
         raise typer.Exit(1) from None
@@ -163,7 +169,6 @@ def _question_set_command(
                 target = services.registry.resolve(IndexRef.parse(version))
             else:
                 assert corpus is not None
-                name = index or check_eval_name(corpus)
                 task = bar.add_task(f"building {corpus.name}", total=None)
                 target, built = prepare_corpus_version(
                     services,
@@ -193,6 +198,7 @@ def _question_set_command(
                         qset,
                         progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),  # type: ignore[misc]
                         keep_per_query=per_query,
+                        max_false_refusal=services.settings.max_false_refusal,
                     )
                 )
     except RagError as exc:

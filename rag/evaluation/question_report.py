@@ -26,6 +26,13 @@ ROWS = (
     ("refused: all unanswerable", "refused_unanswerable"),
     ("refusal precision", "refusal_precision"),
 )
+CV_ROWS = (
+    ("false refusals, cross-validated", "cv_false_refusal"),
+    ("refused: near-topic, cross-validated", "cv_refused_near"),
+    ("refused: off-topic, cross-validated", "cv_refused_off"),
+    ("refused: all unanswerable, cross-validated", "cv_refused_unanswerable"),
+)
+"""Refusals of a model calibrated on the other folds of the set (present when the set allows it)."""
 GROUP_ROWS = (("evidence hit@5", "evidence_hit@5"), ("key fact", "key_fact"), ("false refusals", "false_refusal"))
 
 
@@ -47,6 +54,9 @@ def question_table(results: Sequence[QuestionResult]) -> str:
 
     for label, key in ROWS:
         row(label, [r.metrics[key] for r in results])
+    for label, key in CV_ROWS:
+        if all(key in r.metrics for r in results):
+            row(label, [r.metrics[key] for r in results])
     for group in sorted(results[0].by_group):
         for label, key in GROUP_ROWS:
             row(f"{group}: {label}", [r.by_group.get(group, {}).get(key, 0.0) for r in results])

@@ -15,7 +15,10 @@ Figures (shares of questions):
 - ``cited_gold``: an answered question cites a gold file; ``mixed_groups``: an answered
   question cites a file from another part of the corpus (the other company's handbook);
 - ``refused_near`` / ``refused_off`` / ``refused_unanswerable``: refusal recall on unanswerable
-  questions; ``refusal_precision``; ``false_refusal``: answerable questions refused.
+  questions; ``refusal_precision``; ``false_refusal``: answerable questions refused;
+- ``cv_*``: the same refusal figures when each question is judged by a refusal model calibrated on
+  the other folds of the set (what a calibrated index does with new questions; see
+  :func:`score_observed`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from rag.assistant import Assistant
 from rag.evaluation.fact_match import contains_phrase, states_key_fact
 from rag.evaluation.question_set import Question, QuestionSet
 from rag.evaluation.runner import percentile
+from rag.refusal import held_out_refusals
 
 __all__ = ["Observed", "QuestionResult", "observe", "score_observed", "score_questions"]
 
@@ -106,6 +110,7 @@ class Observed(BaseModel):
     cited: list[str] = Field(description="source of every citation, in order")
     top: list[tuple[str, str]] = Field(description="(source, text) of the best chunks of a wider search")
     latency_ms: float
+    signals: dict[str, float] = Field(default_factory=dict, description="what a refusal model reads")
 
 
 def observe(
@@ -127,6 +132,7 @@ def observe(
                 cited=[c.source for c in record.citations],
                 top=[(h.chunk.source, h.chunk.text) for h in hits],
                 latency_ms=latency,
+                signals=assistant.refusal_signals(version, q.text),
             )
         )
         if progress is not None:
@@ -134,10 +140,33 @@ def observe(
     return out
 
 
+def _held_out(qset: QuestionSet, observed: list[Observed], max_false_refusal: float) -> dict[str, bool] | None:
+    """Per question id, whether a refusal model calibrated on the other folds of ``qset`` refuses it;
+    None when the set is too small to cross-validate or the signals were not observed."""
+    by_id = {o.id: o for o in observed}
+    if any(not by_id[q.id].signals for q in qset.questions):
+        return None
+    try:
+        refused = held_out_refusals(
+            [by_id[q.id].signals for q in qset.questions],
+            [q.answerable for q in qset.questions],
+            max_false_refusal=max_false_refusal,
+        )
+    except ValueError:
+        return None
+    return {q.id: r for q, r in zip(qset.questions, refused, strict=True)}
+
+
 def score_observed(
-    qset: QuestionSet, observed: list[Observed]
+    qset: QuestionSet, observed: list[Observed], *, max_false_refusal: float = 0.05
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], list[dict[str, Any]]]:
-    """(figures, answerable figures per group, one row per question) of what was observed."""
+    """(figures, answerable figures per group, one row per question) of what was observed.
+
+    With signals observed and at least 5 answerable and 5 unanswerable questions, the figures also
+    hold ``cv_*`` refusal figures: each question judged by a refusal model calibrated (at
+    ``max_false_refusal``) on the other folds of this very set, what a calibrated index does with
+    questions it was not calibrated on.
+    """
     by_id = {o.id: o for o in observed}
     rows: list[dict[str, Any]] = []
     per_query: list[dict[str, Any]] = []
@@ -160,6 +189,15 @@ def score_observed(
         "refused_unanswerable": _share(unanswerable),
         "refusal_precision": round(sum(unanswerable) / refused_total, 4) if refused_total else 0.0,
     }
+    held = _held_out(qset, observed, max_false_refusal)
+    if held is not None:
+        kinds = {k: [held[q.id] for q in qset.questions if q.kind == k] for k in ("near-topic", "off-topic")}
+        metrics |= {
+            "cv_false_refusal": _share([held[q.id] for q in qset.questions if q.answerable]),
+            "cv_refused_near": _share(kinds["near-topic"]),
+            "cv_refused_off": _share(kinds["off-topic"]),
+            "cv_refused_unanswerable": _share(kinds["near-topic"] + kinds["off-topic"]),
+        }
     groups = sorted({r["group"] for r in rows})
     return metrics, {g: _figures([r for r in rows if r["group"] == g]) for g in groups}, per_query
 
@@ -171,10 +209,12 @@ def score_questions(
     *,
     progress: ProgressFn | None = None,
     keep_per_query: bool = False,
+    max_false_refusal: float = 0.05,
 ) -> QuestionResult:
-    """Ask every question of ``qset`` of ``version`` and score retrieval, answers and refusals."""
+    """Ask every question of ``qset`` of ``version`` and score retrieval, answers and refusals
+    (with cross-validated refusal figures at ``max_false_refusal``, see :func:`score_observed`)."""
     observed = observe(assistant, version, qset, progress)
-    metrics, by_group, per_query = score_observed(qset, observed)
+    metrics, by_group, per_query = score_observed(qset, observed, max_false_refusal=max_false_refusal)
     latencies = [o.latency_ms for o in observed]
     manifest = version.manifest
     return QuestionResult(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from indexes.manifest import Manifest
 from indexes.refs import IndexRef, check_index_name
 from indexes.versions import ResolvedVersion
 from ingest.build import Builder, ProgressFn
@@ -92,6 +93,19 @@ def prepare_version(
     return services.registry.resolve(IndexRef(index, result.version)), True
 
 
+def _calibrated_as_configured(services: Services, manifest: Manifest) -> bool:
+    """Whether ``manifest``'s refusal calibration was fitted on the calibration questions its index
+    has now (or the index has none): a reused build must not keep a calibration of other questions."""
+    from rag.calibration import load_calibration_set
+    from rag.wiring import calibration_sets
+
+    path = calibration_sets(services.settings).get(manifest.index)
+    if path is None:
+        return True
+    fitted = (manifest.refusal or {}).get("fitted_on", {}) or manifest.evaluation.get("calibration", {})
+    return bool(fitted) and fitted.get("sha256") == load_calibration_set(path).sha256
+
+
 def prepare_corpus_version(
     services: Services, corpus: Path, index: str, *, progress: ProgressFn | None = None
 ) -> tuple[ResolvedVersion, bool]:
@@ -116,7 +130,7 @@ def prepare_corpus_version(
                 except LoadError:
                     continue
                 current[doc.doc_id] = doc.content_hash
-            if current == stored:
+            if current == stored and _calibrated_as_configured(services, m):
                 return version, False
     result = services.builder.build(index, files=files, skipped=skipped, promote=True, progress=progress)
     return services.registry.resolve(IndexRef(index, result.version)), True

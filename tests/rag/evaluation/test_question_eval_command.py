@@ -68,3 +68,64 @@ def test_a_question_set_is_built_once_and_scored(tmp_path: Path, monkeypatch: py
     assert again.exit_code == 0 and "eval-books v1" in again.output  # unchanged: reused, not rebuilt
     missing = runner.invoke(app, ["eval", str(qa)])
     assert missing.exit_code == 1 and "--corpus" in missing.output
+    # the build calibrated its refusals on the question set: other questions mean another build
+    (qa / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in [*QUESTIONS, EXTRA_ANSWERABLE[0]]))
+    changed = runner.invoke(app, ["eval", str(qa), "--corpus", str(corpus)])
+    assert changed.exit_code == 0 and "eval-books v2" in changed.output, changed.output
+
+
+EXTRA_ANSWERABLE = [
+    {
+        "id": f"a{3 + i}",
+        "question": question,
+        "answerable": True,
+        "gold_path": path,
+        "answer_phrase": phrase,
+        "key_fact": fact,
+        "corpus": path.split("/")[0],
+    }
+    for i, (question, path, phrase, fact) in enumerate(
+        [
+            ("How many days off do Globex staff get a year?", "globex/leave.md", "30 days", "30 days"),
+            ("Where do Acme employees book their annual leave?", "acme/leave.md", "HR portal", "HR portal"),
+            ("Who books travel at Acme?", "acme/travel.md", "travel desk", "travel desk"),
+        ]
+    )
+]
+EXTRA_UNANSWERABLE = [
+    {"id": f"u{2 + i}", "question": q, "answerable": False, "absence_check": f"[{kind}] none"}
+    for i, (q, kind) in enumerate(
+        [
+            ("Is there a company book club?", "off-topic"),
+            ("Does Acme pay for a gym membership?", "off-topic"),
+            ("How much is Acme's dental insurance premium?", "near-topic"),
+            ("Can Globex staff carry leave over into the next year?", "near-topic"),
+        ]
+    )
+]
+
+
+def test_a_question_set_with_unanswerable_questions_calibrates_the_build_and_cross_validates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "books"
+    for name, text in CORPUS.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text)
+    qa = tmp_path / "qa"
+    qa.mkdir()
+    questions = [*QUESTIONS, *EXTRA_ANSWERABLE, *EXTRA_UNANSWERABLE]
+    (qa / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    for name in ("RAG_QDRANT_URL", "RAG_LLM_MODEL", "RAG_LLM_BASE_URL", "RAG_DATABASE_URL", "RAG_GOLDEN_SET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAG_CALIBRATION_SETS", "{}")
+    result = runner.invoke(app, ["eval", str(qa), "--corpus", str(corpus), "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert "calibrated on qa" in result.output
+    [scored] = json.loads((tmp_path / "r.json").read_text())
+    assert scored["refusal"]["in_sample"]["false_refusal"] <= 0.2  # the limit, on 5 answerable questions
+    m = scored["metrics"]
+    for key in ("cv_false_refusal", "cv_refused_near", "cv_refused_off", "cv_refused_unanswerable"):
+        assert 0.0 <= m[key] <= 1.0
+    assert "refused: all unanswerable, cross-validated" in result.output

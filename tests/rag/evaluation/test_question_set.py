@@ -10,7 +10,7 @@ import pytest
 from rag.evaluation.datasets import DatasetError
 from rag.evaluation.fact_match import contains_phrase, key_fact_numbers, states_key_fact
 from rag.evaluation.question_runner import Observed, score_observed
-from rag.evaluation.question_set import is_question_set, load_question_set
+from rag.evaluation.question_set import QuestionSet, is_question_set, load_question_set
 
 QUESTIONS = [
     {
@@ -100,3 +100,81 @@ def test_scoring_counts_hits_facts_refusals_and_mixing(tmp_path: Path) -> None:
     assert metrics["refusal_precision"] == 0.5  # u1 and a2 were refused: one of the two rightly
     assert by_group["acme"]["key_fact"] == 1.0 and by_group["globex"]["false_refusal"] == 1.0
     assert len(rows) == 4
+
+
+def _separable_set(tmp_path: Path, answerable: int, unanswerable: int) -> tuple[QuestionSet, list[Observed]]:
+    """A question set whose answerable questions have strong evidence and unanswerable ones weak."""
+    rows: list[dict[str, object]] = []
+    observed: list[Observed] = []
+    for i in range(answerable):
+        rows.append(
+            {
+                "id": f"a{i}",
+                "question": f"How many days for thing {i}?",
+                "answerable": True,
+                "gold_path": "acme/x.md",
+                "also_ok_paths": [],
+                "answer_phrase": f"{i} days",
+                "key_fact": f"{i} days",
+                "corpus": "acme",
+            }
+        )
+        signals = {"best_similarity": 0.6 + 0.01 * i, "sentence_coverage": 0.7 + 0.01 * i}
+        observed.append(
+            Observed(
+                id=f"a{i}",
+                answer=f"{i} days.",
+                refused=False,
+                cited=["acme/x.md"],
+                top=[],
+                latency_ms=1.0,
+                signals=signals,
+            )
+        )
+    for i in range(unanswerable):
+        kind = "near-topic" if i % 2 else "off-topic"
+        rows.append(
+            {"id": f"u{i}", "question": f"Nap room {i}?", "answerable": False, "absence_check": f"[{kind}] grep"}
+        )
+        signals = {"best_similarity": 0.1 + 0.01 * i, "sentence_coverage": 0.1 + 0.01 * i}
+        observed.append(
+            Observed(id=f"u{i}", answer="x", refused=False, cited=[], top=[], latency_ms=1.0, signals=signals)
+        )
+    (tmp_path / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return load_question_set(tmp_path), observed
+
+
+def test_refusals_are_also_scored_by_models_calibrated_on_the_other_folds(tmp_path: Path) -> None:
+    qset, observed = _separable_set(tmp_path, answerable=20, unanswerable=10)
+    metrics, _, _ = score_observed(qset, observed)
+    # what the version did: it refused nothing
+    assert metrics["refused_unanswerable"] == 0.0
+    # what a model calibrated on the other folds does with each question: separable, so all refused
+    assert metrics["cv_refused_unanswerable"] == 1.0
+    assert metrics["cv_refused_near"] == 1.0 and metrics["cv_refused_off"] == 1.0
+    assert metrics["cv_false_refusal"] <= 0.05
+
+    from rag.evaluation.question_report import question_table
+    from rag.evaluation.question_runner import QuestionResult
+
+    result = QuestionResult(
+        dataset={"name": "q", "sha256": "0" * 64, "questions": 30, "answerable": 20, "near_topic": 5, "off_topic": 5},
+        version={"index": "i", "version": 1, "chunks": 1, "documents": 1},
+        retrieval={"mode": "hybrid"},
+        answerer="extractive/x",
+        refusal={},
+        metrics=metrics,
+        by_group={},
+        latency_ms={"p50": 1.0, "p95": 1.0},
+    )
+    assert "| refused: all unanswerable, cross-validated | 1.000 |" in question_table([result])
+
+
+def test_no_cross_validated_refusals_without_signals_or_enough_unanswerable_questions(tmp_path: Path) -> None:
+    qset, observed = _separable_set(tmp_path, answerable=20, unanswerable=3)
+    metrics, _, _ = score_observed(qset, observed)
+    assert "cv_refused_unanswerable" not in metrics
+    qset, observed = _separable_set(tmp_path, answerable=20, unanswerable=10)
+    unobserved = [o.model_copy(update={"signals": {}}) for o in observed]
+    metrics, _, _ = score_observed(qset, unobserved)
+    assert "cv_false_refusal" not in metrics
