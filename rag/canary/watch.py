@@ -242,14 +242,16 @@ class CanaryWatch:
             return verdict
 
     def _roll_back(self, run: Run, verdict: Verdict) -> None:
-        if not self.runs.finish(run.id, "rolled_back", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
-            return
+        # The canary goes first (a second process finds it gone and records nothing), so a reader that
+        # sees the run rolled back never still finds the canary; the run's state change picks the one
+        # process that announces the decision.
         canary = self.registry.canary(run.index)
         if canary is not None and canary.version == run.version:
             self.registry.canaries.remove(
                 run.index, action=CANARY_ROLLED_BACK_ACTION, actor=ACTOR.name, reason=verdict.reason
             )
-        self._announce("canary.rollback", "canary.rolled_back", run, verdict, "ok")
+        if self.runs.finish(run.id, "rolled_back", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
+            self._announce("canary.rollback", "canary.rolled_back", run, verdict, "ok")
 
     def _promote(self, run: Run, verdict: Verdict) -> None:
         if not self.runs.finish(run.id, "promoted", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
