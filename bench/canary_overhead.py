@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, write_result
 from bench.ask_load import QUESTIONS, Server, Variant, _build, _loadavg, run_load
+from bench.ask_load import WORK as SERVER_LOGS
 
 WORK = ROOT / "bench" / ".work" / "canary-overhead"
 NEVER = "10000000"
@@ -65,6 +66,7 @@ def _prepare() -> dict[str, Path]:
     from rag.settings import Settings
     from rag.wiring import build_services
 
+    SERVER_LOGS.mkdir(parents=True, exist_ok=True)  # where ask_load's Server writes its log
     plain, canary = WORK / "plain", WORK / "canary"
     _build(plain)
     shutil.rmtree(canary, ignore_errors=True)
