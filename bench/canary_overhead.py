@@ -3,6 +3,8 @@
 Part 1, overhead. Three variants of ``rag serve`` (bench/ask_load.py's server and closed-loop load,
 auth and rate limit off), interleaved over ``--rounds`` on the same data, at ``--clients`` clients:
 
+All variants answer by words only (``RAG_EXTRACTIVE_SEMANTIC=false``): more answers per second.
+
 - ``no-canary``: v1 live, no canary;
 - ``canary``: v2 (the same documents) as a canary answering half the questions, analysis off
   (``RAG_CANARY_ANALYSIS=false``): the traffic split without any bookkeeping;
@@ -44,10 +46,13 @@ from bench.ask_load import WORK as SERVER_LOGS
 
 WORK = ROOT / "bench" / ".work" / "canary-overhead"
 NEVER = "10000000"
+CHEAP = {"RAG_EXTRACTIVE_SEMANTIC": "false"}
+"""Every variant answers by words only: cheaper answers, more of them per second, so more bookkeeping
+per second and more samples for each p95 on a busy machine."""
 VARIANTS = {
-    "no-canary": ("plain", {}),
-    "canary": ("canary", {"RAG_CANARY_ANALYSIS": "false"}),
-    "canary+analysis": ("canary", {"RAG_CANARY_MIN_QUESTIONS": NEVER}),
+    "no-canary": ("plain", CHEAP),
+    "canary": ("canary", {**CHEAP, "RAG_CANARY_ANALYSIS": "false"}),
+    "canary+analysis": ("canary", {**CHEAP, "RAG_CANARY_MIN_QUESTIONS": NEVER}),
 }
 UNRELATED = """---
 title: Bicycle Allowance
@@ -107,7 +112,7 @@ def _overhead(data: dict[str, Path], args: argparse.Namespace) -> list[dict[str,
 
 def _removal_trials(data: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Set a refusing canary (v3), ask with ``clients`` clients until it is removed; the lag of each trial."""
-    server = Server(Variant("removal:here", {"here": ROOT}), data)
+    server = Server(Variant("removal:here+RAG_EXTRACTIVE_SEMANTIC=false", {"here": ROOT}), data)
     trials: list[dict[str, Any]] = []
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -159,6 +164,73 @@ def _removal_trials(data: Path, args: argparse.Namespace) -> list[dict[str, Any]
     return trials
 
 
+def _in_process(data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The bookkeeping's own cost, timed in one process on a copy of the canary data: the answer
+    path's part (``CanaryWatch.answered``) and the background part per batch (store + judge), the
+    latter with ``--preload`` observations already in the run (it grows with the run)."""
+    from rag.canary.runs import Observation
+    from rag.settings import Settings
+    from rag.wiring import build_services
+
+    copy = WORK / "in-process"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(data, copy)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=copy, worker_enabled=False, auth_enabled=False, canary_min_questions=int(NEVER)
+    )
+    services = build_services(settings)
+    try:
+        watch = services.canary
+        canary = services.registry.canary("policies")
+        assert canary is not None
+        run = watch.begin(canary)
+        record = services.assistant.ask(QUESTIONS[0])
+        watch.start()
+        calls: list[float] = []
+        for _ in range(args.calls):
+            t = time.perf_counter_ns()
+            watch.answered(record)
+            calls.append((time.perf_counter_ns() - t) / 1000)
+        watch.stop()  # the rest of the queue is dropped: the batches are timed below, synchronously
+        at = datetime.now(run.started_at.tzinfo)
+        filler = [
+            Observation(
+                "policies", "live" if i % 2 else "canary", 2 if i % 2 == 0 else 1, None, at, latency_ms=50.0 + i % 7
+            )
+            for i in range(args.preload)
+        ]
+        services.canary.runs.add(run.id, filler)
+        batches: dict[str, dict[str, float]] = {}
+        for size in (1, 16):
+            took: list[float] = []
+            for _ in range(args.batches):
+                batch: list[Observation | str] = [
+                    Observation("policies", "canary", 2, None, datetime.now(run.started_at.tzinfo), latency_ms=60.0)
+                    for _ in range(size)
+                ]
+                t = time.perf_counter()
+                watch._record(batch)
+                took.append((time.perf_counter() - t) * 1000)
+            batches[f"batch of {size}"] = {
+                "p50_ms": round(statistics.median(took), 2),
+                "p95_ms": round(sorted(took)[int(0.95 * (len(took) - 1))], 2),
+            }
+        calls.sort()
+        return {
+            "answered_call_us": {
+                "calls": len(calls),
+                "p50": round(calls[len(calls) // 2], 1),
+                "p95": round(calls[int(0.95 * (len(calls) - 1))], 1),
+                "p99": round(calls[int(0.99 * (len(calls) - 1))], 1),
+            },
+            "background_per_batch": {"observations_in_run": args.preload, **batches},
+            "loadavg": _loadavg(),
+        }
+    finally:
+        services.close()
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", nargs="+", type=int, default=[16])
@@ -167,26 +239,38 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--min-questions", type=int, default=20)
     parser.add_argument("--removal-clients", type=int, default=16)
+    parser.add_argument("--calls", type=int, default=20000, help="in-process: answered() calls timed")
+    parser.add_argument("--preload", type=int, default=5000, help="in-process: observations already in the run")
+    parser.add_argument("--batches", type=int, default=200, help="in-process: background batches timed")
+    parser.add_argument("--skip-load", action="store_true", help="only the in-process part and the removal trials")
     args = parser.parse_args()
 
     data = _prepare()
-    rows = _overhead(data, args)
+    in_process = _in_process(data["canary"], args)
+    print(in_process, flush=True)
+    rows = [] if args.skip_load else _overhead(data, args)
     summary: dict[str, dict[str, float]] = {}
     for name in VARIANTS:
         for clients in args.clients:
             mine = [x for x in rows if x["variant"] == name and x["clients"] == clients]
+            if not mine:
+                continue
             summary[f"{name} @ {clients}"] = {
                 k: round(statistics.median(x[k] for x in mine), 1) for k in ("answers_per_s", "p50_ms", "p95_ms")
             }
-    per_round = {
-        f"round {r} @ {c}": round(
-            next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary+analysis", c))
-            - next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary", c)),
-            1,
-        )
-        for r in range(1, args.rounds + 1)
-        for c in args.clients
-    }
+    per_round = (
+        {}
+        if args.skip_load
+        else {
+            f"round {r} @ {c}": round(
+                next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary+analysis", c))
+                - next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary", c)),
+                1,
+            )
+            for r in range(1, args.rounds + 1)
+            for c in args.clients
+        }
+    )
     trials = _removal_trials(data["canary"], args)
     lags = [t["lag_ms"] for t in trials]
     write_result(
@@ -194,6 +278,7 @@ def main() -> None:
         {
             "seconds_per_phase": args.seconds,
             "rounds": args.rounds,
+            "in_process": in_process,
             "median_over_rounds": summary,
             "p95_added_by_analysis_per_round_ms": per_round,
             "runs": rows,
