@@ -237,3 +237,37 @@ def test_bad_policy_input_is_refused_and_changes_nothing(client: TestClient) -> 
 def test_canary_analysis_of_an_unknown_index_is_404(client: TestClient) -> None:
     r = client.get("/v1/indexes/nothing-here/canary")
     assert r.status_code == 404 and r.json()["error"]["code"] == "index_not_found"
+
+
+def test_model_errors_and_checked_answers_are_counted_per_arm(client_factory: ClientFactory) -> None:
+    from tests.support.openai_server import OpenAITestServer
+
+    with OpenAITestServer() as model:
+        model.reply_with("Full-time employees get 28 working days of paid annual leave per calendar year [1].")
+        app = client_factory(
+            rate_limit=None,
+            canary_check_interval_s=0.2,
+            llm_model="policy-model",
+            llm_base_url=model.base_url,
+            llm_max_retries=0,
+        )
+        services_of(app).builder.build("policies", SAMPLE_DIR)
+        _canary(app, {"min_questions": 1000})
+        _traffic(app, 2)
+        model.fail_with(500)
+        failed: Counter[str] = Counter()
+        for _ in range(MAX_ASKS):
+            r = app.post("/v1/ask", json={"question": QUESTIONS[0]})
+            assert r.status_code == 503, r.text
+            failed["n"] += 1
+            body = app.get(f"{BASE}/canary").json()
+            if body["live"]["model_errors"] >= 1 and body["canary"]["model_errors"] >= 1:
+                break
+        body = _wait(app, lambda b: b["live"]["model_errors"] + b["canary"]["model_errors"] == failed["n"])
+        for arm in ("live", "canary"):
+            figures = body[arm]
+            assert (
+                figures["model_errors"] >= 1 and figures["questions"] == figures["answered"] + figures["model_errors"]
+            )
+            assert figures["unsupported_rate"] is not None  # model answers are checked, extractive ones are not
+        assert body["verdict"]["state"] == "no_verdict"
