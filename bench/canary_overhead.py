@@ -6,12 +6,12 @@ auth and rate limit off), interleaved over ``--rounds`` on the same data, at ``-
 All variants answer by words only (``RAG_EXTRACTIVE_SEMANTIC=false``): more answers per second.
 
 - ``no-canary``: v1 live, no canary;
-- ``canary``: v2 (the same documents) as a canary answering half the questions, analysis off
+- ``canary-only``: v2 (the same documents) as a canary answering half the questions, analysis off
   (``RAG_CANARY_ANALYSIS=false``): the traffic split without any bookkeeping;
-- ``canary+analysis``: the same canary measured (every answer observed, runs judged after each
+- ``canary-analysis``: the same canary measured (every answer observed, runs judged after each
   batch), with a policy that never decides during the run (``RAG_CANARY_MIN_QUESTIONS`` huge).
 
-The bookkeeping's cost is ``canary+analysis`` minus ``canary`` (p95 of POST /v1/ask).
+The bookkeeping's cost is ``canary-analysis`` minus ``canary-only`` (p95 of POST /v1/ask).
 
 Part 2, time to removal. ``--trials`` times: a canary that refuses most questions (a version built
 from one unrelated document) is set with ``min_questions=--min-questions``, the clients ask until
@@ -51,8 +51,8 @@ CHEAP = {"RAG_EXTRACTIVE_SEMANTIC": "false"}
 per second and more samples for each p95 on a busy machine."""
 VARIANTS = {
     "no-canary": ("plain", CHEAP),
-    "canary": ("canary", {**CHEAP, "RAG_CANARY_ANALYSIS": "false"}),
-    "canary+analysis": ("canary", {**CHEAP, "RAG_CANARY_MIN_QUESTIONS": NEVER}),
+    "canary-only": ("canary", {**CHEAP, "RAG_CANARY_ANALYSIS": "false"}),
+    "canary-analysis": ("canary", {**CHEAP, "RAG_CANARY_MIN_QUESTIONS": NEVER}),
 }
 UNRELATED = """---
 title: Bicycle Allowance
@@ -263,8 +263,8 @@ def main() -> None:
         if args.skip_load
         else {
             f"round {r} @ {c}": round(
-                next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary+analysis", c))
-                - next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary", c)),
+                next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary-analysis", c))
+                - next(x["p95_ms"] for x in rows if (x["round"], x["variant"], x["clients"]) == (r, "canary-only", c)),
                 1,
             )
             for r in range(1, args.rounds + 1)
