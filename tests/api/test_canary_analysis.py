@@ -26,6 +26,9 @@ QUESTIONS = [
     "What is the daily allowance for travel?",
     "How do I submit an expense claim?",
 ]
+LENIENT_LATENCY = {"latency_p95": 10.0}
+"""Equal canaries in these tests: a canary's first question opens its version's shard, and on a busy
+machine a few slow answers must not decide a test about rates (latency is tested in tests/rag)."""
 MAX_ASKS = 200
 """Bound on the simulated traffic of one test (share 0.5: the expected need is about twice the minimum)."""
 
@@ -83,7 +86,7 @@ def _wait(client: TestClient, done: Callable[[dict[str, Any]], bool], timeout_s:
         body: dict[str, Any] = client.get(f"{BASE}/canary").json()
         if done(body):
             return body
-        assert time.monotonic() < deadline, body
+        assert time.monotonic() < deadline, (body["run"], body["verdict"])
         time.sleep(0.05)
 
 
@@ -101,7 +104,7 @@ def _bicycle_only(tmp_path: Path) -> Path:
 def test_a_canary_that_refuses_more_is_rolled_back(app: TestClient, hook: WebhookReceiver, tmp_path: Path) -> None:
     services = services_of(app)
     services.builder.build("policies", _bicycle_only(tmp_path))  # v2 covers none of the questions
-    _canary(app, {"min_questions": 6, "min_duration_s": 3600})
+    _canary(app, {"min_questions": 6, "min_duration_s": 3600, "max_worsening": LENIENT_LATENCY})
     _traffic(app, 6)
 
     body = _wait(app, _state("rolled_back"))
@@ -141,7 +144,10 @@ def test_a_canary_that_refuses_more_is_rolled_back(app: TestClient, hook: Webhoo
 def test_a_canary_drawing_more_thumbs_down_is_rolled_back(app: TestClient, hook: WebhookReceiver) -> None:
     services = services_of(app)
     services.builder.build("policies", SAMPLE_DIR)  # v2: the same documents, the same answers
-    _canary(app, {"min_questions": 6, "min_duration_s": 3600, "max_worsening": {"thumbs_down_rate": 0.05}})
+    _canary(
+        app,
+        {"min_questions": 6, "min_duration_s": 3600, "max_worsening": {**LENIENT_LATENCY, "thumbs_down_rate": 0.05}},
+    )
     _, ids = _traffic(app, 6)
     body = _wait(app, lambda b: b["verdict"]["state"] == "holding")  # equal so far, too early to pass
     assert body["canary_version"] == 2
@@ -165,7 +171,7 @@ def test_a_canary_drawing_more_thumbs_down_is_rolled_back(app: TestClient, hook:
 def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> None:
     services = services_of(app)
     services.builder.build("policies", SAMPLE_DIR)
-    _canary(app, {"min_questions": 6, "min_duration_s": 0, "auto_promote": True})
+    _canary(app, {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": LENIENT_LATENCY})
     _traffic(app, 6)
 
     body = _wait(app, _state("promoted"))
@@ -183,7 +189,7 @@ def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> 
 def test_a_canary_that_holds_without_auto_promote_is_marked_ready(app: TestClient, hook: WebhookReceiver) -> None:
     services = services_of(app)
     services.builder.build("policies", SAMPLE_DIR)
-    _canary(app, {"min_questions": 5, "min_duration_s": 0, "auto_promote": False})
+    _canary(app, {"min_questions": 5, "min_duration_s": 0, "auto_promote": False, "max_worsening": LENIENT_LATENCY})
     _traffic(app, 5)
 
     body = _wait(app, _state("ready"))
