@@ -127,27 +127,51 @@ class CanaryRuns:
         self._db = engine
         metadata.create_all(engine)
 
-    def start(self, index: str, version: int, policy: CanaryPolicy, started_at: datetime | None = None) -> Run:
-        """Begin a run for ``index``'s canary ``version`` (earlier active runs of the index become ``replaced``)."""
+    def start(
+        self,
+        index: str,
+        version: int,
+        policy: CanaryPolicy,
+        started_at: datetime | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Run:
+        """Begin a run for ``index``'s canary ``version`` (earlier active runs of the index become ``replaced``).
+
+        ``adopt`` (the watcher finding a canary without a run): when the index already has an active
+        run of that version, return it instead (someone else began one in the meantime).
+        """
         at = started_at or datetime.now(UTC)
         with self._db.begin() as conn:
-            conn.execute(
-                runs_table.update()
-                .where(runs_table.c.index_name == index, runs_table.c.state.in_(ACTIVE))
-                .values(state="replaced", decided_at=at)
-            )
-            run_id = conn.execute(
-                runs_table.insert().values(
-                    index_name=index,
-                    version=version,
-                    started_at=at,
-                    policy=policy.model_dump_json(),
-                    state="running",
-                )
-            ).inserted_primary_key
-        run = self.get(int(run_id[0]) if run_id else 0)
+            existing = None
+            if adopt:
+                existing = conn.execute(
+                    sa.select(runs_table.c.id).where(
+                        runs_table.c.index_name == index,
+                        runs_table.c.version == version,
+                        runs_table.c.state.in_(ACTIVE),
+                    )
+                ).first()
+            found = int(existing[0]) if existing is not None else self._insert(conn, index, version, policy, at)
+        run = self.get(found)
         assert run is not None
         return run
+
+    @staticmethod
+    def _insert(conn: sa.Connection, index: str, version: int, policy: CanaryPolicy, at: datetime) -> int:
+        """Replace the index's active runs by a new running one; its id."""
+        conn.execute(
+            runs_table.update()
+            .where(runs_table.c.index_name == index, runs_table.c.state.in_(ACTIVE))
+            .values(state="replaced", decided_at=at)
+        )
+        key = conn.execute(
+            runs_table.insert().values(
+                index_name=index, version=version, started_at=at, policy=policy.model_dump_json(), state="running"
+            )
+        ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def get(self, run_id: int) -> Run | None:
         """One run, or None."""

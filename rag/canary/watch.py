@@ -132,7 +132,8 @@ class CanaryWatch:
 
     def begin(self, canary: Canary, policy: CanaryPolicy | None = None) -> Run:
         """Start measuring ``canary`` under ``policy`` (default: the settings' policy)."""
-        return self.runs.start(canary.index, canary.version, policy or self.defaults)
+        with self._lock:  # never interleaved with the watcher adopting the same canary
+            return self.runs.start(canary.index, canary.version, policy or self.defaults)
 
     def end(self, index: str, state: str = "removed", reason: str | None = None) -> None:
         """Stop measuring the index's canary (a person removed or replaced it)."""
@@ -215,14 +216,15 @@ class CanaryWatch:
         """Adopt canaries without a run, end runs whose canary is gone, judge every running canary."""
         catalog = self.registry.catalog
         for index in catalog.list_indexes():
-            canary = self.registry.canary(index)
-            run = self.runs.active(index)
-            if canary is None:
-                if run is not None:
-                    self.runs.finish(run.id, "ended", "the canary was removed or promoted by other means")
-                continue
-            if run is None or run.version != canary.version:
-                run = self.runs.start(index, canary.version, self.defaults, self._set_at(canary))
+            with self._lock:  # a route setting a canary begins its run under the same lock
+                canary = self.registry.canary(index)
+                run = self.runs.active(index)
+                if canary is None:
+                    if run is not None:
+                        self.runs.finish(run.id, "ended", "the canary was removed or promoted by other means")
+                    continue
+                if run is None or run.version != canary.version:
+                    run = self.runs.start(index, canary.version, self.defaults, self._set_at(canary), adopt=True)
             self.check(run)
 
     def _set_at(self, canary: Canary) -> datetime | None:
