@@ -167,7 +167,8 @@ def _removal_trials(data: Path, args: argparse.Namespace) -> list[dict[str, Any]
 def _in_process(data: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The bookkeeping's own cost, timed in one process on a copy of the canary data: the answer
     path's part (``CanaryWatch.answered``) and the background part per batch (store + judge), the
-    latter with ``--preload`` observations already in the run (it grows with the run)."""
+    latter with ``--preload`` observations already in the run (the rates are counted over the whole
+    run; latency over each arm's newest 2000)."""
     from rag.canary.runs import Observation
     from rag.settings import Settings
     from rag.wiring import build_services
@@ -209,7 +210,8 @@ def _in_process(data: Path, args: argparse.Namespace) -> dict[str, Any]:
                     for _ in range(size)
                 ]
                 t = time.perf_counter()
-                watch._record(batch)
+                watch._record(batch)  # stores the batch
+                watch.check(run)  # and the judgement that follows it
                 took.append((time.perf_counter() - t) * 1000)
             batches[f"batch of {size}"] = {
                 "p50_ms": round(statistics.median(took), 2),

@@ -25,12 +25,16 @@ from rag.canary.arms import ARMS, Arm
 from rag.canary.policy import CanaryPolicy
 from rag.feedback import feedback_table
 
-__all__ = ["ACTIVE", "CanaryRuns", "Observation", "Run", "Tally"]
+__all__ = ["ACTIVE", "LATENCY_SAMPLE", "CanaryRuns", "Observation", "Run", "Tally"]
 
 metadata = sa.MetaData()
 
 ACTIVE = ("running", "ready")
 """Run states in which the canary is still watched."""
+
+LATENCY_SAMPLE = 2000
+"""Latency is compared on each arm's newest answers, at most this many: the cost of a judgement stays
+bounded however long a canary runs (the rates are counted over the whole run)."""
 
 runs_table = sa.Table(
     "canary_runs",
@@ -274,17 +278,19 @@ class CanaryRuns:
                 found[r[0]] = Tally(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], last_at=_aware(r[9]))
         return found
 
-    def latencies(self, run_id: int) -> dict[Arm, list[float]]:
-        """Each arm's answer latencies (ms) in the run, model errors left out."""
+    def latencies(self, run_id: int, newest: int = LATENCY_SAMPLE) -> dict[Arm, list[float]]:
+        """Each arm's answer latencies (ms) in the run, the ``newest`` of each arm, model errors left out."""
         o = observations_table
-        query = sa.select(o.c.arm, o.c.latency_ms).where(
-            o.c.run_id == run_id, o.c.latency_ms.is_not(None), sa.not_(o.c.model_error)
-        )
         found: dict[Arm, list[float]] = {arm: [] for arm in ARMS}
         with self._db.connect() as conn:
-            for arm, ms in conn.execute(query):
-                if arm in found:
-                    found[arm].append(float(ms))
+            for arm in ARMS:
+                query = (
+                    sa.select(o.c.latency_ms)
+                    .where(o.c.run_id == run_id, o.c.arm == arm, o.c.latency_ms.is_not(None), sa.not_(o.c.model_error))
+                    .order_by(o.c.id.desc())
+                    .limit(newest)
+                )
+                found[arm] = [float(ms) for (ms,) in conn.execute(query)]
         return found
 
     def timeline(self, run_id: int) -> list[tuple[datetime, Arm, bool, bool]]:

@@ -2,8 +2,9 @@
 
 On the answer path, :meth:`CanaryWatch.answered` (and :meth:`failed` for a model error) only reads
 the record's arm and puts a small observation on a queue. One background thread drains the queue,
-writes the observations of indexes with a running canary in one transaction, judges those runs at
-once (:func:`rag.canary.verdict.judge`) and acts:
+writes the observations of indexes with a running canary in one transaction, judges those runs
+(:func:`rag.canary.verdict.judge`; at once, or at most :data:`JUDGE_EVERY_S` later when one was just
+judged) and acts:
 
 - ``worse``: the canary is removed (alias history ``canary_rolled_back`` with the reason), audited
   as ``canary.rollback`` and announced on the webhook as ``canary.rolled_back``;
@@ -42,12 +43,15 @@ from rag.canary.webhook import Webhook
 from rag.errors import RagError
 from rag.records import AnswerRecord
 
-__all__ = ["ACTOR", "CanaryStatus", "CanaryWatch"]
+__all__ = ["ACTOR", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch"]
 
 ACTOR = system_principal("canary-analysis", "canary-analysis")
 """Who the canary analysis's alias switches and audit entries name."""
 
 _POKE = "poke"
+JUDGE_EVERY_S = 0.25
+"""A run that received observations is judged at most this often (the rest wait, at most this long):
+under heavy traffic the judgement's cost is bounded per second, not per answer."""
 _log = structlog.get_logger(__name__)
 
 
@@ -89,6 +93,8 @@ class CanaryWatch:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one judgement at a time in this process (thread, routes)
+        self._due: dict[int, tuple[float, Run]] = {}  # runs with new observations: when to judge them
+        self._judged: dict[int, float] = {}  # when each run was last judged (monotonic)
 
     # the answer path ------------------------------------------------------------------------------
 
@@ -175,7 +181,8 @@ class CanaryWatch:
     def _loop(self) -> None:
         next_sweep = time.monotonic()
         while not self._stop.is_set():
-            timeout = max(0.0, next_sweep - time.monotonic())
+            wake = min([next_sweep, *(at for at, _ in self._due.values())])
+            timeout = max(0.0, wake - time.monotonic())
             batch: list[Observation | str] = []
             try:
                 batch.append(self._queue.get(timeout=timeout))
@@ -188,8 +195,11 @@ class CanaryWatch:
             try:
                 poked = self._record(batch)
                 if poked or time.monotonic() >= next_sweep:
+                    self._due.clear()  # the sweep judges every running canary
                     self.sweep()
                     next_sweep = time.monotonic() + self.interval_s
+                else:
+                    self._judge_due()
             except Exception:  # a failing database must not end the watcher; the next batch retries
                 _log.exception("canary_watch_failed")
 
@@ -209,8 +219,17 @@ class CanaryWatch:
             kept = [o for o in observations if o.at >= run.started_at and (o.arm == "live" or o.version == run.version)]
             if kept:
                 self.runs.add(run.id, kept)
-                self.check(run)
+                last = self._judged.get(run.id, float("-inf"))
+                self._due.setdefault(run.id, (last + JUDGE_EVERY_S, run))
         return poked
+
+    def _judge_due(self) -> None:
+        """Judge the runs whose turn has come (new observations, not judged in the last JUDGE_EVERY_S)."""
+        now = time.monotonic()
+        for run_id, (at, run) in list(self._due.items()):
+            if at <= now:
+                del self._due[run_id]
+                self.check(run)
 
     def sweep(self) -> None:
         """Adopt canaries without a run, end runs whose canary is gone, judge every running canary."""
@@ -234,6 +253,7 @@ class CanaryWatch:
     def check(self, run: Run) -> Verdict:
         """Judge ``run`` now and act on the verdict (see the module docstring)."""
         with self._lock:
+            self._judged[run.id] = time.monotonic()
             verdict = judge(run, self.runs.tallies(run.id), self.runs.latencies(run.id), self._clock())
             if verdict.state == "worse":
                 self._roll_back(run, verdict)
