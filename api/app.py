@@ -18,6 +18,7 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     access,
     ask,
+    canary_analysis,
     changes,
     chat,
     document_text,
@@ -71,6 +72,8 @@ def create_app(
                 timedelta(seconds=resolved.job_stale_after_s),
             )
             services.jobs.start_worker(resolved.worker_threads)
+        if resolved.canary_analysis:
+            services.canary.start()
         app.state.slack = build_slack(services)
         try:
             async with mcp_lifespan(app, services):
@@ -98,6 +101,7 @@ def create_app(
         ask.router,
         indexes.router,
         lifecycle.router,
+        canary_analysis.router,
         documents.router,
         sources.router,
         jobs.router,

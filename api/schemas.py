@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.fields import MAX_VERSION, AsOf, FreeText, Name, Question, VersionNumber
+from rag.canary.policy import CanaryPolicyOverride
 from rag.records import AnswerRecord
 
 __all__ = [
@@ -149,6 +150,9 @@ class CanaryRequest(BaseModel):
         le=1,
         allow_inf_nan=False,
         description="Share of unpinned questions answered by the canary (0 < share <= 1).",
+    )
+    policy: CanaryPolicyOverride | None = Field(
+        None, description="The canary policy for this canary; fields left out come from the settings (RAG_CANARY_*)."
     )
 
 

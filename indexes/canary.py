@@ -3,7 +3,8 @@
 Where a canary lives: the engine alias ``<index>:canary`` names its version (a catalog row for
 Qdrant Edge, a real alias on a Qdrant server), and the catalog's ``canaries`` table holds its share
 (``0 < share <= 1``) of the questions that name no version. Both changes are recorded in the alias
-history of ``<index>:canary`` with the actions ``canary`` and ``canary_removed``; the live alias's
+history of ``<index>:canary`` with the actions ``canary`` and ``canary_removed`` (and, from the
+canary analysis, ``canary_rolled_back`` and ``canary_ready`` with their reason); the live alias's
 own history (what rollback walks) never sees them.
 """
 
@@ -20,7 +21,9 @@ __all__ = [
     "CANARY_ACTION",
     "CANARY_ACTIONS",
     "CANARY_LABEL",
+    "CANARY_READY_ACTION",
     "CANARY_REMOVED_ACTION",
+    "CANARY_ROLLED_BACK_ACTION",
     "DEFAULT_CANARY_SHARE",
     "Canary",
     "CanaryStore",
@@ -40,7 +43,14 @@ CANARY_REMOVED_ACTION = "canary_removed"
 DEFAULT_CANARY_SHARE = 0.1
 """The share a canary started by a build answers when its source binding names none (a tenth)."""
 
-CANARY_ACTIONS = frozenset({CANARY_ACTION, CANARY_REMOVED_ACTION})
+CANARY_ROLLED_BACK_ACTION = "canary_rolled_back"
+"""Alias-history action recorded when the canary analysis removes a canary that did worse than live."""
+
+CANARY_READY_ACTION = "canary_ready"
+"""Alias-history action recorded when the canary analysis marks a canary ready for a person to
+promote (the alias does not move)."""
+
+CANARY_ACTIONS = frozenset({CANARY_ACTION, CANARY_REMOVED_ACTION, CANARY_ROLLED_BACK_ACTION, CANARY_READY_ACTION})
 """Actions that are about canaries, never about the live alias."""
 
 
@@ -104,12 +114,24 @@ class CanaryStore:
         self._catalog.record_alias_event(alias, index, version, previous.version if previous else None, CANARY_ACTION)
         return Canary(index=index, version=version, share=share)
 
-    def remove(self, index: str) -> Canary | None:
-        """Remove the canary (the share first, then the alias); returns the one removed, if any."""
+    def remove(
+        self, index: str, *, action: str = CANARY_REMOVED_ACTION, actor: str | None = None, reason: str | None = None
+    ) -> Canary | None:
+        """Remove the canary (the share first, then the alias); returns the one removed, if any.
+
+        The history event has ``action`` (``canary_removed``, or ``canary_rolled_back`` from the
+        canary analysis) and, when given, who removed it and why.
+        """
         current = self.get(index)
         alias = canary_alias(index)
         self._catalog.delete_canary_share(index)
         self._engine.delete_alias(alias)
         if current is not None:
-            self._catalog.record_alias_event(alias, index, current.version, current.version, CANARY_REMOVED_ACTION)
+            self._catalog.record_alias_event(alias, index, current.version, current.version, action, actor, reason)
         return current
+
+    def note(self, canary: Canary, action: str, actor: str, reason: str) -> None:
+        """Record an event about ``canary`` in its alias history without moving the alias (``canary_ready``)."""
+        self._catalog.record_alias_event(
+            canary.alias, canary.index, canary.version, canary.version, action, actor, reason
+        )

@@ -68,6 +68,15 @@ alias_actors_table = sa.Table(
 """Who made each alias switch (a key's or user's name, ``cli:<user>``, ``worker:<id>``); events
 recorded before this table existed, or by code that names nobody, have no row."""
 
+alias_reasons_table = sa.Table(
+    "alias_event_reasons",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+"""Why an alias was switched, where the switch says (the canary analysis: which metric was worse, by
+how much); other events have no row."""
+
 version_drops_table = sa.Table(
     "version_drops",
     metadata,
@@ -149,6 +158,7 @@ class AliasEvent:
     action: str
     at: datetime
     actor: str | None = None
+    reason: str | None = None
 
 
 def _now() -> datetime:
@@ -414,9 +424,16 @@ class Catalog:
             conn.execute(aliases_table.delete().where(aliases_table.c.alias == alias))
 
     def record_alias_event(
-        self, alias: str, index: str, version: int, previous: int | None, action: str, actor: str | None = None
+        self,
+        alias: str,
+        index: str,
+        version: int,
+        previous: int | None,
+        action: str,
+        actor: str | None = None,
+        reason: str | None = None,
     ) -> None:
-        """Append an alias switch (and who made it, when known) to the history, in one transaction."""
+        """Append an alias switch (and who made it and why, when known) to the history, in one transaction."""
         with self._db.begin() as conn:
             result = conn.execute(
                 alias_events_table.insert().values(
@@ -428,9 +445,11 @@ class Catalog:
                     at=_now(),
                 )
             )
+            event_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
             if actor:
-                event_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
                 conn.execute(alias_actors_table.insert().values(event_id=event_id, actor=actor[:256]))
+            if reason:
+                conn.execute(alias_reasons_table.insert().values(event_id=event_id, reason=reason))
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
         """Every switch of ``alias``, oldest first, with who made it where that was recorded."""
@@ -462,8 +481,10 @@ class Catalog:
 
     @staticmethod
     def _events_query() -> sa.Select[tuple[object, ...]]:
-        return sa.select(alias_events_table, alias_actors_table.c.actor).outerjoin(
-            alias_actors_table, alias_actors_table.c.event_id == alias_events_table.c.id
+        return (
+            sa.select(alias_events_table, alias_actors_table.c.actor, alias_reasons_table.c.reason)
+            .outerjoin(alias_actors_table, alias_actors_table.c.event_id == alias_events_table.c.id)
+            .outerjoin(alias_reasons_table, alias_reasons_table.c.event_id == alias_events_table.c.id)
         )
 
     @staticmethod
@@ -477,6 +498,7 @@ class Catalog:
             action=str(m["action"]),
             at=_aware(m["at"]) or _now(),
             actor=None if m["actor"] is None else str(m["actor"]),
+            reason=None if m.get("reason") is None else str(m["reason"]),
         )
 
     def list_aliases(self) -> dict[str, tuple[str, int]]:

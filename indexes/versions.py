@@ -203,10 +203,18 @@ class VersionRegistry:
             raise VersionNotFound(f"index {index!r} version {version} is {info.state}, not ready")
         return info
 
-    def promote(self, index: str, version: int, *, action: str = "promote", actor: str | None = None) -> int | None:
+    def promote(
+        self,
+        index: str,
+        version: int,
+        *,
+        action: str = "promote",
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> int | None:
         """Point the index's alias at a ready version; returns the version it named before.
 
-        ``actor`` (who asked) is recorded with the alias switch in the history.
+        ``actor`` (who asked) and ``reason`` (why, when given) are recorded with the alias switch in the history.
 
         Refuses (409) the live version itself, a version whose storage fails a search, and a version
         holding a document purged after its files were collected; the alias does not move.
@@ -214,7 +222,7 @@ class VersionRegistry:
         previous = self._check_promotable(index, version)
         pause_point("promote")
         self.engine.set_alias(index, index, version)
-        self.catalog.record_alias_event(index, index, version, previous, action, actor)
+        self.catalog.record_alias_event(index, index, version, previous, action, actor, reason)
         self._retire_canary(index, version)
         return previous
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from indexes.live_history import LiveSpan
 from indexes.refs import IndexRef
@@ -27,10 +27,20 @@ from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
 from rag.text_input import strip_controls
 
-__all__ = ["NOT_COVERED", "Assistant", "quote_span", "render_sources"]
+__all__ = ["NOT_COVERED", "AnswerObserver", "Assistant", "quote_span", "render_sources"]
 
 NOT_COVERED = "The policies do not cover this."
 """The answer given when the evidence is too weak; the model is not called."""
+
+
+class AnswerObserver(Protocol):
+    """Told about every recorded answer and every model failure (the canary analysis); must return at once."""
+
+    def answered(self, record: AnswerRecord) -> None:
+        """An answer was recorded."""
+
+    def failed(self, index: str, alias: str | None, version: int) -> None:
+        """The model failed to answer a question resolved through ``alias`` to ``index`` ``version``."""
 
 
 def render_sources(hits: list[SearchHit]) -> str:
@@ -95,6 +105,7 @@ class Assistant:
         max_question_chars: int = 2000,
         checker: AnswerChecker | None = None,
         condenser: Condenser | None = None,
+        observer: AnswerObserver | None = None,
     ) -> None:
         self.registry = registry
         self.retriever = retriever
@@ -109,6 +120,8 @@ class Assistant:
         """Checks a model's answers sentence by sentence (None: answers are not checked)."""
         self.condenser: Condenser = condenser or CombiningCondenser()
         """Makes a follow-up question standalone from the earlier turns."""
+        self.observer = observer
+        """Told about recorded answers and model failures (None: nobody)."""
         self._terms = SparseEncoder()
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
@@ -259,7 +272,15 @@ class Assistant:
         )
         if save:
             self.log.save(record.model_dump(mode="json"), asked_by=prep.asked_by, context=self.answer_context(prep))
+            if self.observer is not None:
+                self.observer.answered(record)
         return record
+
+    def _model_failed(self, prep: _Prepared) -> None:
+        """Tell the observer the model failed on a question (an as-of question names no alias arm)."""
+        if self.observer is not None:
+            v = prep.version
+            self.observer.failed(v.index, None if prep.as_of is not None else v.alias, v.version)
 
     def answer_context(self, prep: _Prepared) -> dict[str, Any]:
         """What an answer's receipt needs besides its record: the retrieval settings and refusal
@@ -308,9 +329,14 @@ class Assistant:
         prep = self._prepare(question, index, top_k, groups, asked_by, history, as_of)
         draft = None
         if not prep.refused:
-            draft = self.answerer.answer(
-                Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
-            )
+            try:
+                draft = self.answerer.answer(
+                    Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
+                )
+            except Exception:
+                if record:
+                    self._model_failed(prep)
+                raise
         return self._finish(prep, draft, save=record)
 
     def stream(
@@ -357,6 +383,9 @@ class Assistant:
                     shown = markers.feed(piece)
                     if shown and not hold:
                         yield Delta(shown)
+            except Exception:
+                self._model_failed(prep)
+                raise
             finally:  # a client gone mid-stream closes this generator: release the model's response now
                 close = getattr(stream, "close", None)
                 if close is not None:

@@ -339,6 +339,47 @@ class Settings(BaseSettings):
         300.0, ge=0, description="How long a Slack user's groups (from users.info, usergroups.users.list) are cached."
     )
 
+    canary_analysis: bool = Field(
+        True,
+        description="Measure each arm of a running canary and remove, promote or mark it ready by the canary policy "
+        "(`rag serve` only).",
+    )
+    canary_min_questions: int = Field(
+        200, ge=1, le=10_000_000, description="Canary policy: questions each arm must answer before any verdict."
+    )
+    canary_min_duration_s: float = Field(
+        1800.0,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="Canary policy: seconds a canary must run before it passes (a worse one is removed sooner).",
+    )
+    canary_max_worsening: dict[str, float] = Field(
+        default_factory=dict,
+        description="Canary policy: allowed worsening per metric (JSON), merged over the defaults "
+        '{"refusal_rate": 0.02, "thumbs_down_rate": 0.02, "dropped_citation_rate": 0.02, "unsupported_rate": 0.02, '
+        '"model_error_rate": 0.01, "latency_p95": 0.5}; rates absolute, latency_p95 a ratio.',
+    )
+    canary_confidence: float = Field(
+        0.95, ge=0.5, le=0.999, description="Canary policy: confidence of the one-sided tests (worse at p < 1 - this)."
+    )
+    canary_auto_promote: bool = Field(
+        False, description="Canary policy: promote a canary that passes; off: mark it ready for a person."
+    )
+    canary_check_interval_s: float = Field(
+        1.0, ge=0.05, le=60, description="How often running canaries are checked when no answer arrives."
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="Where canary decisions are POSTed (JSON, signed with RAG_WEBHOOK_SIGNING_SECRET); unset: none.",
+    )
+    webhook_signing_secret: SecretStr | None = Field(
+        None,
+        validate_default=True,
+        description="Shared secret signing RAG_WEBHOOK_URL deliveries: the body's HMAC-SHA256 is sent as "
+        "`X-Rag-Signature: sha256=<hex>` (RAG_WEBHOOK_SECRET is the incoming Git hooks' secret).",
+    )
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Webhook delivery attempts (exponential backoff).")
+
     host: str = Field("127.0.0.1", description="Address `rag serve` binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port `rag serve` listens on.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of `rag serve`.")
@@ -371,6 +412,25 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"{bad} cannot verify a provider's tokens: use RS256, PS256 or ES256")
         return value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_signing_secret")
+    @classmethod
+    def _webhook_needs_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("webhook_url") and not (value and value.get_secret_value()):
+            raise ValueError("RAG_WEBHOOK_URL is set but RAG_WEBHOOK_SIGNING_SECRET is not: deliveries must be signed")
+        return value
+
+    @field_validator("canary_max_worsening")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        from rag.canary.policy import check_worsening
+
+        return {str(k): v for k, v in check_worsening(value).items()}
 
     @field_validator("embedding_threads", mode="before")
     @classmethod

@@ -45,6 +45,10 @@ from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
 from rag.calibration import Calibrator
+from rag.canary.policy import policy_from_settings
+from rag.canary.runs import CanaryRuns
+from rag.canary.watch import CanaryWatch
+from rag.canary.webhook import Webhook
 from rag.conversation import CombiningCondenser, Condenser, ModelCondenser
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
@@ -84,6 +88,8 @@ class Services:
     authenticator: Authenticator
     web_sign_in: WebSignIn | None
     sources: SourceSync
+    canary: CanaryWatch
+    """Measures running canaries and acts on their policy (its thread runs in ``rag serve`` only)."""
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -93,6 +99,7 @@ class Services:
             self._closed = True
             if self.jobs is not None:
                 self.jobs.stop_worker()
+            self.canary.close()
             self.embedders.close()
             self.engine.close()
             self.catalog.close()
@@ -237,6 +244,25 @@ def build_calibrator(settings: Settings, retriever: Retriever) -> Calibrator | N
     return Calibrator(retriever, sets, top_k=settings.top_k, max_false_refusal=settings.max_false_refusal)
 
 
+def build_canary_watch(settings: Settings, registry: VersionRegistry, audit: AuditLog) -> CanaryWatch:
+    """The canary watcher with the settings' default policy and webhook (not started)."""
+    webhook = None
+    if settings.webhook_url and settings.webhook_signing_secret is not None:
+        webhook = Webhook(
+            settings.webhook_url,
+            settings.webhook_signing_secret.get_secret_value(),
+            attempts=settings.webhook_attempts,
+        )
+    return CanaryWatch(
+        registry,
+        CanaryRuns(registry.catalog.engine),
+        audit,
+        policy_from_settings(settings),
+        webhook=webhook,
+        interval_s=settings.canary_check_interval_s,
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -304,6 +330,8 @@ def build_services(
         calibrator=build_calibrator(settings, retriever),
     )
     answers = AnswerLog(catalog.engine)
+    audit = AuditLog(catalog.engine)
+    canary = build_canary_watch(settings, registry, audit)
     answerer = answerer or build_answerer(settings, embedder)
     assistant = Assistant(
         registry,
@@ -321,6 +349,7 @@ def build_services(
             else None
         ),
         condenser=build_condenser(settings),
+        observer=canary,
     )
     documents = DocumentStore(catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes)
     sources = SourceSync(
@@ -345,10 +374,11 @@ def build_services(
         documents=documents,
         feedback=FeedbackStore(catalog.engine),
         keys=(keys := KeyStore(catalog.engine)),
-        audit=AuditLog(catalog.engine),
+        audit=audit,
         authenticator=(authenticator := build_authenticator(settings, keys)),
         web_sign_in=build_web_sign_in(settings, authenticator.verifier, catalog.engine),
         sources=sources,
+        canary=canary,
     )
     services.jobs = build_jobs(services)
     return services

@@ -72,11 +72,18 @@ def diff(
 
 @router.post("/{name}/canary", response_model=CanaryOut, responses={**_NOT_FOUND, **_CONFLICT})
 def set_canary(name: str, body: CanaryRequest, services: ServicesDep, principal: Admin) -> CanaryOut:
-    """Point ``<name>:canary`` at a ready version that answers ``share`` of unpinned questions."""
+    """Point ``<name>:canary`` at a ready version that answers ``share`` of unpinned questions.
+
+    The canary is measured against live from now on under ``policy`` (the settings' canary policy with
+    the fields given here) and removed, promoted or marked ready by it (``GET .../canary``).
+    """
     check_index_name(name)
     with services.audit.action(principal, "canary.set", index=name, target=f"v{body.version}") as audited:
         audited.details["share"] = body.share
+        policy = services.canary.defaults.with_override(body.policy)  # checked before anything moves
+        audited.details["policy"] = policy.model_dump()
         canary = services.registry.set_canary(name, body.version, body.share)
+        services.canary.begin(canary, policy)
     return CanaryOut(index=name, alias=canary.alias, version=canary.version, share=canary.share)
 
 
@@ -86,6 +93,7 @@ def remove_canary(name: str, services: ServicesDep, principal: Admin) -> CanaryR
     check_index_name(name)
     with services.audit.action(principal, "canary.remove", index=name) as audited:
         removed = services.registry.remove_canary(name)
+        services.canary.end(name, "removed", f"removed by {principal.name}")
         audited.target = f"v{removed.version}" if removed else None
     return CanaryRemoved(
         index=name,

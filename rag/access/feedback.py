@@ -27,4 +27,6 @@ def give_feedback(
     with services.audit.action(principal, "feedback", target=answer_id) as audited:
         audited.details["rating"] = rating
         check_receiver(services.answers, principal, answer_id)
-        return services.feedback.add(answer_id, rating, comment)
+        feedback = services.feedback.add(answer_id, rating, comment)
+    services.canary.poke()  # a thumbs-down may decide a running canary
+    return feedback

@@ -45,6 +45,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/v1/indexes/{name}/rollback"): "admin",
     ("POST", "/v1/indexes/{name}/canary"): "admin",
     ("DELETE", "/v1/indexes/{name}/canary"): "admin",
+    ("GET", "/v1/indexes/{name}/canary"): "admin",  # both arms' figures and the verdict
     ("POST", "/v1/indexes/{name}/retention"): "admin",
     ("PUT", "/v1/indexes/{name}/source"): "admin",
     ("GET", "/v1/indexes/{name}/source"): "owner*",

@@ -113,9 +113,9 @@ def _check_upgrade(url: str) -> None:
         assert catalog.get_version("policies", 1).manifest == _manifest(1)  # type: ignore[union-attr]
         assert catalog.get_alias("policies") == ("policies", 2)
         history = catalog.alias_history("policies")
-        assert [(e.version, e.previous_version, e.at, e.actor) for e in history] == [
-            (1, None, T0, None),
-            (2, 1, T0 + timedelta(days=3), None),
+        assert [(e.version, e.previous_version, e.at, e.actor, e.reason) for e in history] == [
+            (1, None, T0, None, None),
+            (2, 1, T0 + timedelta(days=3), None, None),
         ]
         span = live_at(catalog, "policies", T0 + timedelta(days=1))
         assert (span.version, span.live_from, span.live_until) == (1, T0, T0 + timedelta(days=3))
@@ -124,6 +124,10 @@ def _check_upgrade(url: str) -> None:
         catalog.record_alias_event("policies", "policies", 1, 2, "rollback", "admin@example.com")
         assert catalog.alias_history("policies")[-1].actor == "admin@example.com"
         assert len(catalog.alias_history("policies")) == 3
+        catalog.record_alias_event(
+            "policies:canary", "policies", 1, 1, "canary_rolled_back", "canary-analysis", "worse"
+        )
+        assert catalog.alias_history("policies:canary")[-1].reason == "worse"  # the reasons table came with the upgrade
     finally:
         catalog.close()
 

@@ -8,11 +8,13 @@ started from the page is followed to its end.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.app import create_app
@@ -230,6 +232,34 @@ def test_admin_sets_and_removes_a_canary(server: LiveServer, page: Page) -> None
     page.get_by_role("button", name="Remove canary").click()
     expect(page.locator("#message")).to_contain_text("Canary v2 removed")
     assert registry.canary("policies") is None
+
+
+def test_admin_shows_the_canary_analysis_with_a_chart(server: LiveServer, page: Page) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_key}"}  # type: ignore[attr-defined]
+    policy = {"min_questions": 1000, "min_duration_s": 3600}
+    r = httpx.post(
+        f"{server.url}/v1/indexes/policies/canary", json={"version": 2, "share": 0.5, "policy": policy}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    try:
+        for _ in range(12):
+            assert (
+                httpx.post(f"{server.url}/v1/ask", json={"question": QUESTION}, headers=headers, timeout=60).status_code
+                == 200
+            )
+        services = _services(server)
+        deadline = time.monotonic() + 20
+        while sum(t.questions for t in services.canary.status("policies").tallies.values()) < 12:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        page.goto(server.url + "/admin")
+        section = page.locator("#canary-section")
+        expect(section).to_contain_text("Canary v2 since")
+        expect(section).to_contain_text("no verdict")
+        expect(section.get_by_role("row", name="Questions")).to_be_visible()
+        expect(section.locator("svg.canary-chart polyline").first).to_be_attached()
+    finally:
+        httpx.delete(f"{server.url}/v1/indexes/policies/canary", headers=headers)
 
 
 def test_admin_builds_and_follows_the_job(server: LiveServer, page: Page) -> None:

@@ -1,6 +1,7 @@
 // The admin page: indexes, versions with manifests and gate scores, aliases and canary, jobs with
 // live progress, a diff between versions, and build / promote / roll back for the roles allowed.
 import { api, canBuild, canPromote, el, keyField, sessionControls, whoAmI } from "./api.js";
+import { loadCanary } from "./canary.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -212,6 +213,7 @@ async function refresh() {
   try {
     await loadIndexes();
     await loadVersions();
+    await loadCanary(selected, me);
     await loadSource();
     await loadJobs();
   } catch (error) {

@@ -1,0 +1,322 @@
+"""Canary runs and what each arm answered during them, in the metadata database.
+
+A *run* is one canary under one policy, from when it was set until a decision or its removal:
+``running`` -> ``ready`` (passed, waiting for a person) -> ``promoted`` | ``rolled_back`` |
+``removed`` (by a person) | ``replaced`` (another canary was set) | ``ended`` (the canary left by
+other means, e.g. a person promoted it). An *observation* is one question an arm served during a
+run: refused, dropped a citation, checked and unsupported, a model error, its latency. Thumbs-down
+feedback is read from the feedback table when tallying, so feedback given later still counts.
+
+State changes are compare-and-set (``UPDATE ... WHERE state IN (...)``): when several API
+processes watch one canary, exactly one of them acts on a decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from rag.canary.arms import ARMS, Arm
+from rag.canary.policy import CanaryPolicy
+from rag.feedback import feedback_table
+
+__all__ = ["ACTIVE", "LATENCY_SAMPLE", "CanaryRuns", "Observation", "Run", "Tally"]
+
+metadata = sa.MetaData()
+
+ACTIVE = ("running", "ready")
+"""Run states in which the canary is still watched."""
+
+LATENCY_SAMPLE = 2000
+"""Latency is compared on each arm's newest answers, at most this many: the cost of a judgement stays
+bounded however long a canary runs (the rates are counted over the whole run)."""
+
+runs_table = sa.Table(
+    "canary_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("index_name", sa.String(128), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("policy", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("reason", sa.Text),
+    sa.Column("deciding_answer_at", sa.DateTime(timezone=True)),
+)
+
+observations_table = sa.Table(
+    "canary_observations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column("arm", sa.String(8), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("answer_id", sa.String(40)),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("refused", sa.Boolean, nullable=False),
+    sa.Column("dropped", sa.Boolean, nullable=False),
+    sa.Column("checked", sa.Boolean, nullable=False),
+    sa.Column("unsupported", sa.Boolean, nullable=False),
+    sa.Column("model_error", sa.Boolean, nullable=False),
+    sa.Column("latency_ms", sa.Float),
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One canary run (see the module docstring for its states)."""
+
+    id: int
+    index: str
+    version: int
+    started_at: datetime
+    policy: CanaryPolicy
+    state: str
+    decided_at: datetime | None
+    reason: str | None
+    deciding_answer_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the canary is still watched."""
+        return self.state in ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One question an arm served: what the answer record (or the model error) says about it."""
+
+    index: str
+    arm: Arm
+    version: int
+    answer_id: str | None
+    at: datetime
+    refused: bool = False
+    dropped: bool = False
+    checked: bool = False
+    unsupported: bool = False
+    model_error: bool = False
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts of one arm in a run: questions, answered ones (no model error), and each kind of trouble."""
+
+    questions: int = 0
+    answered: int = 0
+    refused: int = 0
+    thumbs_down: int = 0
+    dropped: int = 0
+    checked: int = 0
+    unsupported: int = 0
+    model_errors: int = 0
+    last_at: datetime | None = None
+
+
+class CanaryRuns:
+    """Reads and writes canary runs and their observations."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._db = engine
+        metadata.create_all(engine)
+
+    def start(
+        self,
+        index: str,
+        version: int,
+        policy: CanaryPolicy,
+        started_at: datetime | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Run:
+        """Begin a run for ``index``'s canary ``version`` (earlier active runs of the index become ``replaced``).
+
+        ``adopt`` (the watcher finding a canary without a run): when the index already has an active
+        run of that version, return it instead (someone else began one in the meantime).
+        """
+        at = started_at or datetime.now(UTC)
+        with self._db.begin() as conn:
+            existing = None
+            if adopt:
+                existing = conn.execute(
+                    sa.select(runs_table.c.id).where(
+                        runs_table.c.index_name == index,
+                        runs_table.c.version == version,
+                        runs_table.c.state.in_(ACTIVE),
+                    )
+                ).first()
+            found = int(existing[0]) if existing is not None else self._insert(conn, index, version, policy, at)
+        run = self.get(found)
+        assert run is not None
+        return run
+
+    @staticmethod
+    def _insert(conn: sa.Connection, index: str, version: int, policy: CanaryPolicy, at: datetime) -> int:
+        """Replace the index's active runs by a new running one; its id."""
+        conn.execute(
+            runs_table.update()
+            .where(runs_table.c.index_name == index, runs_table.c.state.in_(ACTIVE))
+            .values(state="replaced", decided_at=at)
+        )
+        key = conn.execute(
+            runs_table.insert().values(
+                index_name=index, version=version, started_at=at, policy=policy.model_dump_json(), state="running"
+            )
+        ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def get(self, run_id: int) -> Run | None:
+        """One run, or None."""
+        with self._db.connect() as conn:
+            row = conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id)).first()
+        return None if row is None else _run(row)
+
+    def latest(self, index: str) -> Run | None:
+        """The index's most recent run, whatever its state; None when it never had one."""
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(runs_table).where(runs_table.c.index_name == index).order_by(runs_table.c.id.desc()).limit(1)
+            ).first()
+        return None if row is None else _run(row)
+
+    def active(self, index: str) -> Run | None:
+        """The index's run in a watched state, or None."""
+        run = self.latest(index)
+        return run if run is not None and run.active else None
+
+    def active_runs(self) -> list[Run]:
+        """Every run in a watched state."""
+        with self._db.connect() as conn:
+            rows = conn.execute(sa.select(runs_table).where(runs_table.c.state.in_(ACTIVE))).all()
+        return [_run(r) for r in rows]
+
+    def finish(
+        self,
+        run_id: int,
+        state: str,
+        reason: str | None = None,
+        *,
+        from_states: Sequence[str] = ACTIVE,
+        deciding_answer_at: datetime | None = None,
+    ) -> bool:
+        """Move a run from one of ``from_states`` to ``state``; False when another process (or an earlier
+        call) moved it first. Only the caller that gets True acts on the decision."""
+        with self._db.begin() as conn:
+            done = conn.execute(
+                runs_table.update()
+                .where(runs_table.c.id == run_id, runs_table.c.state.in_(tuple(from_states)))
+                .values(state=state, decided_at=datetime.now(UTC), reason=reason, deciding_answer_at=deciding_answer_at)
+            ).rowcount
+        return bool(done)
+
+    def add(self, run_id: int, observations: Iterable[Observation]) -> int:
+        """Append observations to a run (one transaction); returns how many."""
+        rows: list[dict[str, Any]] = [
+            {
+                "run_id": run_id,
+                "arm": o.arm,
+                "version": o.version,
+                "answer_id": o.answer_id,
+                "at": o.at,
+                "refused": o.refused,
+                "dropped": o.dropped,
+                "checked": o.checked,
+                "unsupported": o.unsupported,
+                "model_error": o.model_error,
+                "latency_ms": o.latency_ms,
+            }
+            for o in observations
+        ]
+        if rows:
+            with self._db.begin() as conn:
+                conn.execute(observations_table.insert(), rows)
+        return len(rows)
+
+    def tallies(self, run_id: int) -> dict[Arm, Tally]:
+        """Both arms' counts in the run; thumbs-down counts answers with at least one ``down`` rating."""
+        o = observations_table
+        down = sa.select(feedback_table.c.answer_id).where(feedback_table.c.rating == "down").distinct().subquery()
+
+        def total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+            return sa.func.coalesce(sa.func.sum(sa.case((column, 1), else_=0)), 0)
+
+        query = (
+            sa.select(
+                o.c.arm,
+                sa.func.count(),
+                total(sa.not_(o.c.model_error)),
+                total(o.c.refused),
+                total(down.c.answer_id.is_not(None)),
+                total(o.c.dropped),
+                total(o.c.checked),
+                total(o.c.unsupported),
+                total(o.c.model_error),
+                sa.func.max(o.c.at),
+            )
+            .select_from(o.outerjoin(down, down.c.answer_id == o.c.answer_id))
+            .where(o.c.run_id == run_id)
+            .group_by(o.c.arm)
+        )
+        with self._db.connect() as conn:
+            rows = conn.execute(query).all()
+        found: dict[Arm, Tally] = {arm: Tally() for arm in ARMS}
+        for r in rows:
+            if r[0] in found:
+                n = [int(v) for v in r[1:9]]
+                found[r[0]] = Tally(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], last_at=_aware(r[9]))
+        return found
+
+    def latencies(self, run_id: int, newest: int = LATENCY_SAMPLE) -> dict[Arm, list[float]]:
+        """Each arm's answer latencies (ms) in the run, the ``newest`` of each arm, model errors left out."""
+        o = observations_table
+        found: dict[Arm, list[float]] = {arm: [] for arm in ARMS}
+        with self._db.connect() as conn:
+            for arm in ARMS:
+                query = (
+                    sa.select(o.c.latency_ms)
+                    .where(o.c.run_id == run_id, o.c.arm == arm, o.c.latency_ms.is_not(None), sa.not_(o.c.model_error))
+                    .order_by(o.c.id.desc())
+                    .limit(newest)
+                )
+                found[arm] = [float(ms) for (ms,) in conn.execute(query)]
+        return found
+
+    def timeline(self, run_id: int) -> list[tuple[datetime, Arm, bool, bool]]:
+        """Every observation of the run oldest first: (at, arm, refused, drew a thumbs-down)."""
+        o = observations_table
+        down = sa.select(feedback_table.c.answer_id).where(feedback_table.c.rating == "down").distinct().subquery()
+        query = (
+            sa.select(o.c.at, o.c.arm, o.c.refused, down.c.answer_id.is_not(None))
+            .select_from(o.outerjoin(down, down.c.answer_id == o.c.answer_id))
+            .where(o.c.run_id == run_id, sa.not_(o.c.model_error))
+            .order_by(o.c.at, o.c.id)
+        )
+        with self._db.connect() as conn:
+            return [(_aware(r[0]) or r[0], r[1], bool(r[2]), bool(r[3])) for r in conn.execute(query)]
+
+
+def _run(row: sa.Row[Any]) -> Run:
+    m = row._mapping
+    return Run(
+        id=int(m["id"]),
+        index=str(m["index_name"]),
+        version=int(m["version"]),
+        started_at=_aware(m["started_at"]) or datetime.now(UTC),
+        policy=CanaryPolicy.model_validate(json.loads(m["policy"])),
+        state=str(m["state"]),
+        decided_at=_aware(m["decided_at"]),
+        reason=m["reason"],
+        deciding_answer_at=_aware(m["deciding_answer_at"]),
+    )

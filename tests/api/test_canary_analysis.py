@@ -1,0 +1,279 @@
+"""Canary analysis through the real app: simulated traffic splits between live and canary, and the
+canary is rolled back, promoted, marked ready or left without a verdict by its policy; every decision
+is in the alias history, the audit log and a signed webhook delivery (a receiver on loopback)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexes.canary import CANARY_READY_ACTION, CANARY_ROLLED_BACK_ACTION
+from tests.api.conftest import ClientFactory, services_of
+from tests.conftest import SAMPLE_DIR
+from tests.support.webhook_receiver import WebhookReceiver
+
+BASE = "/v1/indexes/policies"
+SECRET = "canary-hook-secret"
+QUESTIONS = [
+    "How many days of annual leave do I get?",
+    "How long must my password be?",
+    "What is the daily allowance for travel?",
+    "How do I submit an expense claim?",
+]
+LENIENT_LATENCY = {"latency_p95": 10.0}
+"""Equal canaries in these tests: a canary's first question opens its version's shard, and on a busy
+machine a few slow answers must not decide a test about rates (latency is tested in tests/rag)."""
+MAX_ASKS = 200
+"""Bound on the simulated traffic of one test (share 0.5: the expected need is about twice the minimum)."""
+
+BICYCLE_ONLY = """---
+title: Bicycle Allowance
+doc_id: NW-PEO-099
+---
+
+# Bicycle Allowance
+
+Employees who cycle to the office receive a bicycle allowance of 30 euros per month.
+"""
+
+
+@pytest.fixture()
+def hook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(SECRET, fail_first=1) as receiver:  # the first delivery must be retried
+        yield receiver
+
+
+@pytest.fixture()
+def app(client_factory: ClientFactory, hook: WebhookReceiver) -> TestClient:
+    return client_factory(
+        rate_limit=None,
+        canary_check_interval_s=0.2,
+        webhook_url=hook.url,
+        webhook_signing_secret=SECRET,
+    )
+
+
+def _canary(client: TestClient, policy: dict[str, Any], share: float = 0.5) -> None:
+    r = client.post(f"{BASE}/canary", json={"version": 2, "share": share, "policy": policy})
+    assert r.status_code == 200, r.text
+
+
+def _traffic(client: TestClient, per_arm: int) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Ask until both arms answered ``per_arm`` questions (bounded); answers counted and their ids by arm."""
+    arms: Counter[str] = Counter()
+    ids: dict[str, list[str]] = {"live": [], "canary": []}
+    for i in range(MAX_ASKS):
+        r = client.post("/v1/ask", json={"question": QUESTIONS[i % len(QUESTIONS)]})
+        assert r.status_code == 200, r.text
+        arm = "canary" if r.json()["index"]["alias"] == "policies:canary" else "live"
+        arms[arm] += 1
+        ids[arm].append(r.json()["answer_id"])
+        if min(arms["live"], arms["canary"]) >= per_arm:
+            return arms, ids
+    raise AssertionError(f"{MAX_ASKS} questions gave {dict(arms)}, not {per_arm} per arm")
+
+
+def _wait(client: TestClient, done: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
+    """The canary analysis once ``done`` holds for it (AssertionError after the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body: dict[str, Any] = client.get(f"{BASE}/canary").json()
+        if done(body):
+            return body
+        assert time.monotonic() < deadline, (body["run"], body["verdict"])
+        time.sleep(0.05)
+
+
+def _state(state: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: body["run"] is not None and body["run"]["state"] == state
+
+
+def _bicycle_only(tmp_path: Path) -> Path:
+    folder = tmp_path / "bicycle-only"
+    folder.mkdir()
+    (folder / "bicycle.md").write_text(BICYCLE_ONLY)
+    return folder
+
+
+def test_a_canary_that_refuses_more_is_rolled_back(app: TestClient, hook: WebhookReceiver, tmp_path: Path) -> None:
+    services = services_of(app)
+    services.builder.build("policies", _bicycle_only(tmp_path))  # v2 covers none of the questions
+    _canary(app, {"min_questions": 6, "min_duration_s": 3600, "max_worsening": LENIENT_LATENCY})
+    _traffic(app, 6)
+
+    body = _wait(app, _state("rolled_back"))
+    run = body["run"]
+    assert "refusal rate" in run["reason"] and run["reason"].startswith("worse than live")
+    assert body["canary_version"] is None and body["live_version"] == 1
+    assert body["canary"]["refusal_rate"] >= 0.5 and body["live"]["refusal_rate"] == 0.0
+    refusal = next(c for c in body["verdict"]["comparisons"] if c["metric"] == "refusal_rate")
+    assert refusal["worse"] and refusal["p_value"] < 0.05
+    [summary] = app.get("/v1/indexes").json()
+    assert summary["canary_version"] is None
+
+    last = services.catalog.alias_history("policies:canary")[-1]
+    assert (last.action, last.version, last.actor, last.reason) == (
+        CANARY_ROLLED_BACK_ACTION,
+        2,
+        "canary-analysis",
+        run["reason"],
+    )
+    assert [d["action"] for d in body["decisions"]][-1] == CANARY_ROLLED_BACK_ACTION
+    [entry] = services.audit.entries(action="canary.rollback")
+    assert (entry.actor_id, entry.index, entry.target, entry.outcome) == ("canary-analysis", "policies", "v2", "ok")
+    assert entry.details["reason"] == run["reason"] and entry.details["worse"] == ["refusal_rate"]
+
+    delivery = hook.wait_for("canary.rolled_back")
+    assert delivery.signature_ok and hook.state.attempts >= 2  # signed, and retried after the 503
+    assert delivery.body["reason"] == run["reason"]
+    assert (delivery.body["index"], delivery.body["canary_version"], delivery.body["live_version"]) == (
+        "policies",
+        2,
+        1,
+    )
+    # every unpinned question goes to the live version again
+    assert app.post("/v1/ask", json={"question": QUESTIONS[0]}).json()["index"]["alias"] == "policies"
+
+
+def test_a_canary_drawing_more_thumbs_down_is_rolled_back(app: TestClient, hook: WebhookReceiver) -> None:
+    services = services_of(app)
+    services.builder.build("policies", SAMPLE_DIR)  # v2: the same documents, the same answers
+    _canary(
+        app,
+        {"min_questions": 6, "min_duration_s": 3600, "max_worsening": {**LENIENT_LATENCY, "thumbs_down_rate": 0.05}},
+    )
+    _, ids = _traffic(app, 6)
+    body = _wait(app, lambda b: b["verdict"]["state"] == "holding")  # equal so far, too early to pass
+    assert body["canary_version"] == 2
+
+    for arm, rating in (("live", "up"), ("canary", "down")):
+        for answer_id in ids[arm]:
+            r = app.post(f"/v1/answers/{answer_id}/feedback", json={"rating": rating})
+            assert r.status_code == 201, r.text
+
+    body = _wait(app, _state("rolled_back"))
+    assert "thumbs down rate" in body["run"]["reason"]
+    assert body["canary"]["thumbs_down_rate"] == 1.0 and body["live"]["thumbs_down_rate"] == 0.0
+    assert body["canary_version"] is None
+    last = services.catalog.alias_history("policies:canary")[-1]
+    assert (last.action, last.reason) == (CANARY_ROLLED_BACK_ACTION, body["run"]["reason"])
+    [entry] = services.audit.entries(action="canary.rollback")
+    assert entry.details["worse"] == ["thumbs_down_rate"]
+    assert hook.wait_for("canary.rolled_back").body["reason"] == body["run"]["reason"]
+
+
+def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> None:
+    services = services_of(app)
+    services.builder.build("policies", SAMPLE_DIR)
+    _canary(app, {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": LENIENT_LATENCY})
+    _traffic(app, 6)
+
+    body = _wait(app, _state("promoted"))
+    assert body["live_version"] == 2 and body["canary_version"] is None
+    assert body["verdict"] is not None and not any(c["worse"] for c in body["verdict"]["comparisons"])
+    promoted = services.catalog.alias_history("policies")[-1]
+    assert (promoted.action, promoted.version, promoted.actor) == ("promote", 2, "canary-analysis")
+    assert promoted.reason == body["run"]["reason"] and "no metric worse" in promoted.reason
+    [entry] = services.audit.entries(action="canary.promote")
+    assert (entry.outcome, entry.target) == ("ok", "v2")
+    delivery = hook.wait_for("canary.promoted")
+    assert delivery.signature_ok and delivery.body["live_version"] == 2
+
+
+def test_a_canary_that_holds_without_auto_promote_is_marked_ready(app: TestClient, hook: WebhookReceiver) -> None:
+    services = services_of(app)
+    services.builder.build("policies", SAMPLE_DIR)
+    _canary(app, {"min_questions": 5, "min_duration_s": 0, "auto_promote": False, "max_worsening": LENIENT_LATENCY})
+    _traffic(app, 5)
+
+    body = _wait(app, _state("ready"))
+    assert (body["live_version"], body["canary_version"]) == (1, 2)  # nothing moved: a person decides
+    ready = services.catalog.alias_history("policies:canary")[-1]
+    assert (ready.action, ready.reason) == (CANARY_READY_ACTION, body["run"]["reason"])
+    assert len(services.audit.entries(action="canary.ready")) == 1
+    assert hook.wait_for("canary.ready").signature_ok
+
+
+def test_too_little_traffic_gives_no_verdict(app: TestClient, hook: WebhookReceiver, tmp_path: Path) -> None:
+    services = services_of(app)
+    services.builder.build("policies", _bicycle_only(tmp_path))  # would be rolled back with enough traffic
+    _canary(app, {"min_questions": 50, "min_duration_s": 0, "auto_promote": True})
+    arms, _ = _traffic(app, 3)
+
+    body = _wait(app, lambda b: b["live"]["questions"] + b["canary"]["questions"] == sum(arms.values()))
+    assert body["verdict"]["state"] == "no_verdict" and "too little traffic" in body["verdict"]["reason"]
+    assert body["verdict"]["comparisons"] == []
+    assert (body["run"]["state"], body["canary_version"], body["live_version"]) == ("running", 2, 1)
+    assert [d["action"] for d in body["decisions"]] == []
+    assert services.audit.entries(action="canary.rollback") == []
+    assert hook.deliveries == []
+    # a person removing the canary ends the run
+    assert app.delete(f"{BASE}/canary").status_code == 200
+    assert app.get(f"{BASE}/canary").json()["run"]["state"] == "removed"
+
+
+BAD_POLICIES: list[dict[str, Any]] = [
+    {"confidence": 2},
+    {"confidence": 0.2},
+    {"min_questions": 0},
+    {"min_duration_s": -1},
+    {"max_worsening": {"refusal_rate": 1.5}},
+    {"max_worsening": {"happiness": 0.1}},
+    {"auto_promote": "yes"},
+    {"unknown": 1},
+]
+
+
+def test_bad_policy_input_is_refused_and_changes_nothing(client: TestClient) -> None:
+    for policy in BAD_POLICIES:
+        r = client.post(f"{BASE}/canary", json={"version": 1, "share": 0.5, "policy": policy})
+        assert r.status_code == 422, (policy, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "validation_error" and error["message"], policy
+    body = client.get(f"{BASE}/canary").json()
+    assert (body["canary_version"], body["run"], body["decisions"]) == (None, None, [])
+
+
+def test_canary_analysis_of_an_unknown_index_is_404(client: TestClient) -> None:
+    r = client.get("/v1/indexes/nothing-here/canary")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "index_not_found"
+
+
+def test_model_errors_and_checked_answers_are_counted_per_arm(client_factory: ClientFactory) -> None:
+    from tests.support.openai_server import OpenAITestServer
+
+    with OpenAITestServer() as model:
+        model.reply_with("Full-time employees get 28 working days of paid annual leave per calendar year [1].")
+        app = client_factory(
+            rate_limit=None,
+            canary_check_interval_s=0.2,
+            llm_model="policy-model",
+            llm_base_url=model.base_url,
+            llm_max_retries=0,
+        )
+        services_of(app).builder.build("policies", SAMPLE_DIR)
+        _canary(app, {"min_questions": 1000})
+        _traffic(app, 2)
+        model.fail_with(500)
+        failed: Counter[str] = Counter()
+        for _ in range(MAX_ASKS):
+            r = app.post("/v1/ask", json={"question": QUESTIONS[0]})
+            assert r.status_code == 503, r.text
+            failed["n"] += 1
+            body = app.get(f"{BASE}/canary").json()
+            if body["live"]["model_errors"] >= 1 and body["canary"]["model_errors"] >= 1:
+                break
+        body = _wait(app, lambda b: b["live"]["model_errors"] + b["canary"]["model_errors"] == failed["n"])
+        for arm in ("live", "canary"):
+            figures = body[arm]
+            assert (
+                figures["model_errors"] >= 1 and figures["questions"] == figures["answered"] + figures["model_errors"]
+            )
+            assert figures["unsupported_rate"] is not None  # model answers are checked, extractive ones are not
+        assert body["verdict"]["state"] == "no_verdict"
