@@ -140,7 +140,7 @@ def _question_set_command(
     from rag.evaluation.question_runner import score_questions
     from rag.evaluation.question_set import load_question_set
     from rag.evaluation.session import parse_setting_changes, prepare_corpus_version
-    from rag.wiring import build_services
+    from rag.wiring import build_services, calibration_sets
 
     if version is None and corpus is None:
         err.print(
@@ -174,6 +174,7 @@ def _question_set_command(
                     services,
                     corpus,
                     name,
+                    calibration=calibration_sets(services.settings).get(name),
                     progress=lambda stage, done, total: bar.update(
                         task, description=f"building: {stage}", completed=done, total=total
                     ),

@@ -93,26 +93,31 @@ def prepare_version(
     return services.registry.resolve(IndexRef(index, result.version)), True
 
 
-def _calibrated_as_configured(services: Services, manifest: Manifest) -> bool:
-    """Whether ``manifest``'s refusal calibration was fitted on the calibration questions its index
-    has now (or the index has none): a reused build must not keep a calibration of other questions."""
-    from rag.calibration import load_calibration_set
-    from rag.wiring import calibration_sets
-
-    path = calibration_sets(services.settings).get(manifest.index)
-    if path is None:
+def _calibrated_on(manifest: Manifest, calibration: Path | None) -> bool:
+    """Whether ``manifest``'s refusal calibration was fitted on the ``calibration`` questions (or
+    none are given): a reused build must not keep a calibration made on other questions."""
+    if calibration is None:
         return True
+    from rag.calibration import load_calibration_set
+
     fitted = (manifest.refusal or {}).get("fitted_on", {}) or manifest.evaluation.get("calibration", {})
-    return bool(fitted) and fitted.get("sha256") == load_calibration_set(path).sha256
+    return bool(fitted) and fitted.get("sha256") == load_calibration_set(calibration).sha256
 
 
 def prepare_corpus_version(
-    services: Services, corpus: Path, index: str, *, progress: ProgressFn | None = None
+    services: Services,
+    corpus: Path,
+    index: str,
+    *,
+    calibration: Path | None = None,
+    progress: ProgressFn | None = None,
 ) -> tuple[ResolvedVersion, bool]:
     """The live version of ``index`` if it holds ``corpus`` as a build would store it now, else a new build.
 
     The folder goes through the product's own pipeline (loaders, normalizing, access groups, PII
-    redaction as configured for ``index``), so the figures describe what employees would get.
+    redaction as configured for ``index``, with the contact points the whole corpus publishes), so
+    the figures describe what employees would get. ``calibration``: the questions the index's
+    refusals are calibrated on; a live version calibrated on other questions is not reused.
     Returns the version and whether it was built now.
     """
     check_index_name(index)
@@ -123,14 +128,21 @@ def prepare_corpus_version(
         m = version.manifest
         if m.embedder == services.embedder.spec and m.chunker == services.builder.chunker.spec:
             stored = {d.doc_id: d.content_hash for d in m.documents}
-            current: dict[str, str] = {}
+            loaded = []
             for f in files:
                 try:
-                    doc = services.builder.prepare(index, load_document(f.path, f.name))
+                    loaded.append(load_document(f.path, f.name))
+                except LoadError:
+                    continue
+            redactor = services.builder.corpus_redactor(index, loaded)
+            current: dict[str, str] = {}
+            for raw in loaded:
+                try:
+                    doc = services.builder.prepare(index, raw, redactor=redactor)
                 except LoadError:
                     continue
                 current[doc.doc_id] = doc.content_hash
-            if current == stored and _calibrated_as_configured(services, m):
+            if current == stored and _calibrated_on(m, calibration):
                 return version, False
     result = services.builder.build(index, files=files, skipped=skipped, promote=True, progress=progress)
     return services.registry.resolve(IndexRef(index, result.version)), True
