@@ -55,9 +55,14 @@ def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
     from indexes.disk_space import FreeSpace
     from indexes.edge_engine import EdgeEngine
 
+    from indexes.vector_storage import VectorStorage
+
     settings.shards_dir.mkdir(parents=True, exist_ok=True)
     return EdgeEngine(
-        settings.shards_dir, CatalogAliasStore(catalog), space=FreeSpace(settings.data_dir, settings.min_free_bytes)
+        settings.shards_dir,
+        CatalogAliasStore(catalog),
+        space=FreeSpace(settings.data_dir, settings.min_free_bytes),
+        storage=VectorStorage(settings.vector_quantization, settings.vectors_on_disk),
     )
 
 
