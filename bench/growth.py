@@ -19,9 +19,10 @@ For each size and storage variant (``default``; ``int8``: ``RAG_VECTOR_QUANTIZAT
    resolves the alias (manifest), then answers SciFact test claims (``--questions``, default 100) with
    ``Assistant.ask`` (embedding, hybrid search, extractive answer, answer record: the work of
    ``POST /v1/ask`` without HTTP; the extractive answerer's optional semantic step off, as the
-   earlier latency benchmarks ran: its cost does not depend on the index size) and runs ``engine.search`` alone with precomputed query
-   vectors, each without and with an access-group filter (``team-3``), interleaved question by
-   question after 20 warm-up questions; VmRSS after each stage and VmHWM at the end.
+   earlier latency benchmarks ran: its cost does not depend on the index size) and runs
+   ``engine.search`` alone with precomputed query vectors, each without and with an access-group
+   filter (``team-3``), interleaved question by question after 20 warm-up questions; VmRSS after
+   each stage and VmHWM at the end.
 
 The page cache is warm when the serving process opens the version (it was just written).
 Run: ``nice -n 10 python bench/growth.py --sizes 50000 200000 1000000``.
