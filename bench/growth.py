@@ -87,11 +87,11 @@ def _settings(data_dir: Path, variant: str, **extra: Any) -> Settings:
 
 
 def _status() -> dict[str, float]:
-    """VmRSS and VmHWM of this process in MiB."""
+    """VmRSS, VmHWM and the RSS split (anonymous memory, mapped files) of this process in MiB."""
     out: dict[str, float] = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = round(int(value.split()[0]) / 1024, 1)
     return out
 
@@ -324,6 +324,8 @@ def serve(variant: str, data_dir: Path, questions: int) -> dict[str, Any]:
             raise RuntimeError("the group filter let another group's chunk through")
         status = _status()
         rss["after_queries"] = status["VmRSS"]
+        rss["after_queries_anon"] = status["RssAnon"]
+        rss["after_queries_file"] = status["RssFile"]
         return {
             "questions": len(claims) - WARMUP,
             "open_s": round(open_s, 3),
