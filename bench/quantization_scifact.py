@@ -9,8 +9,9 @@ sealed as a build seals it, then scored as ``rag eval`` scores (hybrid DBSF, the
 retriever settings, all 300 BEIR test claims) with the same embedder. A claim whose judged
 abstracts are not among the real chunks scores 0 in every variant, so the absolute figures are far
 below SciFact's published ones; what the benchmark compares is the variants against each other: the
-only difference between them is how the engine stores and searches the same vectors. Each version's quantized-vector bytes on disk are
-reported, to show the quantization was applied (Edge builds it when it optimizes a segment).
+only difference between them is how the engine stores and searches the same vectors. Each
+version's quantized-vector bytes on disk are reported, to show the quantization was applied (Edge
+builds it when it optimizes a segment).
 Target (issue 17): nDCG@10 within 0.005 of ``none``.
 Run: ``nice -n 10 python bench/quantization_scifact.py``. Results: bench/results/quantization_scifact.json.
 """
