@@ -96,6 +96,7 @@ from indexes.errors import (
     version_not_found,
 )
 from indexes.types import ChunkRecord, IndexPoint, SearchHit, SearchQuery, SparseVector
+from indexes.vector_storage import RESCORE_OVERSAMPLING, VectorStorage
 from rag.errors import RagError
 
 __all__ = ["KEYWORD_FIELDS", "EdgeEngine"]
@@ -115,8 +116,16 @@ class EdgeEngine(VectorEngine):
 
     name: str = "edge"
 
-    def __init__(self, root: Path, aliases: AliasStore, *, space: FreeSpace | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        aliases: AliasStore,
+        *,
+        space: FreeSpace | None = None,
+        storage: VectorStorage | None = None,
+    ) -> None:
         self._root = Path(root)
+        self._storage = storage or VectorStorage()
         self._aliases = aliases
         self._space = space or FreeSpace(self._root, 0)
         self._lock = threading.Lock()
@@ -148,7 +157,7 @@ class EdgeEngine(VectorEngine):
             path.parent.mkdir(parents=True, exist_ok=True)
             shard: qe.EdgeShard | None = None
             try:
-                shard = qe.EdgeShard.create(str(path), _edge_config(dim))
+                shard = qe.EdgeShard.create(str(path), _edge_config(dim, self._storage))
                 for field in KEYWORD_FIELDS:
                     shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
                 shard.flush()
@@ -355,9 +364,20 @@ def _damaged(exc: BaseException, index: str, version: int, path: Path, what: str
     return StorageDamaged(f"storage of {index}@{version} at {path} {what}: {exc}")
 
 
-def _edge_config(dim: int) -> qe.EdgeConfig:
+def _edge_config(dim: int, storage: VectorStorage) -> qe.EdgeConfig:
+    quantization = (
+        qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+        if storage.quantization == "int8"
+        else None
+    )
+    dense = qe.EdgeVectorParams(
+        size=dim,
+        distance=qe.Distance.Cosine,
+        memory=qe.Memory.Cold if storage.on_disk else None,
+        quantization_config=quantization,
+    )
     return qe.EdgeConfig(
-        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        vectors={DENSE_VECTOR: dense},
         sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
     )
 
@@ -395,6 +415,13 @@ def _search_filter(query: SearchQuery) -> qe.Filter | None:
     return qe.Filter(must=must) if must else None
 
 
+# A version holding int8 vectors is scanned with them and its best candidates rescored with the
+# full vectors; on a version without quantization these parameters change nothing.
+_DENSE_PARAMS = qe.SearchParams(
+    quantization=qe.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+)
+
+
 def _query_request(query: SearchQuery) -> qe.QueryRequest:
     flt = _search_filter(query)
     dense = qe.Query.Nearest([float(x) for x in query.dense], using=DENSE_VECTOR)
@@ -408,11 +435,11 @@ def _query_request(query: SearchQuery) -> qe.QueryRequest:
         "with_vector": [DENSE_VECTOR],
     }
     if query.mode == "dense":
-        return qe.QueryRequest(query=dense, **common)
+        return qe.QueryRequest(query=dense, params=_DENSE_PARAMS, **common)
     if query.mode == "sparse":
         return qe.QueryRequest(query=sparse, **common)
     prefetches = [
-        qe.Prefetch(limit=query.prefetch_limit, query=dense, filter=flt),
+        qe.Prefetch(limit=query.prefetch_limit, query=dense, filter=flt, params=_DENSE_PARAMS),
         qe.Prefetch(limit=query.prefetch_limit, query=sparse, filter=flt),
     ]
     # The stubs type the query as ``Fusion`` although ``Fusion.Rrf`` is what the binding takes.

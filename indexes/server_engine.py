@@ -55,6 +55,7 @@ from indexes.engine import (
 )
 from indexes.errors import EngineError, InvalidInput, VersionExists, version_not_found
 from indexes.types import ChunkRecord, IndexPoint, SearchHit, SearchQuery, SparseVector
+from indexes.vector_storage import RESCORE_OVERSAMPLING, VectorStorage
 
 __all__ = ["QdrantServerEngine"]
 
@@ -63,6 +64,28 @@ _SCROLL_PAGE = 256
 _VERSION_SEP = "__v"
 
 _T = TypeVar("_T")
+
+# As in the Edge engine: a quantized collection is scanned with its int8 vectors and its best
+# candidates rescored with the full vectors.
+_DENSE_PARAMS = models.SearchParams(
+    quantization=models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+)
+
+
+def _vector_params(dim: int, storage: VectorStorage) -> models.VectorParams:
+    quantization = (
+        models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+        )
+        if storage.quantization == "int8"
+        else None
+    )
+    return models.VectorParams(
+        size=dim,
+        distance=models.Distance.COSINE,
+        on_disk=True if storage.on_disk else None,
+        quantization_config=quantization,
+    )
 
 
 class QdrantServerEngine(VectorEngine):
@@ -73,8 +96,19 @@ class QdrantServerEngine(VectorEngine):
 
     name: str = "qdrant"
 
-    def __init__(self, client: QdrantClient, prefix: str = "", *, seal_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        client: QdrantClient,
+        prefix: str = "",
+        *,
+        seal_timeout: float = 600.0,
+        storage: VectorStorage | None = None,
+    ) -> None:
         self._client = client
+        self._storage = storage or VectorStorage()
+        # Rescoring is asked for while quantization is configured (qdrant-client's local mode warns
+        # about any search parameter, and a server rescores quantized searches by default).
+        self._dense_params = _DENSE_PARAMS if self._storage.quantization != "none" else None
         self._prefix = prefix
         self._seal_timeout = seal_timeout
 
@@ -102,9 +136,7 @@ class QdrantServerEngine(VectorEngine):
         try:
             self._client.create_collection(
                 name,
-                vectors_config={
-                    DENSE_VECTOR: models.VectorParams(size=dim, distance=models.Distance.COSINE),
-                },
+                vectors_config={DENSE_VECTOR: _vector_params(dim, self._storage)},
                 sparse_vectors_config={
                     SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF),
                 },
@@ -174,12 +206,14 @@ class QdrantServerEngine(VectorEngine):
             "with_vectors": [DENSE_VECTOR],
         }
         if query.mode == "dense":
-            kwargs.update(query=dense, using=DENSE_VECTOR)
+            kwargs.update(query=dense, using=DENSE_VECTOR, search_params=self._dense_params)
         elif query.mode == "sparse":
             kwargs.update(query=sparse, using=SPARSE_VECTOR)
         else:
             kwargs["prefetch"] = [
-                models.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.prefetch_limit, filter=flt),
+                models.Prefetch(
+                    query=dense, using=DENSE_VECTOR, limit=query.prefetch_limit, filter=flt, params=self._dense_params
+                ),
                 models.Prefetch(query=sparse, using=SPARSE_VECTOR, limit=query.prefetch_limit, filter=flt),
             ]
             kwargs["query"] = (

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from indexes.catalog import Catalog, CatalogAliasStore
 from indexes.engine import VectorEngine
+from indexes.vector_storage import VectorStorage
 from indexes.versions import VersionRegistry
 from rag.access.audit import AuditLog
 from rag.settings import Settings
@@ -51,14 +52,21 @@ def build_engine(settings: Settings, catalog: Catalog) -> VectorEngine:
         from indexes.server_engine import QdrantServerEngine
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return QdrantServerEngine(QdrantClient(url=settings.qdrant_url, api_key=key))
+        return QdrantServerEngine(QdrantClient(url=settings.qdrant_url, api_key=key), storage=_storage(settings))
     from indexes.disk_space import FreeSpace
     from indexes.edge_engine import EdgeEngine
 
     settings.shards_dir.mkdir(parents=True, exist_ok=True)
     return EdgeEngine(
-        settings.shards_dir, CatalogAliasStore(catalog), space=FreeSpace(settings.data_dir, settings.min_free_bytes)
+        settings.shards_dir,
+        CatalogAliasStore(catalog),
+        space=FreeSpace(settings.data_dir, settings.min_free_bytes),
+        storage=_storage(settings),
     )
+
+
+def _storage(settings: Settings) -> VectorStorage:
+    return VectorStorage(settings.vector_quantization, settings.vectors_on_disk)
 
 
 def build_registry(settings: Settings) -> Registry:

@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     )
     qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means the embedded Qdrant Edge engine.")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    vector_quantization: Literal["none", "int8"] = Field(
+        "none",
+        description="Dense vectors of versions built from now on: `int8` keeps a scalar int8 copy in RAM that "
+        "searches scan, and rescores the best candidates with the full vectors (docs/operations.md, how cost "
+        "grows). A version keeps what it was built with.",
+    )
+    vectors_on_disk: bool = Field(
+        False,
+        description="Full dense vectors of versions built from now on stay on disk, read on demand, instead of "
+        "being cached in memory (with `int8`, only rescoring reads them). A version keeps what it was built with.",
+    )
 
     embedding_model: str = Field(
         PACKAGED_EMBEDDER,
