@@ -5,11 +5,14 @@ import { api, canPromote, el } from "./api.js";
 const SVG = "http://www.w3.org/2000/svg";
 const rate = (x) => (typeof x === "number" ? `${(x * 100).toFixed(1)}%` : "—");
 const ms = (x) => (typeof x === "number" ? `${Math.round(x)} ms` : "—");
+// The colours are repeated in app.css (.legend-live, .legend-canary): the page's CSP allows no inline styles.
+const LIVE = "#1f6feb";
+const CANARY = "#d1242f";
 const SERIES = [
-  ["live_refusal_rate", "live refusals", "#1f6feb", ""],
-  ["canary_refusal_rate", "canary refusals", "#d1242f", ""],
-  ["live_thumbs_down_rate", "live thumbs-down", "#1f6feb", "4 3"],
-  ["canary_thumbs_down_rate", "canary thumbs-down", "#d1242f", "4 3"],
+  ["live_refusal_rate", "live refusals", LIVE, ""],
+  ["canary_refusal_rate", "canary refusals", CANARY, ""],
+  ["live_thumbs_down_rate", "live thumbs-down", LIVE, "4 3"],
+  ["canary_thumbs_down_rate", "canary thumbs-down", CANARY, "4 3"],
 ];
 
 function svg(tag, attrs = {}) {
@@ -35,7 +38,7 @@ export function chart(points) {
     const coords = points.map((p, i) => (p[key] === null ? null : `${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`)).filter(Boolean);
     if (coords.length) root.append(svg("polyline", { points: coords.join(" "), fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": dash }));
   }
-  const legend = el("p", { class: "muted" }, ...SERIES.map(([, name, color, dash]) => el("span", { class: "legend", style: `color:${color}` }, `${dash ? "┄" : "━"} ${name} `)));
+  const legend = el("p", { class: "muted" }, ...SERIES.map(([, name, color, dash]) => el("span", { class: `legend ${color === LIVE ? "legend-live" : "legend-canary"}` }, `${dash ? "┄" : "━"} ${name} `)));
   return el("figure", {}, root, legend);
 }
 
