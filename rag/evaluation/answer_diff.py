@@ -22,6 +22,7 @@ from rag.assistant import Assistant
 from rag.errors import InvalidInput
 from rag.evaluation.golden import GoldenSet
 from rag.evaluation.metrics import Match, documents_in_rank_order
+from rag.retrieval import Retriever
 
 __all__ = [
     "AnswerDiff",
@@ -205,12 +206,15 @@ def diff_answers(questions: Sequence[DiffQuestion], live: AnswerFn, candidate: A
     return AnswerDiff(summary=summarize(items), items=items)
 
 
-def assistant_answers(assistant: Assistant, version: ResolvedVersion, match: Match = "source") -> AnswerFn:
+def assistant_answers(
+    assistant: Assistant, version: ResolvedVersion, match: Match = "source", *, retriever: Retriever | None = None
+) -> AnswerFn:
     """An :data:`AnswerFn` answering from ``version`` with the assistant's steps (retrieval, refusal,
-    prompt, answerer, citation check; nothing logged); documents named by ``match``."""
+    prompt, answerer, citation check; nothing logged); documents named by ``match``. ``retriever``
+    replaces the assistant's (e.g. one whose questions were embedded ahead)."""
 
     def answer(question: str) -> Answered:
-        record, hits = assistant.ask_version(question, version)
+        record, hits = assistant.ask_version(question, version, retriever=retriever)
         return Answered(
             answer=record.answer,
             refused=record.refused,

@@ -24,6 +24,7 @@ from rag.evaluation.answer_diff import AnswerDiffSummary, DiffQuestion, assistan
 from rag.evaluation.gate import VersionResolver
 from rag.evaluation.golden import GoldenSet
 from rag.evaluation.golden_stale import stale_questions
+from rag.evaluation.query_vectors import EmbeddedAhead
 from rag.what_changed import VersionTexts
 
 __all__ = ["AnswerThresholds", "answer_gate", "check_answers"]
@@ -85,10 +86,13 @@ def answer_gate(
     started = time.perf_counter()
     live = registry.resolve(IndexRef(index, int(live_info["version"])))
     candidate = ResolvedVersion(index, None, manifest.version, manifest)
+    # Each question is searched on both versions: embed them all once, in batches, for both.
+    ahead = EmbeddedAhead(assistant.retriever.embedders, [assistant.check_question(q.question) for q in questions])
+    retriever = assistant.retriever.with_embedders(ahead)
     diff = diff_answers(
         questions,
-        assistant_answers(assistant, live, golden.match),
-        assistant_answers(assistant, candidate, golden.match),
+        assistant_answers(assistant, live, golden.match, retriever=retriever),
+        assistant_answers(assistant, candidate, golden.match, retriever=retriever),
     )
     stale = stale_questions(golden, live.manifest, manifest, lambda m, e: texts.text(m.index, m.version, e))
     ok, reasons = check_answers(diff.summary, thresholds)
