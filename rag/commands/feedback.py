@@ -145,4 +145,4 @@ def golden_stale(
     out.print(f"{index}@{number} against v{diff.get('live_version')}: {len(stale)} golden questions stale for review")
     for s in stale:
         where = "; ".join(" > ".join(p) for p in s.get("sections", [])) or "-"
-        out.print(f"{s['id']}\t{s['doc']}\t{s['reason']}\t{where}\t{s['question']}", markup=False, highlight=False)
+        out.print(f"{s['id']}  {s['doc']}  {s['reason']}  {where}  {s['question']}", markup=False, highlight=False)
