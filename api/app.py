@@ -17,6 +17,7 @@ from api.metrics import BuildCollector, Metrics
 from api.middleware import RequestContextMiddleware
 from api.routes import (
     access,
+    answer_diff,
     ask,
     canary_analysis,
     changes,
@@ -111,6 +112,7 @@ def create_app(
         history.router,
         receipts.router,
         changes.router,
+        answer_diff.router,
     ):
         app.include_router(router, responses=AUTH_ERRORS)
     # The pages and their static files are public (they hold no data; the API calls they make need a

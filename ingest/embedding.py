@@ -94,6 +94,15 @@ class Embedder:
         backend.no_padding()
         self._backend = backend
         self._batcher: EmbeddingBatcher | None = None
+        self._queries: dict[str, Matrix] = {}
+
+    def with_query_vectors(self, vectors: dict[str, Matrix]) -> Embedder:
+        """A view of this embedder (same model) whose :meth:`encode_query` returns the given vector
+        for a question it holds (e.g. a question set embedded ahead in one batch) and embeds any
+        other question as usual."""
+        view = copy.copy(self)
+        view._queries = {**self._queries, **vectors}
+        return view
 
     def batched(self, batcher: EmbeddingBatcher) -> Embedder:
         """A view of this embedder (same model) whose encoding goes through ``batcher``'s worker."""
@@ -144,6 +153,9 @@ class Embedder:
 
     def encode_query(self, text: str) -> Matrix:
         """Embed one question; a normalized 1-D vector."""
+        known = self._queries.get(text)
+        if known is not None:
+            return known
         vector: Matrix = self.encode_documents([text])[0]
         return vector
 

@@ -339,6 +339,26 @@ class Assistant:
                 raise
         return self._finish(prep, draft, save=record)
 
+    def ask_version(
+        self, question: str, version: ResolvedVersion, *, retriever: Retriever | None = None
+    ) -> tuple[AnswerRecord, list[SearchHit]]:
+        """Answer from ``version`` as given (e.g. a sealed candidate that is not ready yet), with the
+        same steps as :meth:`ask` and no access filter; nothing is logged. Returns the record and the
+        chunks retrieved for it, best first. ``retriever`` replaces the assistant's own (e.g. one
+        whose questions were embedded ahead)."""
+        t0 = time.perf_counter()
+        text = self.check_question(question)
+        t1 = time.perf_counter()
+        search = retriever or self.retriever
+        hits = search.search(version, text, self.top_k)
+        focus = search.focus(version, text)
+        refused = self.refuses(version, text, hits, focus)
+        prep = _Prepared(text, text, version, hits, refused, None, focus, None, None, t0, t1, time.perf_counter())
+        draft = None
+        if not refused:
+            draft = self.answerer.answer(Evidence(question=text, hits=hits, focus=focus), self._prompt(prep))
+        return self._finish(prep, draft, save=False), hits
+
     def stream(
         self,
         question: str,

@@ -8,7 +8,8 @@ RagError
 ├── NotFound                (404)
 │   ├── IndexNotFound
 │   ├── VersionNotFound
-│   └── DocumentNotFound
+│   ├── DocumentNotFound
+│   └── AnswerDiffNotFound         a version the gate kept no answer diff for
 ├── PayloadTooLarge         (413)  an upload over the size limit
 ├── UnsupportedMediaType    (415)  an upload whose content is not a supported document type
 ├── Conflict                (409)  e.g. promoting a version that is not ready
@@ -20,6 +21,7 @@ RagError
 from __future__ import annotations
 
 __all__ = [
+    "AnswerDiffNotFound",
     "Conflict",
     "ConversationTooLong",
     "ConversationWithoutQuestion",
@@ -81,6 +83,10 @@ class VersionNotFound(NotFound):
 
 class DocumentNotFound(NotFound):
     code = "document_not_found"
+
+
+class AnswerDiffNotFound(NotFound):
+    code = "answer_diff_not_found"
 
 
 class PayloadTooLarge(RagError):

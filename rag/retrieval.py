@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -76,6 +77,12 @@ class Retriever:
         if unknown:
             raise ValueError(f"unknown retrieval settings: {', '.join(sorted(unknown))}")
         return Retriever(self.engine, self.embedders, **{**options, **changes})
+
+    def with_embedders(self, embedders: EmbedderPool) -> Retriever:
+        """The same retriever (every setting, the same engine) taking its embedders from ``embedders``."""
+        view = copy.copy(self)
+        view.embedders = embedders
+        return view
 
     def describe(self) -> dict[str, Any]:
         """The settings that shape a ranking, as plain values (for reports and answer records)."""

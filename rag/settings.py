@@ -129,6 +129,23 @@ class Settings(BaseSettings):
         description="Promotion gate: the most recall@5 or MRR@10 on the golden set may drop below the "
         "live version's before a new version is held back.",
     )
+    gate_answer_diff: bool = Field(
+        True,
+        description="Promotion gate: also answer the golden set (and an `unanswerable.jsonl` beside it) on the "
+        "live version and the candidate, keep the per-question answer diff and mark stale golden questions.",
+    )
+    gate_max_lost_source: int | None = Field(
+        None,
+        ge=0,
+        description="Promotion gate: the most golden questions (a count) whose answer may lose its expected source "
+        "(the live answer cited an expected document, the candidate's cites none); unset: reported only.",
+    )
+    gate_max_newly_refused: int | None = Field(
+        None,
+        ge=0,
+        description="Promotion gate: the most golden questions (a count) the candidate may newly refuse; "
+        "unset: reported only.",
+    )
     golden_set: Path | None = Field(
         None,
         description="Golden question set (JSON Lines) the promotion gate scores new versions on; "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexes.answer_diffs import AnswerDiffs
 from indexes.canary import DEFAULT_CANARY_SHARE
 from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
@@ -50,6 +51,8 @@ from rag.canary.runs import CanaryRuns
 from rag.canary.watch import CanaryWatch
 from rag.canary.webhook import Webhook
 from rag.conversation import CombiningCondenser, Condenser, ModelCondenser
+from rag.evaluation.answer_diff import diff_questions
+from rag.evaluation.answer_gate import AnswerThresholds, answer_gate
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
@@ -57,6 +60,7 @@ from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.settings import Settings
+from rag.what_changed import VersionTexts
 
 __all__ = [
     "JobServices",
@@ -90,6 +94,10 @@ class Services:
     sources: SourceSync
     canary: CanaryWatch
     """Measures running canaries and acts on their policy (its thread runs in ``rag serve`` only)."""
+    texts: VersionTexts
+    """The text each version holds of its documents (what changed, receipts, stale golden questions)."""
+    answer_diffs: AnswerDiffs
+    """The answer diff the gate kept for each version it gated."""
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -144,11 +152,29 @@ def build_jobs(services: Services) -> JobServices:
         golden = load_golden_set(settings.golden_set)
         gated_index = settings.default_index
 
+        questions = diff_questions(golden, settings.golden_set.parent)
+        thresholds = AnswerThresholds(
+            max_lost_source=settings.gate_max_lost_source, max_newly_refused=settings.gate_max_newly_refused
+        )
+
         def gate(index: str, manifest: Manifest) -> dict[str, Any]:
             if index != gated_index:
                 return {}
-            return gate_evaluation(
+            result = gate_evaluation(
                 services.assistant.retriever, services.registry, index, manifest, golden, settings.gate_tolerance
+            )
+            if not settings.gate_answer_diff:
+                return result
+            return answer_gate(
+                result,
+                assistant=services.assistant,
+                registry=services.registry,
+                texts=services.texts,
+                store=services.answer_diffs,
+                manifest=manifest,
+                golden=golden,
+                questions=questions,
+                thresholds=thresholds,
             )
 
         hooks.gate = gate
@@ -379,6 +405,8 @@ def build_services(
         web_sign_in=build_web_sign_in(settings, authenticator.verifier, catalog.engine),
         sources=sources,
         canary=canary,
+        texts=VersionTexts(catalog, engine, builder.texts),
+        answer_diffs=AnswerDiffs(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

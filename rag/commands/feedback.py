@@ -1,4 +1,5 @@
-"""``rag feedback`` and ``rag golden``: export feedback, mark it reviewed, turn it into golden-set candidates."""
+"""``rag feedback`` and ``rag golden``: export feedback, mark it reviewed, turn it into golden-set candidates,
+list golden questions gone stale."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag.commands.common import err, fail, out
+from rag.commands.common import err, fail, metadata, out
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -120,3 +121,28 @@ def golden_add_from_feedback(
         for c in added:
             fh.write(json.dumps(c.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
     out.print(f"added {len(added)} candidates to {output} ({len(feedback)} reviewed negative feedback records)")
+
+
+@golden_app.command("stale")
+def golden_stale(
+    index: Annotated[str, typer.Argument(help="Index name.")] = "policies",
+    version: Annotated[
+        int | None, typer.Option(help="The gated version (default: the newest one gated with an answer diff).")
+    ] = None,
+) -> None:
+    """Golden questions whose expected passage changed in a gated version (against the version live
+    then): review them so the golden set does not drift from the documents."""
+    from indexes.answer_diffs import AnswerDiffs
+
+    with metadata() as engine:
+        store = AnswerDiffs(engine)
+        number = version if version is not None else store.latest_version(index)
+        diff = store.get(index, number) if number is not None else None
+    if number is None or diff is None:
+        which = f"{index}@{version}" if version is not None else index
+        raise fail(f"no answer diff for {which}: a version is diffed when the gate runs with a live version")
+    stale = diff.get("stale_questions", [])
+    out.print(f"{index}@{number} against v{diff.get('live_version')}: {len(stale)} golden questions stale for review")
+    for s in stale:
+        where = "; ".join(" > ".join(p) for p in s.get("sections", [])) or "-"
+        out.print(f"{s['id']}  {s['doc']}  {s['reason']}  {where}  {s['question']}", markup=False, highlight=False)

@@ -41,6 +41,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/indexes/{name}/history"): "employee",  # actors only for owners and admins
     ("GET", "/v1/indexes/{name}/changes"): "employee",  # documents of the caller's groups only
     ("GET", "/v1/indexes/{name}/documents/{doc_id}/changes"): "employee",
+    ("GET", "/v1/indexes/{name}/versions/{version}/answer-diff"): "owner*",  # golden answers quote any document
     ("POST", "/v1/indexes/{name}/promote"): "admin",
     ("POST", "/v1/indexes/{name}/rollback"): "admin",
     ("POST", "/v1/indexes/{name}/canary"): "admin",

@@ -2,7 +2,7 @@
 
 Ask: the answer streams in, citations open their passage and the document, feedback is stored, an
 uncovered question says so. Admin: promote a version and roll back, and the alias moves; a build
-started from the page is followed to its end.
+started from the page is followed to its end; a gated version's answer diff opens side by side.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ import httpx
 import pytest
 
 from api.app import create_app
+from indexes.manifest import Manifest
 from ingest.embedding import Embedder
 from ingest.sources.specs import FolderSpec
+from rag.evaluation.answer_diff import diff_questions
+from rag.evaluation.answer_gate import AnswerThresholds, answer_gate
+from rag.evaluation.gate import gate_evaluation
+from rag.evaluation.golden import load_golden_set
 from rag.wiring import Services, build_services
 from tests.conftest import SAMPLE_DIR, make_settings
 from tests.support.live_server import LiveServer
@@ -304,3 +309,49 @@ def test_an_employee_sees_no_admin_buttons(server: LiveServer, browser: Any) -> 
         expect(pg.get_by_role("button", name="Roll back to the previous version")).to_be_hidden()
     finally:
         context.close()
+
+
+def test_admin_shows_a_gated_versions_answer_diff_side_by_side(server: LiveServer, page: Page, tmp_path: Path) -> None:
+    services = _services(server)
+    golden_file = tmp_path / "golden.jsonl"
+    golden_file.write_text(
+        '{"id": "a01", "question": "How many days of paid vacation do I get each year if I work full time?", '
+        '"doc_ids": ["people/annual-leave.md"], "evidence": "28 working days of paid annual leave"}\n'
+        '{"id": "a37", "question": "What laptop do engineers get?", "doc_ids": ["it/equipment.md"]}\n'
+    )
+    golden = load_golden_set(golden_file)
+    source = tmp_path / "edited"
+    shutil.copytree(SAMPLE_DIR, source)
+    (source / "it/equipment.md").unlink()
+    leave = source / "people/annual-leave.md"
+    leave.write_text(leave.read_text().replace("28 working days", "26 working days"))
+
+    def gate(manifest: Manifest) -> Manifest:
+        result = gate_evaluation(services.assistant.retriever, services.registry, "policies", manifest, golden, 0.02)
+        result = answer_gate(
+            result,
+            assistant=services.assistant,
+            registry=services.registry,
+            texts=services.texts,
+            store=services.answer_diffs,
+            manifest=manifest,
+            golden=golden,
+            questions=diff_questions(golden),
+            thresholds=AnswerThresholds(max_lost_source=0),
+        )
+        return manifest.model_copy(update={"evaluation": {**manifest.evaluation, "gate": result}})
+
+    version = services.builder.build("policies", source, finalize=gate).manifest.version
+    page.goto(server.url + "/admin")
+    section = page.locator("#answers-section")
+    expect(section).to_be_visible()
+    page.get_by_label("Version", exact=True).select_option(str(version))
+    page.get_by_role("button", name="Show answer diff").click()
+    expect(page.locator("#answers .answer-summary")).to_contain_text(f"v{version} against v1: ")
+    changed = page.locator("#answers details[data-question='a37']")
+    expect(changed).to_contain_text("loses its expected source")
+    changed.locator("summary").click()
+    expect(changed.locator(".side-by-side > div")).to_have_count(2)
+    expect(changed.locator(".side-by-side > div").first).to_contain_text("Live v1")
+    expect(changed.locator(".side-by-side > div").first).to_contain_text("it/equipment.md")
+    expect(page.locator("#answers")).to_contain_text("a37 (it/equipment.md, removed)")

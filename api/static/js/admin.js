@@ -1,5 +1,6 @@
 // The admin page: indexes, versions with manifests and gate scores, aliases and canary, jobs with
-// live progress, a diff between versions, and build / promote / roll back for the roles allowed.
+// live progress, a diff between versions, a gated version's answer diff, and build / promote / roll back
+// for the roles allowed.
 import { api, canBuild, canPromote, el, keyField, sessionControls, whoAmI } from "./api.js";
 import { loadCanary } from "./canary.js";
 
@@ -128,6 +129,9 @@ async function loadVersions() {
     if (details.length) rows.push(el("tr", {}, el("td", { colspan: 7 }, details)));
   }
   $("versions").replaceChildren(...rows);
+  const diffed = versions.filter((v) => v.manifest?.evaluation?.gate?.answers?.summary);
+  $("answers-section").hidden = !canBuild(me, selected) || !diffed.length;
+  $("answers-version").replaceChildren(...diffed.map((v) => el("option", { value: v.version }, `v${v.version}: ${v.manifest.evaluation.gate.answers.summary.text}`)));
   const options = (sel) => versions.map((v) => el("option", { value: v.version, selected: sel(v) }, `v${v.version}`));
   $("diff-from").replaceChildren(...options((v) => v === versions[1]));
   $("diff-to").replaceChildren(...options((v) => v === versions[0]));
@@ -297,6 +301,54 @@ async function showSectionChanges(d) {
     }),
   );
 }
+
+/** One side of a question's answer diff: the answer, refused or not, what it cites, the expected document's rank. */
+function answerSide(label, side) {
+  const cited = side.cited.map((c) => `${c.doc} > ${c.heading_path.slice(1).join(" > ") || c.title}`);
+  return el(
+    "div",
+    {},
+    el("h4", {}, label),
+    el("p", { class: side.refused ? "muted" : "" }, side.refused ? `Refused: ${side.answer}` : side.answer),
+    el("p", { class: "muted" }, cited.length ? `Cites ${[...new Set(cited)].join("; ")}` : "Cites nothing"),
+    el("p", { class: "muted" }, side.expected_rank ? `Expected document ranks ${side.expected_rank}` : "Expected document not retrieved"),
+  );
+}
+
+function answerItem(d, item) {
+  const flags = [
+    item.lost_source ? "loses its expected source" : null,
+    item.newly_refused ? "newly refused" : null,
+    item.newly_answered ? "newly answered" : null,
+    item.gained_source ? "gains its expected source" : null,
+  ].filter(Boolean);
+  return el(
+    "details",
+    { class: "answer-change", "data-question": item.id },
+    el("summary", {}, `${item.id}: ${item.question}`, flags.length ? el("span", { class: "badge failed" }, flags.join(", ")) : null),
+    el("div", { class: "side-by-side" }, answerSide(`Live v${d.live_version}`, item.live), answerSide(`Candidate v${d.version}`, item.candidate)),
+  );
+}
+
+$("answers-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const version = $("answers-version").value;
+  try {
+    const d = await api(`/v1/indexes/${selected}/versions/${version}/answer-diff?changed_only=true`);
+    const limits = Object.entries(d.thresholds).filter(([, v]) => v !== null).map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`);
+    $("answers").replaceChildren(
+      el("p", { class: "answer-summary" }, `v${d.version} against v${d.live_version}: ${d.summary.text} (of ${d.summary.questions} questions).`),
+      el("p", { class: "muted" }, `Answered by ${d.answerer}; ${limits.length ? `thresholds: ${limits.join(", ")}` : "no thresholds: reported only"}; ${d.passed ? "within them" : "over them"}.`),
+      ...d.items.map((item) => answerItem(d, item)),
+      el("h3", {}, `Golden questions stale for review (${d.stale.length})`),
+      d.stale.length
+        ? el("ul", {}, ...d.stale.map((s) => el("li", {}, `${s.id} (${s.doc}, ${s.reason.replaceAll("_", " ")}): ${s.question}`)))
+        : el("p", { class: "muted" }, "none"),
+    );
+  } catch (error) {
+    $("answers").replaceChildren(el("p", { class: "error" }, `Cannot show the answer diff: ${error.message}`));
+  }
+});
 
 async function start() {
   try {
