@@ -12,12 +12,16 @@ from rag.cli import app
 
 runner = CliRunner()
 
+# The HR line is published in two documents: a build keeps it (a contact point of the corpus), and the
+# reuse check must redact exactly as the build does, or the unchanged corpus would look changed.
 CORPUS = {
     "acme/leave.md": (
         "# Leave\n\nEvery Acme employee gets 26 days of annual leave per calendar\nyear, booked in the HR portal.\n"
+        "Questions: call the HR line at (415) 555-0199.\n"
     ),
     "acme/travel.md": (
         "# Travel\n\nHotel stays are reimbursed up to $150 per night.\nBook travel through the travel desk.\n"
+        "Questions: call the HR line at (415) 555-0199.\n"
     ),
     "globex/leave.md": "# Leave\n\nGlobex employees get 30 days of annual leave per year.\n",
 }
