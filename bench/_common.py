@@ -10,9 +10,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ROOT", "SAMPLE_QUESTIONS", "SHARED_DATA", "machine", "percentile", "timer", "write_result"]
+if TYPE_CHECKING:
+    import uuid
+
+    from indexes.types import ChunkRecord
+
+__all__ = ["ROOT", "SAMPLE_QUESTIONS", "SHARED_DATA", "copied_chunk", "machine", "percentile", "timer", "write_result"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RAG_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -73,3 +78,18 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return path
+
+
+def copied_chunk(chunk: ChunkRecord, copy: int, namespace: uuid.UUID) -> ChunkRecord:
+    """``chunk`` itself for copy 0, else its ``copy``-th copy with an id and a document of its own
+    (stable: the same chunk, copy and namespace give the same ids), for benchmarks that grow a corpus."""
+    import dataclasses
+    import uuid as uuid_module
+
+    if not copy:
+        return chunk
+    return dataclasses.replace(
+        chunk,
+        chunk_id=str(uuid_module.uuid5(namespace, f"{chunk.chunk_id}:{copy}")),
+        doc_id=f"{chunk.doc_id}#copy{copy}",
+    )

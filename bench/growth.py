@@ -49,7 +49,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import RESULTS, ROOT, SHARED_DATA, percentile, write_result
+from bench._common import RESULTS, ROOT, SHARED_DATA, copied_chunk, percentile, write_result
 from indexes.manifest import DocumentEntry, Manifest
 from indexes.refs import IndexRef
 from indexes.types import IndexPoint, SearchQuery
@@ -173,13 +173,7 @@ def _batches(real: list[IndexPoint], total: int) -> Iterator[list[IndexPoint]]:
         for k, j in enumerate(js.tolist()):
             src = real[j % len(real)]
             copy = j // len(real)
-            chunk = dataclasses.replace(src.chunk, groups=[f"team-{j % GROUPS}"])
-            if copy:
-                chunk = dataclasses.replace(
-                    chunk,
-                    chunk_id=str(uuid.uuid5(COPY_NAMESPACE, f"{chunk.chunk_id}:{copy}")),
-                    doc_id=f"{chunk.doc_id}#copy{copy}",
-                )
+            chunk = copied_chunk(dataclasses.replace(src.chunk, groups=[f"team-{j % GROUPS}"]), copy, COPY_NAMESPACE)
             out.append(IndexPoint(chunk=chunk, dense=rows[k].tolist(), sparse=src.sparse))
         yield out
 

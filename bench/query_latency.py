@@ -27,7 +27,6 @@ Writes ``bench/results/query_latency.json``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -49,7 +48,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, SHARED_DATA, percentile, write_result
+from bench._common import ROOT, SHARED_DATA, copied_chunk, percentile, write_result
 from indexes.engine import VectorEngine
 from indexes.manifest import DocumentEntry, Manifest
 from indexes.refs import IndexRef
@@ -183,13 +182,7 @@ def _points(real: list[IndexPoint], dense: npt.NDArray[np.float32], batch: int =
         for j in range(lo, min(lo + batch, total)):
             src = real[j % len(real)]
             copy = j // len(real)
-            chunk = src.chunk
-            if copy:
-                chunk = dataclasses.replace(
-                    chunk,
-                    chunk_id=str(uuid.uuid5(COPY_NAMESPACE, f"{chunk.chunk_id}:{copy}")),
-                    doc_id=f"{chunk.doc_id}#copy{copy}",
-                )
+            chunk = copied_chunk(src.chunk, copy, COPY_NAMESPACE)
             out.append(IndexPoint(chunk=chunk, dense=dense[j].tolist(), sparse=src.sparse))
         yield out
 
