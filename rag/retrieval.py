@@ -16,6 +16,7 @@ from rag.errors import EmbedderUnavailable
 from rag.near_duplicates import collapse_near_duplicates
 from rag.question_scope import scope_of, scoped_doc_ids
 from rag.reranking import Reranker
+from rag.sentence_ranking import SentenceRanker
 
 __all__ = ["Retriever"]
 
@@ -45,6 +46,8 @@ class Retriever:
         rerank_candidates: int = 30,
         scope_questions: bool = True,
         collapse_duplicates: bool = True,
+        sentence_ranker: SentenceRanker | None = None,
+        sentence_candidates: int = 0,
     ) -> None:
         self.engine = engine
         self.embedders = embedders
@@ -57,6 +60,8 @@ class Retriever:
         self.rerank_candidates = rerank_candidates
         self.scope_questions = scope_questions
         self.collapse_duplicates = collapse_duplicates
+        self.sentence_ranker = sentence_ranker
+        self.sentence_candidates = sentence_candidates if sentence_ranker is not None else 0
         self._sparse: dict[SparseSpec, SparseEncoder] = {}
         self._lock = threading.Lock()
 
@@ -72,6 +77,8 @@ class Retriever:
             "rerank_candidates": self.rerank_candidates,
             "scope_questions": self.scope_questions,
             "collapse_duplicates": self.collapse_duplicates,
+            "sentence_ranker": self.sentence_ranker,
+            "sentence_candidates": self.sentence_candidates,
         }
         unknown = set(changes) - set(options)
         if unknown:
@@ -96,6 +103,7 @@ class Retriever:
             "rerank_candidates": self.rerank_candidates if self.reranker else None,
             "scope_questions": self.scope_questions,
             "collapse_duplicates": self.collapse_duplicates,
+            "sentence_candidates": self.sentence_candidates if self.reranker is None else 0,
         }
 
     def _sparse_encoder(self, spec: SparseSpec) -> SparseEncoder:
@@ -136,6 +144,10 @@ class Retriever:
 
         With ``scope_questions``, a question that names one part of the version by its scope
         markers (``rag.question_scope``) is searched in that part only, unless ``doc_ids`` is given.
+
+        Without a reranker and with ``sentence_candidates`` > 0, the first ``sentence_candidates``
+        fused chunks are reordered by their best sentence (``rag.sentence_ranking``), judged by the
+        version's own embedder against the question's focus.
         """
         spec = version.manifest.embedder
         embedder = self.embedders.get(spec.model_id)
@@ -146,11 +158,14 @@ class Retriever:
             )
         dense = embedder.encode_query(question).tolist()
         sparse = self._sparse_encoder(version.manifest.sparse).encode_query(question)
-        if doc_ids is None and self.scope_questions:
-            scope = scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
-            if scope.group is not None:
-                doc_ids = scoped_doc_ids(version.manifest, scope.group)
-        wanted = max(limit, self.rerank_candidates) if self.reranker else limit
+        scope = scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
+        if doc_ids is None and self.scope_questions and scope.group is not None:
+            doc_ids = scoped_doc_ids(version.manifest, scope.group)
+        by_sentence = self.reranker is None and self.sentence_ranker is not None and self.sentence_candidates > 0
+        if self.reranker:
+            wanted = max(limit, self.rerank_candidates)
+        else:
+            wanted = max(limit, self.sentence_candidates) if by_sentence else limit
         fetch = wanted + min(wanted, _SPARE_FOR_DUPLICATES) if self.collapse_duplicates else wanted
         query = SearchQuery(
             dense=dense,
@@ -169,4 +184,7 @@ class Retriever:
             hits = collapse_near_duplicates(hits, wanted)
         if self.reranker is not None:
             hits = self.reranker.rerank(question, hits)
+        elif by_sentence and self.sentence_ranker is not None:
+            focus = scope.focus if self.scope_questions else question
+            hits = self.sentence_ranker.rerank(focus, hits, embedder, self.sentence_candidates)
         return hits[:limit]

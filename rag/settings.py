@@ -100,6 +100,19 @@ class Settings(BaseSettings):
         description="A retrieved chunk whose text repeats a better-ranked one (the same passage published in "
         "two documents) is left out and the next chunk takes its place.",
     )
+    sentence_candidates: int = Field(
+        15,
+        ge=0,
+        le=100,
+        description="Without a reranker, this many fused chunks are reordered by their best sentence's "
+        "similarity to the question (sentences embedded at question time, cached); 0 turns it off.",
+    )
+    sentence_prior: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the fused rank in that order: a chunk gains sentence_prior / (1 + its rank).",
+    )
     reranker_model: str | None = Field(
         None,
         description="Cross-encoder (local path or cached name) that reorders the fused candidates; off when unset.",

@@ -59,6 +59,7 @@ from rag.feedback import FeedbackStore
 from rag.registry import build_engine
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
+from rag.sentence_ranking import SentenceRanker
 from rag.settings import Settings
 from rag.what_changed import VersionTexts
 
@@ -343,6 +344,8 @@ def build_services(
         rerank_candidates=settings.rerank_candidates,
         scope_questions=settings.scope_questions,
         collapse_duplicates=settings.collapse_duplicates,
+        sentence_ranker=SentenceRanker(prior=settings.sentence_prior),
+        sentence_candidates=settings.sentence_candidates,
     )
     builder = Builder(
         catalog,
@@ -359,6 +362,9 @@ def build_services(
     audit = AuditLog(catalog.engine)
     canary = build_canary_watch(settings, registry, audit)
     answerer = answerer or build_answerer(settings, embedder)
+    if isinstance(answerer, ExtractiveAnswerer) and answerer.similarity is not None and retriever.sentence_ranker:
+        # one sentence cache: a sentence embedded to rank chunks is not embedded again to answer
+        retriever.sentence_ranker.share(embedder, answerer.similarity)
     assistant = Assistant(
         registry,
         retriever,

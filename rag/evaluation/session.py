@@ -46,6 +46,7 @@ _SETTINGS: dict[str, Callable[[str], Any]] = {
     "rrf_k": int,
     "prefetch_limit": int,
     "rerank_candidates": int,
+    "sentence_candidates": int,
     "weights": lambda v: tuple(float(x) for x in v.split(":")),
     "scope_questions": _flag,
     "collapse_duplicates": _flag,
