@@ -3,14 +3,16 @@
 A chunk is a few hundred tokens; the fact an employee asks for is one sentence of it. Hybrid
 search scores the whole chunk, so a chunk about the right subject outranks the one holding the
 answering sentence ("right document, wrong chunk"). Here each of the first ``candidates`` chunks is
-scored by its best sentence: the cosine of the question's focus to the sentence with the one before
+scored by its best sentence: of the ``per_chunk`` sentences holding the most question terms, the
+best cosine of the question's focus to the sentence with the one before
 it, preceded by its heading path (the same text the extractive answerer judges, so their vectors
 are shared through one cache), plus a prior from the fused rank, ``prior / (1 + rank)``, so that
 the search's own order still counts.
 
 On the handbook dev set this raised evidence hit@5 (a top-5 chunk holds the answer phrase) from
-0.81 to 0.86-0.88 for every candidate count from 10 to 20 and prior from 0.5 to 1
-(docs/benchmarks.md, issue 11); the bi-encoder is the project's own embedder, no other model.
+0.81 to 0.85-0.88 for candidate counts from 10 to 20, priors from 0.5 to 1 and 3 sentences per
+chunk or all of them (docs/benchmarks.md, issue 11); 3 of about 6 halves the sentences embedded
+per question (about 40). The bi-encoder is the project's own embedder, no other model.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from indexes.types import SearchHit
 from ingest.embedding import Embedder
 from ingest.injection import looks_like_instruction
+from ingest.sparse import SparseEncoder
 from rag.answering.extractive import SentenceSimilarity
 from rag.answering.similarity import sentence_similarity
 from rag.sentences import sentence_spans
@@ -61,9 +64,12 @@ class SentenceRanker:
     def __init__(
         self,
         prior: float = 1.0,
+        per_chunk: int = 3,
         similarity_for: Callable[[Embedder], SentenceSimilarity] | None = None,
     ) -> None:
         self.prior = prior
+        self.per_chunk = per_chunk
+        self._terms = SparseEncoder()
         self._make = similarity_for or sentence_similarity
         self._similarities: dict[str, SentenceSimilarity] = {}
         self._lock = threading.Lock()
@@ -81,11 +87,20 @@ class SentenceRanker:
                 found = self._similarities[embedder.model_id] = self._make(embedder)
             return found
 
+    def _most_asked(self, contexts: list[str], asked: set[int]) -> list[str]:
+        """The ``per_chunk`` contexts holding the most question terms (ties: the earlier first)."""
+        if len(contexts) <= self.per_chunk:
+            return contexts
+        held = [len(asked.intersection(self._terms.encode_query(c).indices)) for c in contexts]
+        keep = sorted(range(len(contexts)), key=lambda i: (-held[i], i))[: self.per_chunk]
+        return [contexts[i] for i in sorted(keep)]
+
     def rerank(self, focus: str, hits: list[SearchHit], embedder: Embedder, candidates: int) -> list[SearchHit]:
         """``hits`` with the first ``candidates`` reordered by ``embedder``'s sentence vectors (see the
         class docstring)."""
         head, tail = hits[:candidates], hits[candidates:]
-        contexts = [sentence_contexts(h.chunk.text, h.chunk.heading_path) for h in head]
+        asked = set(self._terms.encode_query(focus).indices)
+        contexts = [self._most_asked(sentence_contexts(h.chunk.text, h.chunk.heading_path), asked) for h in head]
         flat = [c for group in contexts for c in group]
         if len(head) < 2 or not flat:
             return hits

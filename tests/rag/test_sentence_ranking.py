@@ -94,3 +94,22 @@ def test_retrieval_reorders_by_sentence_unless_turned_off(tmp_path: Path, servic
     assert ranker is not None
     expected = ranker.rerank(retriever.focus(version, QUESTION), fused, services.embedder, 15)
     assert [h.chunk.chunk_id for h in by_sentence] == [h.chunk.chunk_id for h in expected]
+
+
+def test_only_the_sentences_holding_the_most_question_terms_are_judged(embedder: Embedder) -> None:
+    judged: list[list[str]] = []
+
+    def similarity(question: str, sentences: list[str]) -> list[float]:
+        judged.append(sentences)
+        return [0.0] * len(sentences)
+
+    ranker = SentenceRanker(per_chunk=2, similarity_for=lambda _: similarity)
+    text = (
+        "Our offices are open on weekdays only. Vacation requests go to your supervisor first. "
+        "The kitchen is cleaned every evening. Request vacation days in advance through the portal. "
+        "Parking is free for visitors."
+    )
+    ranker.rerank(QUESTION, [_hit(text, "a", 0.5), _hit(OTHER, "b", 0.4)], embedder, candidates=2)
+    first_chunk = [c for c in judged[0] if "kitchen" in c or "vacation" in c.lower() or "Parking" in c]
+    assert len(judged[0]) == 2 + len(sentence_contexts(OTHER, []))
+    assert all("acation" in c for c in first_chunk)  # the two vacation sentences, not the kitchen or parking
