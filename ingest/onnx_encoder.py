@@ -8,9 +8,9 @@ channel and MatMul only, because per-tensor or quantized embedding tables fell t
 ~0.96 to fp32 on handbook sentences (docs/adr/0017).
 
 Exports are written once per model, quantization and weights digest into a cache folder
-(``<data_dir>/models`` in the service) and reused; nothing is downloaded. ``optimum`` (what
-sentence-transformers' own ONNX backend uses) does not install beside transformers 5 here, hence
-the export by torch itself.
+(``RAG_EMBEDDING_CACHE_DIR``, by default the user cache) and reused; nothing is downloaded.
+``optimum`` (what sentence-transformers' own ONNX backend uses) does not install beside
+transformers 5 here, hence the export by torch itself.
 """
 
 from __future__ import annotations
@@ -124,15 +124,20 @@ class OnnxSentenceModel:
     """What :class:`ingest.embedding.Embedder` needs of a sentence-transformers model, run by ONNX Runtime.
 
     ``encode`` returns the same rows, in the same order, as ``SentenceTransformer.encode`` (texts
-    are sorted by length into batches to pad less, as sentence-transformers does).
+    are sorted by length into batches to pad less, as sentence-transformers does). With
+    ``one_text_per_run`` (the int8 model) each text is run alone: its vector is the same whatever
+    it is encoded with.
     """
 
-    def __init__(self, session: Any, tokenizer: Any, max_seq_length: int, dimension: int) -> None:
+    def __init__(
+        self, session: Any, tokenizer: Any, max_seq_length: int, dimension: int, *, one_text_per_run: bool = False
+    ) -> None:
         self._session = session
         self._names = [i.name for i in session.get_inputs()]
         self.tokenizer = tokenizer
         self.max_seq_length = max_seq_length
         self._dimension = dimension
+        self._one_text_per_run = one_text_per_run
 
     @classmethod
     def from_sentence_transformer(
@@ -157,14 +162,22 @@ class OnnxSentenceModel:
             if hasattr(model, "get_embedding_dimension")
             else model.get_sentence_embedding_dimension()
         )
-        return cls(session, model.tokenizer, int(model.max_seq_length), int(dim))
+        return cls(session, model.tokenizer, int(model.max_seq_length), int(dim), one_text_per_run=quantized)
 
     def get_embedding_dimension(self) -> int:
         """Length of one vector."""
         return self._dimension
 
     def encode(self, texts: list[str], batch_size: int = 64, **_: Any) -> Matrix:
-        """L2-normalized vectors of ``texts`` (row i for texts[i]); the torch model's keyword options are ignored."""
+        """L2-normalized vectors of ``texts`` (row i for texts[i]); the torch model's keyword options are ignored.
+
+        The int8 model runs one text at a time, so a text's vector never depends on the texts it is
+        encoded with: its dynamic quantization scales activations per tensor, over every row and
+        padding position of a run, and batched with a long text a sentence's vector moved to a cosine
+        of 0.98-0.99 of its own (docs/adr/0017). One text per run is no slower for this model (no padding).
+        """
+        if self._one_text_per_run:
+            batch_size = 1
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for start in range(0, len(order), batch_size):

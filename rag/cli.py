@@ -97,6 +97,8 @@ def ingest(
     except RagError as exc:
         raise fail(exc.message) from None
     m = result.manifest
+    if result.full_build_reason:
+        out.print(result.full_build_reason)
     out.print(
         f"built [bold]{index}@{m.version}[/]: {len(m.documents)} documents, {m.chunk_count} chunks "
         f"({m.chunks_embedded} embedded, {m.chunks_reused} reused) in {m.timings_ms['total'] / 1000:.1f} s"
@@ -392,6 +394,30 @@ def serve(
 
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+
+
+@app.command("prepare-model")
+def prepare_model() -> None:
+    """Load the configured embedder once, so the first build or question does not wait for it.
+
+    The ONNX backends (the default is onnx-int8) export and quantize the packaged weights into the
+    model cache (RAG_EMBEDDING_CACHE_DIR); `make install` runs this. Never downloads anything.
+    """
+    import time
+
+    from ingest.embedding import embedder_id, load_embedder
+    from ingest.onnx_encoder import default_cache_dir
+
+    settings = Settings()
+    name = embedder_id(settings.embedding_model, settings.embedding_backend)
+    started = time.perf_counter()
+    try:
+        embedder = load_embedder(name, settings.embedding_device, cache_dir=settings.embedding_cache_dir)
+    except RagError as exc:
+        raise fail(exc.message) from None
+    folder = settings.embedding_cache_dir or default_cache_dir()
+    where = "" if settings.embedding_backend == "torch" else f"; exports in {folder}"
+    out.print(f"{embedder.model_id} ready in {time.perf_counter() - started:.1f} s{where}", soft_wrap=True)
 
 
 @app.command()

@@ -47,9 +47,17 @@ class Settings(BaseSettings):
     embedding_device: str = Field("cpu", description="torch device for the embedder.")
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
-        description="How the embedder runs: `torch`, `onnx` (ONNX Runtime, exported from the same weights on first "
-        "use) or `onnx-int8` (that export with int8 weights). Part of the embedder id: changing it needs a full build.",
+        "onnx-int8",
+        description="How the embedder runs new builds: `onnx-int8` (ONNX Runtime with int8 weights, exported from "
+        "the packaged weights at install or first use; 1.8x build throughput and a quarter of torch's question p95 "
+        "at equal retrieval quality, docs/benchmarks.md), `onnx` (the same export in fp32) or `torch`. Part of the "
+        "embedder id: a version is always queried with the backend that built it, and the first build after a "
+        "change is a full one.",
+    )
+    embedding_cache_dir: Path | None = Field(
+        None,
+        description="Where the ONNX backends keep their exported models (one file per weights digest, safe to share "
+        "between data folders and processes). Unset: `$XDG_CACHE_HOME/policy-assistant/onnx` (`~/.cache/...`).",
     )
     embedding_batching: bool = Field(
         True,
@@ -473,7 +481,7 @@ class Settings(BaseSettings):
 
         return {str(k): v for k, v in check_worsening(value).items()}
 
-    @field_validator("embedding_threads", mode="before")
+    @field_validator("embedding_threads", "embedding_cache_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value  # RAG_EMBEDDING_THREADS= (empty): unset

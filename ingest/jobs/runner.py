@@ -195,6 +195,7 @@ class BuildRunner:
                 "chunks_embedded": m.chunks_embedded,
                 "chunks_reused": m.chunks_reused,
                 "parent_version": m.parent_version,
+                "full_build": result.full_build_reason,
                 "source_revision": m.source_revision,
                 "errors": [e.model_dump() for e in m.errors],
                 "skipped": result.skipped,

