@@ -236,7 +236,7 @@ class VersionRegistry:
         return None if target is None else self.releases.get(*target)
 
     def release_for(
-        self, index: str, version: int | None = None, spec: AnswerSpec | None | object = _SAME, actor: str | None = None
+        self, index: str, version: int | None = None, spec: object = _SAME, actor: str | None = None
     ) -> Release:
         """The live release with ``version`` and/or ``spec`` swapped: an existing identical release, or a new one.
 
