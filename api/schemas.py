@@ -29,8 +29,8 @@ __all__ = [
     "PromoteRequest",
     "PromoteResult",
     "RetentionRequest",
-    "RollbackRequest",
     "RetentionResult",
+    "RollbackRequest",
     "VersionDiffOut",
     "VersionOut",
 ]

@@ -3,8 +3,8 @@
 An arm is ``live`` (the index's own alias answered) or ``canary`` (the alias ``<index>:canary``
 answered). Each arm is a release (its number is in the record, null for answers recorded before
 releases): the canary may run the live index version with another prompt or model, so the arm is
-read from the alias that answered, never from the version. A pinned answer (``policies@3``, alias null) and an as-of answer belong to no arm: they
-are not traffic the alias split.
+read from the alias that answered, never from the version. A pinned answer (``policies@3``, alias
+null) and an as-of answer belong to no arm: they are not traffic the alias split.
 """
 
 from __future__ import annotations
