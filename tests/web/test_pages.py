@@ -239,6 +239,39 @@ def test_admin_sets_and_removes_a_canary(server: LiveServer, page: Page) -> None
     assert registry.canary("policies") is None
 
 
+def test_admin_lists_releases_compares_two_and_promotes_one(server: LiveServer, page: Page) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_key}"}  # type: ignore[attr-defined]
+    registry = _services(server).registry
+    live = registry.live_release("policies")
+    assert live is not None
+    made = httpx.post(
+        f"{server.url}/v1/indexes/policies/releases",
+        json={"prompt": "answer/v1", "settings": {"top_k": 4}},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    try:
+        page.goto(server.url + "/admin")
+        row = page.locator(f"#releases tr[data-release='{number}']")
+        expect(row).to_contain_text("answer/v1")
+        expect(row).to_contain_text("top 4")
+        expect(page.locator(f"#releases tr[data-release='{live.number}']")).to_contain_text("live")
+        page.get_by_label("Release", exact=True).select_option(str(live.number))
+        page.get_by_label("against release").select_option(str(number))
+        page.get_by_role("button", name="Show differences").click()
+        diff = page.locator("#release-diff")
+        expect(diff.locator("li[data-field='prompt']")).to_have_text("prompt: answer/v2 → answer/v1")
+        expect(diff.locator("li[data-field='settings.top_k']")).to_contain_text("→ 4")
+        page.get_by_role("button", name=f"Promote release {number}").click()
+        expect(page.locator("#message")).to_contain_text(f"now names release {number}")
+        assert registry.live_release("policies").number == number  # type: ignore[union-attr]
+        expect(row).to_contain_text("live")
+    finally:
+        if registry.live_release("policies") != live:
+            registry.promote_release("policies", live.number)
+
+
 def test_admin_shows_the_canary_analysis_with_a_chart(server: LiveServer, page: Page) -> None:
     headers = {"Authorization": f"Bearer {server.admin_key}"}  # type: ignore[attr-defined]
     policy = {"min_questions": 1000, "min_duration_s": 3600}
