@@ -69,6 +69,9 @@ class ReleaseOut(BaseModel):
     canary: bool
     created_at: datetime
     created_by: str | None
+    gate: dict[str, Any] | None = Field(
+        None, description="The newest gate result of this release (`POST .../releases/{number}/gate`), if any."
+    )
 
 
 class ReleaseFieldChange(BaseModel):

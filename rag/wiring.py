@@ -15,6 +15,7 @@ from indexes.canary import DEFAULT_CANARY_SHARE
 from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
+from indexes.release_gates import ReleaseGates
 from indexes.releases import AnswerSpec, ModelSpec
 from indexes.retention import apply_retention
 from indexes.versions import VersionRegistry
@@ -102,6 +103,8 @@ class Services:
     """The text each version holds of its documents (what changed, receipts, stale golden questions)."""
     answer_diffs: AnswerDiffs
     """The answer diff the gate kept for each version it gated."""
+    release_gates: ReleaseGates
+    """The newest gate result of each release checked (``POST .../releases/{n}/gate``)."""
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -467,6 +470,7 @@ def build_services(
         canary=canary,
         texts=VersionTexts(catalog, engine, builder.texts),
         answer_diffs=AnswerDiffs(catalog.engine),
+        release_gates=ReleaseGates(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

@@ -13,7 +13,7 @@ from api.release_schemas import ReleaseCreate, ReleaseDiffOut, ReleaseFieldChang
 from api.schemas import ErrorBody
 from indexes.refs import check_index_name
 from indexes.releases import ModelSpec, Release
-from rag.errors import IndexNotFound, InvalidInput
+from rag.errors import Conflict, IndexNotFound, InvalidInput
 from rag.releases import effective_spec, new_release
 from rag.wiring import Services
 
@@ -24,8 +24,10 @@ router = APIRouter(prefix="/v1/indexes", tags=["releases"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown index or release."}}
 
 
-def release_out(services: Services, release: Release) -> ReleaseOut:
-    """The API form of ``release``, with what it answers with in this process."""
+def release_out(services: Services, release: Release, gates: dict[int, dict[str, Any]] | None = None) -> ReleaseOut:
+    """The API form of ``release``, with what it answers with in this process and its gate result."""
+    if gates is None:
+        gates = services.release_gates.all(release.index)
     registry = services.registry
     live = registry.live_release(release.index)
     canary = registry.canary(release.index)
@@ -43,6 +45,7 @@ def release_out(services: Services, release: Release) -> ReleaseOut:
         canary=canary is not None and canary.release == release.number,
         created_at=release.created_at,
         created_by=release.created_by,
+        gate=gates.get(release.number),
     )
 
 
@@ -94,7 +97,8 @@ def create_release(name: str, body: ReleaseCreate, services: ServicesDep, princi
 def list_releases(name: str, services: ServicesDep, principal: Employee) -> list[ReleaseOut]:
     """Every release of an index, newest first, with the live and canary ones marked."""
     _known_index(services, name)
-    return [release_out(services, r) for r in services.registry.releases.list(name)]
+    gates = services.release_gates.all(name)
+    return [release_out(services, r, gates) for r in services.registry.releases.list(name)]
 
 
 def _flat(prefix: str, value: Any, into: dict[str, Any]) -> dict[str, Any]:
@@ -140,3 +144,50 @@ def get_release(
     """One release of an index."""
     _known_index(services, name)
     return release_out(services, services.registry.releases.get(name, number))
+
+
+@router.post(
+    "/{name}/releases/{number}/gate",
+    response_model=ReleaseOut,
+    responses={
+        **_NOT_FOUND,
+        409: {"model": ErrorBody, "description": "No golden set configured, no live release, or it is the live one."},
+    },
+)
+def gate_release_route(
+    name: str,
+    number: Annotated[int, Path(ge=1, le=MAX_VERSION, description="A release number.")],
+    services: ServicesDep,
+    principal: Admin,
+) -> ReleaseOut:
+    """Check a release against the live one on the golden set (RAG_GOLDEN_SET) and keep the result:
+    retrieval scores when the index version differs, the answer diff when the prompt, model or retrieval
+    settings differ (thresholds RAG_GATE_MAX_*). Runs while the request waits (one answer per golden
+    question and release)."""
+    from rag.evaluation.answer_diff import diff_questions
+    from rag.evaluation.answer_gate import AnswerThresholds
+    from rag.evaluation.golden import load_golden_set
+    from rag.evaluation.release_gate import gate_release
+
+    _known_index(services, name)
+    settings = services.settings
+    with services.audit.action(principal, "release.gate", index=name, target=f"release {number}") as audited:
+        release = services.registry.releases.get(name, number)
+        if settings.golden_set is None:
+            raise Conflict("no golden set is configured: set RAG_GOLDEN_SET to gate releases")
+        golden = load_golden_set(settings.golden_set)
+        result = gate_release(
+            release,
+            assistant=services.assistant,
+            registry=services.registry,
+            settings=settings,
+            golden=golden,
+            questions=diff_questions(golden, settings.golden_set.parent),
+            thresholds=AnswerThresholds(
+                max_lost_source=settings.gate_max_lost_source, max_newly_refused=settings.gate_max_newly_refused
+            ),
+            tolerance=settings.gate_tolerance,
+        )
+        services.release_gates.put(name, number, result)
+        audited.details.update(passed=result["passed"], changed=result["changed"], live_release=result["live_release"])
+    return release_out(services, release)

@@ -52,6 +52,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/indexes/{name}/releases"): "employee",  # names of prompts, models and endpoints, no secrets
     ("GET", "/v1/indexes/{name}/releases/diff"): "employee",
     ("GET", "/v1/indexes/{name}/releases/{number}"): "employee",
+    ("POST", "/v1/indexes/{name}/releases/{number}/gate"): "admin",
     ("PUT", "/v1/indexes/{name}/source"): "admin",
     ("GET", "/v1/indexes/{name}/source"): "owner*",
     ("GET", "/v1/indexes/{name}/documents"): "owner*",

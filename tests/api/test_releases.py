@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import ClientFactory, services_of
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import GOLDEN_DIR, SAMPLE_DIR
 from tests.support.openai_server import FAKE_API_KEY, OpenAITestServer
 
 BASE = "/v1/indexes/policies"
@@ -150,3 +152,36 @@ def test_a_release_answers_with_its_own_prompt_and_model(client_factory: ClientF
         back = client.post("/v1/ask", json=Q).json()
         assert (back["model"]["provider"], back["prompt"]["version"], back["release"]) == ("extractive", "v2", 1)
         assert len(server.requests) == 2
+
+
+def test_the_gate_runs_for_a_release(client_factory: ClientFactory, tmp_path: Path) -> None:
+    """Settings changed: the golden answers are diffed (and fail over the threshold); only the index
+    version changed: the retrieval gate runs. The result is kept with the release."""
+    picked = [
+        line
+        for line in (GOLDEN_DIR / "golden.jsonl").read_text().splitlines()
+        if line.strip() and json.loads(line)["doc_ids"][0] in ("people/annual-leave.md", "it/equipment.md")
+    ]
+    golden = tmp_path / "golden" / "golden.jsonl"
+    golden.parent.mkdir()
+    golden.write_text("\n".join(picked) + "\n")
+    client = client_factory(golden_set=golden, gate_max_newly_refused=0)
+    strict = client.post(
+        f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}}
+    )
+    number = strict.json()["number"]
+    gated = client.post(f"{BASE}/releases/{number}/gate")
+    assert gated.status_code == 200, gated.text
+    gate = gated.json()["gate"]
+    assert (gate["changed"], gate["retrieval"], gate["passed"], gate["live_release"]) == (["settings"], None, False, 1)
+    assert gate["answers"]["summary"]["newly_refused"] == len(picked)
+    assert any("newly refused > max 0" in r for r in gate["reasons"])
+    assert client.get(f"{BASE}/releases/{number}").json()["gate"] == gate
+
+    services_of(client).builder.build("policies", SAMPLE_DIR)  # v2: the same documents
+    by_version = client.post(f"{BASE}/releases", json={"version": 2}).json()["number"]
+    gate = client.post(f"{BASE}/releases/{by_version}/gate").json()["gate"]
+    assert (gate["changed"], gate["answers"], gate["passed"]) == (["version"], None, True)
+    assert gate["retrieval"]["new"]["version"] == 2 and gate["retrieval"]["live"]["version"] == 1
+    live = client.post(f"{BASE}/releases/1/gate")
+    assert live.status_code == 409 and "live release" in live.json()["error"]["message"]
