@@ -180,7 +180,7 @@ def gate_release_route(
             release,
             assistant=services.assistant,
             registry=services.registry,
-            settings=settings,
+            effective=lambda r: effective_spec(r, settings),
             golden=golden,
             questions=diff_questions(golden, settings.golden_set.parent),
             thresholds=AnswerThresholds(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from indexes.releases import AnswerSpec
 from prompts import PromptTemplate
-from rag.answer_check import AnswerChecker
 from rag.answering.base import Answerer
-from rag.retrieval import Retriever
+
+if TYPE_CHECKING:  # types only: the answerers do not depend on checking or retrieval at run time
+    from rag.answer_check import AnswerChecker
+    from rag.retrieval import Retriever
 
 __all__ = ["AnswererPool", "Profile"]
 

@@ -16,10 +16,10 @@ model and retrieval settings).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from indexes.releases import Release
+from indexes.releases import AnswerSpec, Release
 from indexes.versions import ResolvedVersion, VersionRegistry
 from rag.assistant import Assistant
 from rag.errors import Conflict
@@ -27,8 +27,6 @@ from rag.evaluation.answer_diff import DiffQuestion, assistant_answers, diff_ans
 from rag.evaluation.answer_gate import AnswerThresholds, check_answers
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import GoldenSet
-from rag.releases import effective_spec
-from rag.settings import Settings
 
 __all__ = ["gate_release"]
 
@@ -45,7 +43,7 @@ def gate_release(
     *,
     assistant: Assistant,
     registry: VersionRegistry,
-    settings: Settings,
+    effective: Callable[[Release], AnswerSpec],
     golden: GoldenSet,
     questions: Sequence[DiffQuestion],
     thresholds: AnswerThresholds,
@@ -54,7 +52,8 @@ def gate_release(
     """The gate result of ``candidate`` against the live release: ``live_release``, ``changed`` (what
     differs), ``retrieval`` and/or ``answers`` (None when not compared), ``passed`` and ``reasons``.
 
-    Raises Conflict when the index has no live release, or the candidate is the live one.
+    ``effective`` gives what a release answers with here (``rag.releases.effective_spec`` with the
+    settings). Raises Conflict when the index has no live release, or the candidate is the live one.
     """
     live = registry.live_release(candidate.index)
     if live is None:
@@ -62,7 +61,7 @@ def gate_release(
     if live.number == candidate.number:
         raise Conflict(f"release {candidate.number} is the live release: nothing to compare it with")
     started = time.perf_counter()
-    old, new = effective_spec(live, settings), effective_spec(candidate, settings)
+    old, new = effective(live), effective(candidate)
     changed = [
         name
         for name, differs in (
