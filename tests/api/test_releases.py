@@ -117,10 +117,13 @@ def test_promote_canary_and_rollback_by_release_and_by_version(client: TestClien
     assert back.status_code == 200 and (back.json()["release"], back.json()["previous_release"]) == (v1, 3)
     to_first = client.post(f"{BASE}/rollback", json={"release": 1})
     assert to_first.status_code == 200 and to_first.json()["release"] == 1
-    history = client.get(f"{BASE}/history").json()
-    assert history, "the history lists the switches"
     receipt = client.get(f"/v1/answers/{client.post('/v1/ask', json=Q).json()['answer_id']}/receipt").json()
     assert receipt["release"]["number"] == 1 and receipt["release"]["follows_settings"] is True
+    pinned = client.post("/v1/ask", json={**Q, "index": "policies@2"}).json()
+    assert (pinned["release"], pinned["index"]["version"], pinned["prompt"]["version"]) == (None, 2, "v2")
+    assert client.get(f"/v1/answers/{pinned['answer_id']}/receipt").json()["release"] is None
+    spans = client.get(f"{BASE}/history").json()
+    assert [s["release"] for s in spans][-3:] == [3, v1, 1]
 
 
 def test_a_release_answers_with_its_own_prompt_and_model(client_factory: ClientFactory) -> None:
