@@ -148,6 +148,8 @@ class VersionRegistry:
             release = self.live_release(ref.name)
             if release is not None:
                 manifest = self._ready_manifest(release.index, release.version)
+                if not self.engine.has_version(release.index, release.version):
+                    raise storage_missing(self.engine, release.index, release.version)
                 return ResolvedVersion(release.index, ref.name, release.version, manifest, release)
             target = self.engine.resolve_alias(ref.name)
             if target is None:
