@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.fields import MAX_VERSION, AsOf, FreeText, Name, Question, VersionNumber
 from rag.canary.policy import CanaryPolicyOverride
@@ -30,6 +30,7 @@ __all__ = [
     "PromoteResult",
     "RetentionRequest",
     "RetentionResult",
+    "RollbackRequest",
     "VersionDiffOut",
     "VersionOut",
 ]
@@ -124,10 +125,26 @@ class IndexSummary(BaseModel):
     canary_share: float | None = Field(None, description="Share of unpinned questions the canary answers.")
 
 
-class PromoteRequest(BaseModel):
+class _ReleaseOrVersion(BaseModel):
+    """Exactly one of ``release`` (a release of the index) and ``version`` (the live release with that
+    index version swapped)."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    version: VersionNumber
+    version: VersionNumber | None = Field(
+        None, description="An index version: the live release with this version (prompt and model kept)."
+    )
+    release: VersionNumber | None = Field(None, description="A release of the index (`GET .../releases`).")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _ReleaseOrVersion:
+        if (self.version is None) == (self.release is None):
+            raise ValueError("give exactly one of `version` and `release`")
+        return self
+
+
+class PromoteRequest(_ReleaseOrVersion):
+    """Point the alias at a release, or at the live release with another index version."""
 
 
 class PromoteResult(BaseModel):
@@ -137,14 +154,22 @@ class PromoteResult(BaseModel):
     alias: str
     version: int
     previous_version: int | None
+    release: int | None = Field(None, description="The release the alias names now.")
+    previous_release: int | None = Field(None, description="The release it named before.")
 
 
-class CanaryRequest(BaseModel):
-    """Make a ready version the canary, answering ``share`` of the questions that name no version."""
+class RollbackRequest(BaseModel):
+    """Roll back to a particular earlier promoted release (default: the one before the live release)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    version: VersionNumber
+    release: VersionNumber | None = None
+
+
+class CanaryRequest(_ReleaseOrVersion):
+    """Make a release (or the live release with another ready version) the canary, answering ``share``
+    of the questions that name no version."""
+
     share: float = Field(
         gt=0,
         le=1,
@@ -163,6 +188,7 @@ class CanaryOut(BaseModel):
     alias: str
     version: int
     share: float
+    release: int | None = Field(None, description="The release the canary answers with.")
 
 
 class CanaryRemoved(BaseModel):

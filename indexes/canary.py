@@ -75,6 +75,8 @@ class Canary:
     index: str
     version: int
     share: float
+    release: int | None = None
+    """The release the canary answers with (None: a canary set without one, before releases)."""
 
     @property
     def alias(self) -> str:
@@ -99,20 +101,35 @@ class CanaryStore:
         share = self._catalog.get_canary_share(index)
         if share is None:
             return None
-        target = self._engine.resolve_alias(canary_alias(index))
+        alias = canary_alias(index)
+        target = self._engine.resolve_alias(alias)
         if target is None or target[0] != index:
             return None
-        return Canary(index=index, version=target[1], share=share)
+        release = self._catalog.get_release_alias(alias)
+        number = release[1] if release is not None and release[0] == index else None
+        return Canary(index=index, version=target[1], share=share, release=number)
 
-    def put(self, index: str, version: int, share: float) -> Canary:
-        """Make ``version`` the canary with ``share`` (replacing any canary) and record it."""
+    def put(
+        self, index: str, version: int, share: float, *, release: int | None = None, actor: str | None = None
+    ) -> Canary:
+        """Make ``version`` (as release ``release``, when given) the canary with ``share`` (replacing any
+        canary) and record it; the canary alias names the release in the event's transaction."""
         share = check_share(share)
         previous = self.get(index)
         alias = canary_alias(index)
         self._engine.set_alias(alias, index, version)
         self._catalog.set_canary_share(index, share)
-        self._catalog.record_alias_event(alias, index, version, previous.version if previous else None, CANARY_ACTION)
-        return Canary(index=index, version=version, share=share)
+        self._catalog.record_alias_event(
+            alias,
+            index,
+            version,
+            previous.version if previous else None,
+            CANARY_ACTION,
+            actor,
+            release=release,
+            point="set",
+        )
+        return Canary(index=index, version=version, share=share, release=release)
 
     def remove(
         self, index: str, *, action: str = CANARY_REMOVED_ACTION, actor: str | None = None, reason: str | None = None
@@ -127,11 +144,23 @@ class CanaryStore:
         self._catalog.delete_canary_share(index)
         self._engine.delete_alias(alias)
         if current is not None:
-            self._catalog.record_alias_event(alias, index, current.version, current.version, action, actor, reason)
+            self._catalog.record_alias_event(
+                alias,
+                index,
+                current.version,
+                current.version,
+                action,
+                actor,
+                reason,
+                release=current.release,
+                point="clear",
+            )
+        else:
+            self._catalog.set_release_alias(alias, index, None)
         return current
 
     def note(self, canary: Canary, action: str, actor: str, reason: str) -> None:
         """Record an event about ``canary`` in its alias history without moving the alias (``canary_ready``)."""
         self._catalog.record_alias_event(
-            canary.alias, canary.index, canary.version, canary.version, action, actor, reason
+            canary.alias, canary.index, canary.version, canary.version, action, actor, reason, release=canary.release
         )

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -86,6 +87,26 @@ version_drops_table = sa.Table(
 )
 """When retention dropped each version (versions dropped by an older release have no row)."""
 
+release_aliases_table = sa.Table(
+    "release_aliases",
+    metadata,
+    sa.Column("alias", sa.String(160), primary_key=True),
+    sa.Column("index_name", sa.String(128), nullable=False),
+    sa.Column("release_number", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The release each alias names (``indexes.releases``); switched in the transaction that records the
+alias event, so a reader sees the old release or the new one."""
+
+alias_event_releases_table = sa.Table(
+    "alias_event_releases",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("release_number", sa.Integer, nullable=False),
+)
+"""The release each alias event switched to (or removed); events recorded before releases existed were
+linked by the migration (``indexes.release_migration``)."""
+
 canaries_table = sa.Table(
     "canaries",
     metadata,
@@ -110,8 +131,9 @@ def _event_at_statement() -> sa.Select[tuple[object, ...]]:
         .label("until")
     )
     return (
-        sa.select(events, alias_actors_table.c.actor, until)
+        sa.select(events, alias_actors_table.c.actor, alias_event_releases_table.c.release_number, until)
         .outerjoin(alias_actors_table, alias_actors_table.c.event_id == events.c.id)
+        .outerjoin(alias_event_releases_table, alias_event_releases_table.c.event_id == events.c.id)
         .where(events.c.alias == sa.bindparam("alias"), events.c.at <= moment)
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(1)
@@ -159,6 +181,10 @@ class AliasEvent:
     at: datetime
     actor: str | None = None
     reason: str | None = None
+    release: int | None = None
+    """The release the event switched to or removed (None: an event without one)."""
+    id: int | None = None
+    """The event's row id (None for an event not read from the catalog)."""
 
 
 def _now() -> datetime:
@@ -432,8 +458,15 @@ class Catalog:
         action: str,
         actor: str | None = None,
         reason: str | None = None,
+        *,
+        release: int | None = None,
+        point: Literal["set", "clear"] | None = None,
     ) -> None:
-        """Append an alias switch (and who made it and why, when known) to the history, in one transaction."""
+        """Append an alias switch (and who made it and why, when known) to the history, in one transaction.
+
+        ``release`` links the event to the release it concerns; ``point="set"`` makes ``alias`` name that
+        release in the same transaction, ``point="clear"`` makes it name none.
+        """
         with self._db.begin() as conn:
             result = conn.execute(
                 alias_events_table.insert().values(
@@ -450,6 +483,41 @@ class Catalog:
                 conn.execute(alias_actors_table.insert().values(event_id=event_id, actor=actor[:256]))
             if reason:
                 conn.execute(alias_reasons_table.insert().values(event_id=event_id, reason=reason))
+            if release is not None:
+                conn.execute(alias_event_releases_table.insert().values(event_id=event_id, release_number=release))
+            if point is not None:
+                self._point(conn, alias, index, release if point == "set" else None)
+
+    @staticmethod
+    def _point(conn: sa.Connection, alias: str, index: str, release: int | None) -> None:
+        t = release_aliases_table
+        if release is None:
+            conn.execute(t.delete().where(t.c.alias == alias))
+            return
+        updated = conn.execute(
+            t.update().where(t.c.alias == alias).values(index_name=index, release_number=release, updated_at=_now())
+        ).rowcount
+        if not updated:
+            conn.execute(t.insert().values(alias=alias, index_name=index, release_number=release, updated_at=_now()))
+
+    def get_release_alias(self, alias: str) -> tuple[str, int] | None:
+        """The (index, release number) an alias names, or None when it names no release."""
+        t = release_aliases_table
+        with self._db.connect() as conn:
+            row = conn.execute(sa.select(t.c.index_name, t.c.release_number).where(t.c.alias == alias)).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def set_release_alias(self, alias: str, index: str, release: int | None) -> None:
+        """Make ``alias`` name ``release`` (None: no release) without recording an event (the migration)."""
+        with self._db.begin() as conn:
+            self._point(conn, alias, index, release)
+
+    def link_event_release(self, event_id: int, release: int) -> None:
+        """Link an alias event recorded without a release to one (the migration); an existing link stays."""
+        t = alias_event_releases_table
+        with self._db.begin() as conn:
+            if conn.execute(sa.select(t.c.event_id).where(t.c.event_id == event_id)).first() is None:
+                conn.execute(t.insert().values(event_id=event_id, release_number=release))
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
         """Every switch of ``alias``, oldest first, with who made it where that was recorded."""
@@ -482,9 +550,15 @@ class Catalog:
     @staticmethod
     def _events_query() -> sa.Select[tuple[object, ...]]:
         return (
-            sa.select(alias_events_table, alias_actors_table.c.actor, alias_reasons_table.c.reason)
+            sa.select(
+                alias_events_table,
+                alias_actors_table.c.actor,
+                alias_reasons_table.c.reason,
+                alias_event_releases_table.c.release_number,
+            )
             .outerjoin(alias_actors_table, alias_actors_table.c.event_id == alias_events_table.c.id)
             .outerjoin(alias_reasons_table, alias_reasons_table.c.event_id == alias_events_table.c.id)
+            .outerjoin(alias_event_releases_table, alias_event_releases_table.c.event_id == alias_events_table.c.id)
         )
 
     @staticmethod
@@ -499,6 +573,8 @@ class Catalog:
             at=_aware(m["at"]) or _now(),
             actor=None if m["actor"] is None else str(m["actor"]),
             reason=None if m.get("reason") is None else str(m["reason"]),
+            release=None if m.get("release_number") is None else int(m["release_number"]),
+            id=int(m["id"]),
         )
 
     def list_aliases(self) -> dict[str, tuple[str, int]]:

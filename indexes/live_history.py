@@ -62,6 +62,8 @@ class LiveSpan:
     action: str
     actor: str | None
     previous_version: int | None
+    release: int | None = None
+    """The release the switch named (None: an event recorded without one)."""
 
 
 def _span(event: AliasEvent, following: AliasEvent | None) -> LiveSpan:
@@ -73,6 +75,7 @@ def _span(event: AliasEvent, following: AliasEvent | None) -> LiveSpan:
         action=event.action,
         actor=event.actor,
         previous_version=event.previous_version,
+        release=event.release,
     )
 
 
@@ -107,4 +110,5 @@ def live_at(catalog: Catalog, index: str, moment: datetime) -> LiveSpan:
         action=event.action,
         actor=event.actor,
         previous_version=event.previous_version,
+        release=event.release,
     )

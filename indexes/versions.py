@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from indexes.canary import CANARY_ACTIONS, Canary, CanaryStore, check_share
+from indexes.canary import CANARY_ACTIONS, CANARY_REMOVED_ACTION, Canary, CanaryStore, check_share
 from indexes.catalog import Catalog, VersionInfo, VersionState
 from indexes.engine import VectorEngine
 from indexes.errors import AlreadyLive, ShardBusy, StorageDamaged
@@ -19,9 +19,13 @@ from indexes.live_history import LiveSpan, VersionDropped, live_at
 from indexes.manifest import Manifest
 from indexes.purge import check_not_purged
 from indexes.refs import IndexRef
+from indexes.release_migration import migrate_releases
+from indexes.releases import AnswerSpec, Release, ReleaseStore
 from rag.errors import Conflict, IndexNotFound, InvalidInput, VersionNotFound
 
-__all__ = ["Draw", "ResolvedVersion", "VersionRegistry"]
+__all__ = ["Draw", "ResolvedVersion", "Switch", "VersionRegistry"]
+
+_SAME: object = object()
 
 Draw = Callable[[], float]
 """A source of uniform random numbers in ``[0, 1)``; decides which requests the canary answers."""
@@ -39,6 +43,17 @@ class ResolvedVersion:
     alias: str | None
     version: int
     manifest: Manifest
+    release: Release | None = None
+    """The release that answers (None: a pinned version, answered with the process's settings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """An alias switch to a release: the release now named and the release and version named before."""
+
+    release: Release
+    previous_release: int | None
+    previous_version: int | None
 
 
 class VersionRegistry:
@@ -67,6 +82,9 @@ class VersionRegistry:
     def __init__(self, catalog: Catalog, engine: VectorEngine, *, draw: Draw | None = None) -> None:
         self.catalog = catalog
         self.engine = engine
+        self.releases = ReleaseStore(catalog.engine)
+        """The releases of every index (``indexes.releases``); aliases name them."""
+        migrate_releases(catalog, engine)
         self.canaries = CanaryStore(catalog, engine)
         self._draw: Draw = draw or random.Random().random
         # Manifests of ready versions, read once: the fields queries use (embedder, sparse settings)
@@ -127,6 +145,12 @@ class VersionRegistry:
             canary = self._canary_draw(ref.name)
             if canary is not None:
                 return canary
+            release = self.live_release(ref.name)
+            if release is not None:
+                manifest = self._ready_manifest(release.index, release.version)
+                if not self.engine.has_version(release.index, release.version):
+                    raise storage_missing(self.engine, release.index, release.version)
+                return ResolvedVersion(release.index, ref.name, release.version, manifest, release)
             target = self.engine.resolve_alias(ref.name)
             if target is None:
                 self._raise_if_live_missing(ref.name)
@@ -168,7 +192,9 @@ class VersionRegistry:
         )
         if not self.engine.has_version(ref.name, span.version):
             raise storage_missing(self.engine, ref.name, span.version)
-        return ResolvedVersion(index=ref.name, alias=ref.name, version=span.version, manifest=manifest), span
+        release = self.releases.get(ref.name, span.release) if span.release is not None else None
+        resolved = ResolvedVersion(ref.name, ref.name, span.version, manifest, release)
+        return resolved, span
 
     def _canary_draw(self, index: str) -> ResolvedVersion | None:
         """The canary version when the index has a ready canary and the draw picks it, else None."""
@@ -178,7 +204,8 @@ class VersionRegistry:
         if self.catalog.version_state(index, canary.version) != VersionState.READY:
             return None
         manifest = self._ready_manifest(index, canary.version)
-        return ResolvedVersion(index=index, alias=canary.alias, version=canary.version, manifest=manifest)
+        release = self.releases.get(index, canary.release) if canary.release is not None else None
+        return ResolvedVersion(index, canary.alias, canary.version, manifest, release)
 
     def _ready_manifest(self, index: str, version: int) -> Manifest:
         """The manifest of a ready version (cached); 404-style errors when it is not ready."""
@@ -203,6 +230,42 @@ class VersionRegistry:
             raise VersionNotFound(f"index {index!r} version {version} is {info.state}, not ready")
         return info
 
+    # releases -----------------------------------------------------------------------------------
+
+    def live_release(self, index: str) -> Release | None:
+        """The release the index's alias names, or None (before the first promotion)."""
+        target = self.catalog.get_release_alias(index)
+        return None if target is None else self.releases.get(*target)
+
+    def release_for(
+        self, index: str, version: int | None = None, spec: object = _SAME, actor: str | None = None
+    ) -> Release:
+        """The live release with ``version`` and/or ``spec`` swapped: an existing identical release, or a new one.
+
+        ``spec`` left out keeps the live release's (following the settings when it does, and when there
+        is no live release). The version must be ready (404-style errors otherwise; nothing is stored).
+        """
+        live = self.live_release(index)
+        if version is None:
+            if live is None:
+                self._index_exists(index)
+                raise Conflict(f"index {index!r} has no live release: name a version")
+            version = live.version
+        self._ready(index, version)
+        wanted: AnswerSpec | None
+        if spec is _SAME:
+            wanted = live.spec if live is not None else None
+        else:
+            assert spec is None or isinstance(spec, AnswerSpec)
+            wanted = spec
+        if live is not None and live.version == version and live.spec == wanted:
+            return live
+        return self.releases.find(index, version, wanted) or self.releases.create(index, version, wanted, actor)
+
+    def _index_exists(self, index: str) -> None:
+        if not self.catalog.list_versions(index):
+            raise IndexNotFound(f"unknown index {index!r}")
+
     def promote(
         self,
         index: str,
@@ -214,31 +277,63 @@ class VersionRegistry:
     ) -> int | None:
         """Point the index's alias at a ready version; returns the version it named before.
 
-        ``actor`` (who asked) and ``reason`` (why, when given) are recorded with the alias switch in the history.
+        The alias names a release: the live release with the index version swapped (an identical
+        release is reused, else one is made). ``actor`` (who asked) and ``reason`` (why, when given)
+        are recorded with the alias switch in the history.
 
         Refuses (409) the live version itself, a version whose storage fails a search, and a version
         holding a document purged after its files were collected; the alias does not move.
         """
-        previous = self._check_promotable(index, version)
-        pause_point("promote")
-        self.engine.set_alias(index, index, version)
-        self.catalog.record_alias_event(index, index, version, previous, action, actor, reason)
-        self._retire_canary(index, version)
-        return previous
+        live = self.live_release(index)
+        if live is not None and live.version == version:
+            self._ready(index, version)
+            raise AlreadyLive(f"{index}@{version} is already live; nothing changed")
+        if live is None and self.live_version(index) == version:
+            raise AlreadyLive(f"{index}@{version} is already live; nothing changed")
+        self._ready(index, version)
+        release = self.release_for(index, version, actor=actor)
+        return self.promote_release(index, release.number, action=action, actor=actor, reason=reason).previous_version
 
-    def _check_promotable(self, index: str, version: int) -> int | None:
+    def promote_release(
+        self,
+        index: str,
+        number: int,
+        *,
+        action: str = "promote",
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Switch:
+        """Point the index's alias at release ``number``: one switch of the engine alias (its version) and
+        of the release alias, recorded in the history with the release.
+
+        Refuses (409) the live release itself, and a version that is not ready, whose storage fails a
+        search or that holds a purged document; the alias does not move.
+        """
+        release = self.releases.get(index, number)
+        live = self.live_release(index)
+        if live is not None and live.number == number:
+            raise AlreadyLive(f"{index} release {number} is already live; nothing changed")
+        previous = self._check_switchable(index, release.version, "promote")
+        pause_point("promote")
+        self.engine.set_alias(index, index, release.version)
+        self.catalog.record_alias_event(
+            index, index, release.version, previous, action, actor, reason, release=number, point="set"
+        )
+        self._retire_canary(index, release)
+        return Switch(release, live.number if live is not None else None, previous)
+
+    def _check_switchable(self, index: str, version: int, verb: str) -> int | None:
         """Every check before the alias may name ``version``; returns the live version.
 
-        Refuses a version that is not ready (404-style), the live version itself (AlreadyLive)
-        and a version whose storage fails a search (StorageDamaged, 409).
+        Refuses a version that is not ready (404-style), one holding a purged document, and one
+        whose storage fails a search (StorageDamaged, 409).
         """
         info = self._ready(index, version)
         live = self.live_version(index)
-        if live == version:
-            raise AlreadyLive(f"{index}@{version} is already live; nothing changed")
         assert info.manifest is not None
         check_not_purged(self.catalog, info.manifest)
-        self._probe_before_switch(info, "promote")
+        if live != version:
+            self._probe_before_switch(info, verb)
         return live
 
     def _probe_before_switch(self, info: VersionInfo, verb: str) -> None:
@@ -256,7 +351,11 @@ class VersionRegistry:
 
         Canary events (``canary``, ``canary_removed``) never move the live alias and are skipped.
         """
-        stack: list[int] = []
+        return [version for version, _ in self._stack(index)]
+
+    def _stack(self, index: str) -> list[tuple[int, int | None]]:
+        """(version, release) promoted and not rolled back, oldest first."""
+        stack: list[tuple[int, int | None]] = []
         for event in self.catalog.alias_history(index):
             if event.action in CANARY_ACTIONS:
                 continue
@@ -264,34 +363,52 @@ class VersionRegistry:
                 if stack:
                     stack.pop()
             else:
-                stack.append(event.version)
+                stack.append((event.version, event.release))
         return stack
 
     def rollback(self, index: str, *, actor: str | None = None) -> tuple[int, int]:
-        """Return the alias to the previously promoted version; returns (from, to), never equal.
+        """Return the alias to the previously promoted release; returns the (from, to) versions.
 
-        ``actor`` (who asked) is recorded with the alias switch in the history.
-
-        Skips earlier entries that are the live version itself or no longer ready. Raises
-        ``Conflict`` when nothing was promoted before the live version, and StorageDamaged (409)
-        when the version to return to fails its probe (the alias is left as it is).
+        ``actor`` (who asked) is recorded with the alias switch in the history. See :meth:`rollback_release`.
         """
-        live = self.live_version(index)
-        if live is None:
-            if not self.catalog.list_versions(index):
-                raise IndexNotFound(f"unknown index {index!r}")
+        switch = self.rollback_release(index, actor=actor)
+        assert switch.previous_version is not None
+        return switch.previous_version, switch.release.version
+
+    def rollback_release(self, index: str, *, actor: str | None = None, to: int | None = None) -> Switch:
+        """Return the alias to the previously promoted release (or to release ``to``, which must have
+        been promoted before); never to the live release itself.
+
+        Skips earlier entries that are the live release or whose version is no longer ready. Raises
+        ``Conflict`` when nothing was promoted before the live release, and StorageDamaged (409) when
+        the version to return to fails its probe (the alias is left as it is).
+        """
+        live = self.live_release(index)
+        live_version = self.live_version(index)
+        if live is None and live_version is None:
+            self._index_exists(index)
             raise Conflict(f"index {index!r} has no live version to roll back")
-        stack = self.promoted_stack(index)
+        stack = self._stack(index)
+        if to is not None:
+            self.releases.get(index, to)
+            if not any(number == to for _, number in stack[:-1]) or (live is not None and live.number == to):
+                raise Conflict(f"release {to} of {index!r} is not an earlier promoted release to roll back to")
         while len(stack) >= 2:
-            target = stack[-2]
-            info = self.catalog.get_version(index, target)
-            if target != live and info is not None and info.state == VersionState.READY and info.manifest is not None:
+            version, number = stack[-2]
+            info = self.catalog.get_version(index, version)
+            same = number == live.number if live is not None and number is not None else version == live_version
+            wanted = to is None or number == to
+            if wanted and not same and info is not None and info.state == VersionState.READY and info.manifest:
                 check_not_purged(self.catalog, info.manifest)
-                self._probe_before_switch(info, "roll back to")
-                self.engine.set_alias(index, index, target)
-                self.catalog.record_alias_event(index, index, target, live, "rollback", actor)
-                self._retire_canary(index, target)
-                return live, target
+                if version != live_version:
+                    self._probe_before_switch(info, "roll back to")
+                release = self.releases.get(index, number) if number is not None else self.release_for(index, version)
+                self.engine.set_alias(index, index, version)
+                self.catalog.record_alias_event(
+                    index, index, version, live_version, "rollback", actor, release=release.number, point="set"
+                )
+                self._retire_canary(index, release)
+                return Switch(release, live.number if live is not None else None, live_version)
             stack.pop(-2)
         raise Conflict(f"index {index!r} has no earlier promoted version to roll back to")
 
@@ -304,26 +421,61 @@ class VersionRegistry:
     def set_canary(self, index: str, version: int, share: float) -> Canary:
         """Make a ready version the canary, answering ``share`` (0 < share <= 1) of unpinned requests.
 
-        Raises InvalidInput for a bad share, IndexNotFound / VersionNotFound unless the version
-        is ready, and Conflict when the index has no live version or the version is the live one.
+        The canary is the live release with the index version swapped. Raises InvalidInput for a bad
+        share, IndexNotFound / VersionNotFound unless the version is ready, and Conflict when the index
+        has no live version or the version is the live one.
         """
         share = check_share(share)
         self._ready(index, version)
-        live = self.live_version(index)
+        live = self.live_release(index)
         if live is None:
             raise Conflict(f"index {index!r} has no live version: promote one before adding a canary")
-        if live == version:
+        if live.version == version:
             raise Conflict(f"{index} v{version} is already live; a canary must be another version")
-        return self.canaries.put(index, version, share)
+        return self.set_canary_release(index, self.release_for(index, version).number, share)
 
-    def remove_canary(self, index: str) -> Canary | None:
-        """Remove the index's canary; returns it, or None when there was none (a no-op)."""
+    def set_canary_release(self, index: str, number: int, share: float, *, actor: str | None = None) -> Canary:
+        """Make release ``number`` the canary, answering ``share`` of unpinned requests.
+
+        Raises InvalidInput for a bad share, ReleaseNotFound, VersionNotFound unless its version is
+        ready, and Conflict when the index has no live release or the release is the live one.
+        """
+        share = check_share(share)
+        release = self.releases.get(index, number)
+        self._ready(index, release.version)
+        live = self.live_release(index)
+        if live is None:
+            raise Conflict(f"index {index!r} has no live version: promote one before adding a canary")
+        if live.number == number:
+            raise Conflict(f"{index} release {number} is already live; a canary must be another release")
+        return self.canaries.put(index, release.version, share, release=number, actor=actor)
+
+    def canary_release(self, index: str) -> Release | None:
+        """The release the canary answers with, or None without a canary (or one set before releases)."""
+        canary = self.canaries.get(index)
+        return None if canary is None or canary.release is None else self.releases.get(index, canary.release)
+
+    def remove_canary(
+        self,
+        index: str,
+        *,
+        action: str = CANARY_REMOVED_ACTION,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Canary | None:
+        """Remove the index's canary; returns it, or None when there was none (a no-op).
+
+        The alias history of ``<index>:canary`` records ``action`` (``canary_removed``, or
+        ``canary_rolled_back`` from the canary analysis) with who removed it and why.
+        """
         if not self.catalog.list_versions(index):
             raise IndexNotFound(f"unknown index {index!r}")
-        return self.canaries.remove(index)
+        return self.canaries.remove(index, action=action, actor=actor, reason=reason)
 
-    def _retire_canary(self, index: str, live: int) -> None:
-        """Remove the canary once the live alias names its version."""
+    def _retire_canary(self, index: str, live: Release) -> None:
+        """Remove the canary once the live alias names its release (a canary set before releases: its version)."""
         canary = self.canaries.get(index)
-        if canary is not None and canary.version == live:
+        if canary is None:
+            return
+        if canary.release == live.number or (canary.release is None and canary.version == live.version):
             self.canaries.remove(index)

@@ -19,6 +19,7 @@ from rag.answer_check import WITHHELD, AnswerChecker
 from rag.answer_log import AnswerLog
 from rag.answer_stream import Citations, Delta, Final, MarkerFilter, StreamEvent, draft_from_text
 from rag.answering.base import Answerer, Draft, Evidence
+from rag.answering.pool import AnswererPool, Profile
 from rag.citations import check_citations
 from rag.conversation import CombiningCondenser, Condenser, Turn
 from rag.errors import InvalidInput, QuestionTooLong
@@ -78,13 +79,18 @@ class _Prepared:
     focus: str
     as_of: datetime | None
     span: LiveSpan | None
+    profile: Profile
     t0: float
     t1: float
     t2: float
 
 
 class Assistant:
-    """Answers questions; every answer is recorded with the version, prompt and model behind it.
+    """Answers questions; every answer is recorded with the release, version, prompt and model behind it.
+
+    A question resolved to a pinned release is answered with that release's profile (prompt, model,
+    retrieval settings) from ``profiles``; a release that follows the settings, and a pinned index
+    version, with the answerer, prompt and settings given here.
 
     Guarantees: a question the version's refusal decision rejects (its calibrated model, or the
     best evidence below ``refusal_threshold`` for a version without one) is refused without
@@ -106,6 +112,7 @@ class Assistant:
         checker: AnswerChecker | None = None,
         condenser: Condenser | None = None,
         observer: AnswerObserver | None = None,
+        profiles: AnswererPool | None = None,
     ) -> None:
         self.registry = registry
         self.retriever = retriever
@@ -122,6 +129,8 @@ class Assistant:
         """Makes a follow-up question standalone from the earlier turns."""
         self.observer = observer
         """Told about recorded answers and model failures (None: nobody)."""
+        self.profiles = profiles
+        """The profiles of pinned releases (None: every release answers with the settings)."""
         self._terms = SparseEncoder()
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
@@ -155,23 +164,40 @@ class Assistant:
             version = self.registry.resolve(ref)
         else:
             version, span = self.registry.resolve_as_of(ref, as_of)
+        profile = self.profile(version)
         t1 = time.perf_counter()
         query = self.condenser.standalone(text, history) if history else text  # timed with retrieval
-        hits = self.retriever.search(version, query, top_k or self.top_k, groups=groups)
-        focus = self.retriever.focus(version, query)
-        refused = self.refuses(version, query, hits, focus)
+        hits = profile.retriever.search(version, query, top_k or profile.top_k, groups=groups)
+        focus = profile.retriever.focus(version, query)
+        refused = self.refuses(version, query, hits, focus, profile)
         t2 = time.perf_counter()
-        return _Prepared(text, query, version, hits, refused, asked_by, focus, as_of, span, t0, t1, t2)
+        return _Prepared(text, query, version, hits, refused, asked_by, focus, as_of, span, profile, t0, t1, t2)
 
-    def refuses(self, version: ResolvedVersion, question: str, hits: list[SearchHit], focus: str | None = None) -> bool:
-        """The refusal decision: the version's calibrated model when its manifest has one, else the
-        best chunk's similarity against ``refusal_threshold``. No hits: always refused."""
+    def profile(self, version: ResolvedVersion) -> Profile:
+        """How ``version`` is answered: its pinned release's profile, else the settings' (this assistant's own)."""
+        release = version.release
+        if release is not None and release.spec is not None and self.profiles is not None:
+            return self.profiles.get(release.spec)
+        return Profile(self.answerer, self.prompt, self.retriever, self.checker, self.top_k, self.refusal_threshold)
+
+    def refuses(
+        self,
+        version: ResolvedVersion,
+        question: str,
+        hits: list[SearchHit],
+        focus: str | None = None,
+        profile: Profile | None = None,
+    ) -> bool:
+        """The refusal decision: the version's calibrated model when its manifest has one (and the
+        release uses it), else the best chunk's similarity against the refusal threshold. No hits:
+        always refused."""
         if not hits:
             return True
-        model = self._refusal_model(version)
+        model = self._refusal_model(version) if profile is None or profile.calibrated_refusal else None
         if model is not None:
             return model.refuses(refusal_signals(question, hits, self._terms, focus))
-        return max(h.similarity for h in hits) < self.refusal_threshold
+        threshold = self.refusal_threshold if profile is None else profile.refusal_threshold
+        return max(h.similarity for h in hits) < threshold
 
     def refusal_signals(self, version: ResolvedVersion, question: str) -> dict[str, float]:
         """The signals a refusal model reads for ``question`` on ``version``, retrieved as an ask
@@ -189,11 +215,12 @@ class Assistant:
             model = self._models[key] = RefusalModel.model_validate(data)
         return model
 
-    def refusal_policy(self, version: ResolvedVersion) -> dict[str, Any]:
+    def refusal_policy(self, version: ResolvedVersion, profile: Profile | None = None) -> dict[str, Any]:
         """How ``version`` decides to refuse, as plain values (for reports)."""
-        model = self._refusal_model(version)
+        model = self._refusal_model(version) if profile is None or profile.calibrated_refusal else None
         if model is None:
-            return {"method": "best-similarity", "source": "settings", "threshold": self.refusal_threshold}
+            threshold = self.refusal_threshold if profile is None else profile.refusal_threshold
+            return {"method": "best-similarity", "source": "settings", "threshold": threshold}
         return {
             "method": f"{model.method} over {', '.join(model.features)}",
             "source": f"calibrated on {model.fitted_on.get('name')}",
@@ -203,7 +230,7 @@ class Assistant:
         }
 
     def _prompt(self, prep: _Prepared) -> str:
-        return self.prompt.render(sources=render_sources(prep.hits), question=prep.query)
+        return prep.profile.prompt.render(sources=render_sources(prep.hits), question=prep.query)
 
     def _finish(self, prep: _Prepared, draft: Draft | None, *, save: bool = True) -> AnswerRecord:
         """Check the draft's citations (``None``: refused), build the record and log it (when ``save``)."""
@@ -236,12 +263,13 @@ class Assistant:
             ]
             if not answer.strip() or (answer.startswith(NOT_COVERED) and not citations):
                 answer, refused, citations = NOT_COVERED, True, []
-            elif self.checker is not None:
-                support = self.checker.support(answer, prep.hits)
-                if self.checker.refuses and not all(s.supported for s in support):
+            elif prep.profile.checker is not None:
+                support = prep.profile.checker.support(answer, prep.hits)
+                if prep.profile.checker.refuses and not all(s.supported for s in support):
                     answer, refused, citations = WITHHELD, True, []
         t3 = time.perf_counter()
-        model = self.answerer.model
+        model = prep.profile.answerer.model
+        prompt = prep.profile.prompt
         version = prep.version
         record = AnswerRecord(
             answer_id=uuid.uuid4().hex,
@@ -256,7 +284,8 @@ class Assistant:
                 live_from=prep.span.live_from if prep.span else None,
                 live_until=prep.span.live_until if prep.span else None,
             ),
-            prompt=PromptOut(name=self.prompt.name, version=self.prompt.version),
+            release=version.release.number if version.release is not None else None,
+            prompt=PromptOut(name=prompt.name, version=prompt.version),
             model=ModelOut(provider=model.provider, name=model.name),
             refused=refused,
             citations_dropped=dropped,
@@ -285,7 +314,7 @@ class Assistant:
     def answer_context(self, prep: _Prepared) -> dict[str, Any]:
         """What an answer's receipt needs besides its record: the retrieval settings and refusal
         policy in force when it was answered (settings may change later; the receipt must not)."""
-        r = self.retriever
+        r = prep.profile.retriever
         return {
             "retrieval": {
                 "mode": r.mode,
@@ -293,12 +322,12 @@ class Assistant:
                 "fusion_weights": list(r.weights) if r.weights else None,
                 "rrf_k": r.rrf_k,
                 "prefetch_limit": r.prefetch_limit,
-                "top_k": len(prep.hits) if prep.hits else self.top_k,
+                "top_k": len(prep.hits) if prep.hits else prep.profile.top_k,
                 "reranker": r.reranker.name if r.reranker is not None else None,
                 "rerank_candidates": r.rerank_candidates if r.reranker is not None else None,
                 "scope_questions": r.scope_questions,
                 "focus": prep.focus or None,
-                "refusal": self.refusal_policy(prep.version),
+                "refusal": self.refusal_policy(prep.version, prep.profile),
             },
             "searched": prep.query,
         }
@@ -330,7 +359,7 @@ class Assistant:
         draft = None
         if not prep.refused:
             try:
-                draft = self.answerer.answer(
+                draft = prep.profile.answerer.answer(
                     Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
                 )
             except Exception:
@@ -349,14 +378,17 @@ class Assistant:
         t0 = time.perf_counter()
         text = self.check_question(question)
         t1 = time.perf_counter()
-        search = retriever or self.retriever
-        hits = search.search(version, text, self.top_k)
+        profile = self.profile(version)
+        search = retriever or profile.retriever
+        hits = search.search(version, text, profile.top_k)
         focus = search.focus(version, text)
-        refused = self.refuses(version, text, hits, focus)
-        prep = _Prepared(text, text, version, hits, refused, None, focus, None, None, t0, t1, time.perf_counter())
+        refused = self.refuses(version, text, hits, focus, profile)
+        prep = _Prepared(
+            text, text, version, hits, refused, None, focus, None, None, profile, t0, t1, time.perf_counter()
+        )
         draft = None
         if not refused:
-            draft = self.answerer.answer(Evidence(question=text, hits=hits, focus=focus), self._prompt(prep))
+            draft = profile.answerer.answer(Evidence(question=text, hits=hits, focus=focus), self._prompt(prep))
         return self._finish(prep, draft, save=False), hits
 
     def stream(
@@ -393,10 +425,10 @@ class Assistant:
         else:
             pieces: list[str] = []
             markers = MarkerFilter(set(range(1, len(prep.hits) + 1)))
-            stream = self.answerer.stream(
+            stream = prep.profile.answerer.stream(
                 Evidence(question=prep.query, hits=prep.hits, focus=prep.focus), self._prompt(prep)
             )
-            hold = self.checker is not None and self.checker.refuses
+            hold = prep.profile.checker is not None and prep.profile.checker.refuses
             try:
                 for piece in stream:
                     pieces.append(piece)

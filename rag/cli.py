@@ -16,6 +16,7 @@ from rag.commands.access import audit_app, keys_app
 from rag.commands.common import cli_actor, err, fail, out
 from rag.commands.evaluate import eval_command
 from rag.commands.feedback import feedback_app, golden_app
+from rag.commands.releases import release_command, releases_command
 from rag.commands.sources import check_command, source_command
 from rag.errors import RagError
 from rag.progress import progress_bar
@@ -40,6 +41,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command(name="source")(source_command)
 app.command(name="check")(check_command)
+app.command(name="release")(release_command)
+app.command(name="releases")(releases_command)
 
 
 @contextmanager

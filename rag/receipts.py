@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from indexes.catalog import Catalog
+from indexes.releases import AnswerSpec, ReleaseNotFound, ReleaseStore
 from prompts import PromptError, load_prompt
 from rag.answer_log import AnswerLog
 from rag.records import AnswerRecord, IndexOut, ModelOut
 
-__all__ = ["Receipt", "ReceiptCitation", "ReceiptPrompt", "ReceiptVersion", "build_receipt"]
+__all__ = ["Receipt", "ReceiptCitation", "ReceiptPrompt", "ReceiptRelease", "ReceiptVersion", "build_receipt"]
 
 
 class ReceiptCitation(BaseModel):
@@ -64,6 +65,16 @@ class ReceiptVersion(BaseModel):
     dropped_at: datetime | None
 
 
+class ReceiptRelease(BaseModel):
+    """The release that answered, as stored (releases never change)."""
+
+    number: int
+    follows_settings: bool = Field(description="True: it answered with the process's settings then (see retrieval).")
+    spec: AnswerSpec | None = Field(description="Its prompt, model (endpoint name, never a key) and settings.")
+    created_at: datetime
+    created_by: str | None
+
+
 class Receipt(BaseModel):
     """What an auditor needs to reproduce an answer."""
 
@@ -74,6 +85,9 @@ class Receipt(BaseModel):
     answer: str
     refused: bool
     index: IndexOut
+    release: ReceiptRelease | None = Field(
+        None, description="The release that answered (null: a pinned version, or answered before releases)."
+    )
     version: ReceiptVersion
     prompt: ReceiptPrompt
     model: ModelOut
@@ -90,8 +104,28 @@ def _prompt(name: str, version: str) -> ReceiptPrompt:
     return ReceiptPrompt(name=name, version=version, sha256=digest, text=template.text)
 
 
-def build_receipt(log: AnswerLog, catalog: Catalog, answer_id: str) -> Receipt | None:
-    """The receipt of a recorded answer, or None when there is no such answer. Reads no source file."""
+def _release(releases: ReleaseStore | None, index: str, number: int | None) -> ReceiptRelease | None:
+    if releases is None or number is None:
+        return None
+    try:
+        r = releases.get(index, number)
+    except ReleaseNotFound:
+        return None
+    return ReceiptRelease(
+        number=r.number,
+        follows_settings=r.follows_settings,
+        spec=r.spec,
+        created_at=r.created_at,
+        created_by=r.created_by,
+    )
+
+
+def build_receipt(
+    log: AnswerLog, catalog: Catalog, answer_id: str, releases: ReleaseStore | None = None
+) -> Receipt | None:
+    """The receipt of a recorded answer, or None when there is no such answer. Reads no source file.
+
+    With ``releases``, the receipt also shows the release that answered."""
     stored = log.get(answer_id)
     context = log.receipt_context(answer_id)
     if stored is None or context is None:
@@ -129,6 +163,7 @@ def build_receipt(log: AnswerLog, catalog: Catalog, answer_id: str) -> Receipt |
         answer=record.answer,
         refused=record.refused,
         index=record.index,
+        release=_release(releases, name, record.release),
         version=ReceiptVersion(
             number=number,
             state=info.state if info is not None else None,

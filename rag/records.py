@@ -102,6 +102,11 @@ class AnswerRecord(BaseModel):
     answer: str
     citations: list[CitationOut]
     index: IndexOut
+    release: int | None = Field(
+        None,
+        description="The release of the index that answered (its index version, prompt and model are given "
+        "beside it); null for a pinned index version (`policies@3`) or an answer recorded before releases.",
+    )
     prompt: PromptOut
     model: ModelOut
     refused: bool

@@ -5,12 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.embedding import PACKAGED_EMBEDDER
 
-__all__ = ["PACKAGED_EMBEDDER", "Settings"]
+__all__ = ["PACKAGED_EMBEDDER", "ModelEndpoint", "Settings"]
+
+
+class ModelEndpoint(BaseModel):
+    """An OpenAI-protocol endpoint a release names (``RAG_MODELS``); its key is a secret, never stored in a release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(min_length=1)
+    api_key: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -20,7 +29,10 @@ class Settings(BaseSettings):
     construction, before any client or model is built.
     """
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a bad RAG_MODELS (or any nested setting) must not echo the keys it holds
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(Path("var/rag"), description="Where the SQLite metadata and Edge shards live.")
     database_url: SecretStr | None = Field(
@@ -180,6 +192,12 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the model endpoint.")
     llm_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the model endpoint.")
     llm_max_retries: int = Field(2, ge=0, description="Retries of a failed model request.")
+    models: dict[str, ModelEndpoint] = Field(
+        default_factory=dict,
+        description='Model endpoints releases name (JSON, e.g. {"gpt": {"base_url": "https://api.openai.com/v1", '
+        '"api_key": "sk-..."}, "local": {"base_url": "http://127.0.0.1:11434/v1"}}); `default` names '
+        "RAG_LLM_BASE_URL. A release stores only the name: keys are never stored, logged or shown.",
+    )
 
     prompt: str = Field(
         "answer/v2", description="Versioned answer prompt template in prompts/ (v2 marks document text as data)."

@@ -15,6 +15,8 @@ from indexes.canary import DEFAULT_CANARY_SHARE
 from indexes.catalog import Catalog
 from indexes.engine import VectorEngine
 from indexes.manifest import Manifest
+from indexes.release_gates import ReleaseGates
+from indexes.releases import AnswerSpec, ModelSpec
 from indexes.retention import apply_retention
 from indexes.versions import VersionRegistry
 from ingest.access_groups import AccessDefaults
@@ -43,6 +45,7 @@ from rag.answer_check import AnswerChecker
 from rag.answer_log import AnswerLog
 from rag.answering.base import Answerer
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.pool import AnswererPool, Profile
 from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
 from rag.calibration import Calibrator
@@ -57,6 +60,7 @@ from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
 from rag.registry import build_engine
+from rag.releases import endpoint
 from rag.reranking import load_reranker
 from rag.retrieval import Retriever
 from rag.sentence_ranking import SentenceRanker
@@ -69,6 +73,7 @@ __all__ = [
     "build_answerer",
     "build_engine",
     "build_jobs",
+    "build_profiles",
     "build_services",
 ]
 
@@ -99,6 +104,8 @@ class Services:
     """The text each version holds of its documents (what changed, receipts, stale golden questions)."""
     answer_diffs: AnswerDiffs
     """The answer diff the gate kept for each version it gated."""
+    release_gates: ReleaseGates
+    """The newest gate result of each release checked (``POST .../releases/{n}/gate``)."""
     jobs: JobServices | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -232,6 +239,61 @@ def _model_client(settings: Settings) -> Any:
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
     )
+
+
+def _endpoint_client(settings: Settings, name: str) -> Any:
+    """An ``openai.OpenAI`` client for the endpoint ``name`` of ``RAG_MODELS`` (or ``default``)."""
+    import openai
+
+    found = endpoint(settings, name)
+    key = found.api_key.get_secret_value() if found.api_key else "not-needed"
+    return openai.OpenAI(
+        base_url=found.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries
+    )
+
+
+def build_profiles(
+    settings: Settings, retriever: Retriever, default: Answerer, embedder: Embedder | None = None
+) -> AnswererPool:
+    """The pool of answering profiles of pinned releases: one answerer, prompt and retriever per distinct
+    spec, each model endpoint's client made once."""
+    clients: dict[str, Any] = {}
+    extractive: list[Answerer] = [default] if default.model.provider == "extractive" else []
+
+    def answerer_for(model: ModelSpec) -> Answerer:
+        if model.kind == "extractive":
+            if not extractive:
+                extractive.append(build_answerer(settings.model_copy(update={"llm_model": None}), embedder))
+            return extractive[0]
+        from rag.answering.openai_answerer import OpenAIAnswerer
+
+        assert model.endpoint is not None and model.name is not None
+        if model.endpoint not in clients:
+            clients[model.endpoint] = _endpoint_client(settings, model.endpoint)
+        return OpenAIAnswerer(
+            clients[model.endpoint], model.name, temperature=model.temperature, max_tokens=model.max_tokens
+        )
+
+    def build(spec: AnswerSpec) -> Profile:
+        answerer = answerer_for(spec.model)
+        r = spec.settings
+        return Profile(
+            answerer=answerer,
+            prompt=load_prompt(spec.prompt),
+            retriever=retriever
+            if (r.mode, r.fusion) == (retriever.mode, retriever.fusion)
+            else retriever.configured(mode=r.mode, fusion=r.fusion),
+            checker=(
+                AnswerChecker(settings.unsupported_answers, settings.grounding_min_overlap)
+                if answerer.model.provider != "extractive"
+                else None
+            ),
+            top_k=r.top_k,
+            refusal_threshold=r.refusal_threshold,
+            calibrated_refusal=r.calibrated_refusal,
+        )
+
+    return AnswererPool(build)
 
 
 def build_condenser(settings: Settings) -> Condenser:
@@ -382,6 +444,7 @@ def build_services(
         ),
         condenser=build_condenser(settings),
         observer=canary,
+        profiles=build_profiles(settings, retriever, answerer, embedder),
     )
     documents = DocumentStore(catalog.engine, settings.data_dir / "uploads", upload_max_bytes=settings.upload_max_bytes)
     sources = SourceSync(
@@ -413,6 +476,7 @@ def build_services(
         canary=canary,
         texts=VersionTexts(catalog, engine, builder.texts),
         answer_diffs=AnswerDiffs(catalog.engine),
+        release_gates=ReleaseGates(catalog.engine),
     )
     services.jobs = build_jobs(services)
     return services

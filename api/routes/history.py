@@ -39,6 +39,7 @@ class HistoryEntry(BaseModel):
     action: str = Field(description="The switch that made it live: `promote` or `rollback`.")
     actor: str | None = Field(description="Who made the switch (owners and admins only; null where not recorded).")
     previous_version: int | None
+    release: int | None = Field(None, description="The release the switch made live (null: recorded without one).")
     state: str | None = Field(description="The version's state now: `ready`, `dropped`, ...")
     dropped_at: datetime | None = Field(description="When retention dropped the version (its manifest stays).")
 
@@ -58,6 +59,7 @@ def _history(services: Services, principal: Principal, name: str) -> list[Histor
             action=s.action,
             actor=s.actor,
             previous_version=s.previous_version,
+            release=s.release,
             state=states.get(s.version),
             dropped_at=catalog.dropped_at(name, s.version) if states.get(s.version) == VersionState.DROPPED else None,
         )

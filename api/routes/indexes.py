@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from api.auth import Admin, Employee
 from api.deps import ServicesDep
 from api.index_listing import index_summaries
-from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, VersionOut
+from api.schemas import ErrorBody, IndexSummary, PromoteRequest, PromoteResult, RollbackRequest, VersionOut
 from indexes.catalog import VersionInfo
 from indexes.health import DAMAGED
 from indexes.refs import check_index_name
+from indexes.versions import Switch
 from rag.access.visibility import restrict_manifest, visible_manifest_json
 from rag.errors import IndexNotFound, RagError
 
@@ -75,12 +76,32 @@ def list_versions(name: str, services: ServicesDep, principal: Employee) -> list
     },
 )
 def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: Admin) -> PromoteResult:
-    """Point the index's alias at a ready version (one atomic switch)."""
+    """Point the index's alias at a release (one atomic switch): ``{"release": n}``, or ``{"version": n}``
+    for the live release with that index version (prompt, model and settings kept)."""
     check_index_name(name)
-    with services.audit.action(principal, "promote", index=name, target=f"v{body.version}") as audited:
-        previous = services.registry.promote(name, body.version, actor=principal.name)
-        audited.details["previous_version"] = previous
-    return PromoteResult(index=name, alias=name, version=body.version, previous_version=previous)
+    registry = services.registry
+    target = f"release {body.release}" if body.release is not None else f"v{body.version}"
+    with services.audit.action(principal, "promote", index=name, target=target) as audited:
+        if body.release is not None:
+            switch = registry.promote_release(name, body.release, actor=principal.name)
+        else:
+            assert body.version is not None
+            before = registry.live_release(name)
+            previous = registry.promote(name, body.version, actor=principal.name)
+            now = registry.live_release(name)
+            assert now is not None
+            switch = Switch(now, before.number if before else None, previous)
+        audited.details.update(
+            previous_version=switch.previous_version, release=switch.release.number, version=switch.release.version
+        )
+    return PromoteResult(
+        index=name,
+        alias=name,
+        version=switch.release.version,
+        previous_version=switch.previous_version,
+        release=switch.release.number,
+        previous_release=switch.previous_release,
+    )
 
 
 @router.post(
@@ -88,11 +109,19 @@ def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: A
     response_model=PromoteResult,
     responses={**_NOT_FOUND, 409: {"model": ErrorBody, "description": "Nothing to roll back to."}},
 )
-def rollback(name: str, services: ServicesDep, principal: Admin) -> PromoteResult:
-    """Return the alias to the previously promoted version."""
+def rollback(name: str, services: ServicesDep, principal: Admin, body: RollbackRequest | None = None) -> PromoteResult:
+    """Return the alias to the previously promoted release (or to the earlier promoted ``release`` given)."""
     check_index_name(name)
     with services.audit.action(principal, "rollback", index=name) as audited:
-        previous, version = services.registry.rollback(name, actor=principal.name)
-        audited.target = f"v{version}"
-        audited.details["previous_version"] = previous
-    return PromoteResult(index=name, alias=name, version=version, previous_version=previous)
+        to = body.release if body is not None else None
+        switch = services.registry.rollback_release(name, actor=principal.name, to=to)
+        audited.target = f"v{switch.release.version}"
+        audited.details.update(previous_version=switch.previous_version, release=switch.release.number)
+    return PromoteResult(
+        index=name,
+        alias=name,
+        version=switch.release.version,
+        previous_version=switch.previous_version,
+        release=switch.release.number,
+        previous_release=switch.previous_release,
+    )

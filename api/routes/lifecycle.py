@@ -72,19 +72,26 @@ def diff(
 
 @router.post("/{name}/canary", response_model=CanaryOut, responses={**_NOT_FOUND, **_CONFLICT})
 def set_canary(name: str, body: CanaryRequest, services: ServicesDep, principal: Admin) -> CanaryOut:
-    """Point ``<name>:canary`` at a ready version that answers ``share`` of unpinned questions.
+    """Point ``<name>:canary`` at a release (``{"release": n}``, or ``{"version": n}``: the live release
+    with that index version) that answers ``share`` of unpinned questions.
 
     The canary is measured against live from now on under ``policy`` (the settings' canary policy with
     the fields given here) and removed, promoted or marked ready by it (``GET .../canary``).
     """
     check_index_name(name)
-    with services.audit.action(principal, "canary.set", index=name, target=f"v{body.version}") as audited:
+    target = f"release {body.release}" if body.release is not None else f"v{body.version}"
+    with services.audit.action(principal, "canary.set", index=name, target=target) as audited:
         audited.details["share"] = body.share
         policy = services.canary.defaults.with_override(body.policy)  # checked before anything moves
         audited.details["policy"] = policy.model_dump()
-        canary = services.registry.set_canary(name, body.version, body.share)
+        if body.release is not None:
+            canary = services.registry.set_canary_release(name, body.release, body.share, actor=principal.name)
+        else:
+            assert body.version is not None
+            canary = services.registry.set_canary(name, body.version, body.share)
+        audited.details["release"] = canary.release
         services.canary.begin(canary, policy)
-    return CanaryOut(index=name, alias=canary.alias, version=canary.version, share=canary.share)
+    return CanaryOut(index=name, alias=canary.alias, version=canary.version, share=canary.share, release=canary.release)
 
 
 @router.delete("/{name}/canary", response_model=CanaryRemoved, responses=_NOT_FOUND)

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/answers", tags=["feedback"])
 
 def _receipt(services: Services, principal: Principal, answer_id: str) -> Receipt:
     check_receiver(services.answers, principal, answer_id)
-    receipt = build_receipt(services.answers, services.catalog, answer_id)
+    receipt = build_receipt(services.answers, services.catalog, answer_id, services.registry.releases)
     if receipt is None:
         raise AnswerNotFound(f"unknown answer {answer_id!r}")
     return receipt

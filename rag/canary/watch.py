@@ -269,7 +269,7 @@ class CanaryWatch:
         # process that announces the decision.
         canary = self.registry.canary(run.index)
         if canary is not None and canary.version == run.version:
-            self.registry.canaries.remove(
+            self.registry.remove_canary(
                 run.index, action=CANARY_ROLLED_BACK_ACTION, actor=ACTOR.name, reason=verdict.reason
             )
         if self.runs.finish(run.id, "rolled_back", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
@@ -279,7 +279,12 @@ class CanaryWatch:
         if not self.runs.finish(run.id, "promoted", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
             return
         try:
-            self.registry.promote(run.index, run.version, actor=ACTOR.name, reason=verdict.reason)
+            canary = self.registry.canary(run.index)
+            if canary is not None and canary.version == run.version and canary.release is not None:
+                # the canary is a release: it goes live as it was tested (prompt and model included)
+                self.registry.promote_release(run.index, canary.release, actor=ACTOR.name, reason=verdict.reason)
+            else:
+                self.registry.promote(run.index, run.version, actor=ACTOR.name, reason=verdict.reason)
         except RagError as exc:
             reason = f"automatic promotion failed ({exc.code}: {exc.message}); {verdict.reason}"
             self.runs.finish(run.id, "ready", reason, from_states=("promoted",))

@@ -48,6 +48,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/indexes/{name}/canary"): "admin",
     ("GET", "/v1/indexes/{name}/canary"): "admin",  # both arms' figures and the verdict
     ("POST", "/v1/indexes/{name}/retention"): "admin",
+    ("POST", "/v1/indexes/{name}/releases"): "admin",
+    ("GET", "/v1/indexes/{name}/releases"): "employee",  # names of prompts, models and endpoints, no secrets
+    ("GET", "/v1/indexes/{name}/releases/diff"): "employee",
+    ("GET", "/v1/indexes/{name}/releases/{number}"): "employee",
+    ("POST", "/v1/indexes/{name}/releases/{number}/gate"): "admin",
     ("PUT", "/v1/indexes/{name}/source"): "admin",
     ("GET", "/v1/indexes/{name}/source"): "owner*",
     ("GET", "/v1/indexes/{name}/documents"): "owner*",
@@ -96,6 +101,7 @@ _PARAMS = {
     "key_id": "0000000000000000",
     "answer_id": "no-such-answer",
     "version": "1",
+    "number": "1",
 }
 _BODIES: dict[str, Any] = {"POST": {"unexpected": 1}, "PUT": {"unexpected": 1}}
 

@@ -277,3 +277,41 @@ def test_model_errors_and_checked_answers_are_counted_per_arm(client_factory: Cl
             )
             assert figures["unsupported_rate"] is not None  # model answers are checked, extractive ones are not
         assert body["verdict"]["state"] == "no_verdict"
+
+
+def test_a_canary_release_on_the_live_version_is_judged_and_rolled_back(app: TestClient, hook: WebhookReceiver) -> None:
+    """The canary is a release: same index version as live, other settings (it refuses everything)."""
+    services = services_of(app)
+    made = app.post(f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}})
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    policy = {"min_questions": 6, "min_duration_s": 3600, "max_worsening": LENIENT_LATENCY}
+    r = app.post(f"{BASE}/canary", json={"release": number, "share": 0.5, "policy": policy})
+    assert r.status_code == 200 and (r.json()["version"], r.json()["release"]) == (1, number)
+    _traffic(app, 6)
+
+    body = _wait(app, _state("rolled_back"))
+    assert "refusal rate" in body["run"]["reason"] and body["canary"]["refusal_rate"] == 1.0
+    last = services.catalog.alias_history("policies:canary")[-1]
+    assert (last.action, last.release, last.actor) == (CANARY_ROLLED_BACK_ACTION, number, "canary-analysis")
+    assert services.registry.canary("policies") is None
+    assert services.catalog.get_release_alias("policies:canary") is None
+    assert services.registry.live_release("policies").number == 1  # type: ignore[union-attr]
+    assert hook.wait_for("canary.rolled_back").signature_ok
+
+
+def test_an_equal_canary_release_goes_live_as_tested(app: TestClient, hook: WebhookReceiver) -> None:
+    services = services_of(app)
+    made = app.post(f"{BASE}/releases", json={"prompt": "answer/v1"}).json()["number"]
+    policy = {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": LENIENT_LATENCY}
+    assert app.post(f"{BASE}/canary", json={"release": made, "share": 0.5, "policy": policy}).status_code == 200
+    _traffic(app, 6)
+
+    _wait(app, _state("promoted"))
+    live = services.registry.live_release("policies")
+    assert live is not None and live.number == made and live.spec is not None and live.spec.prompt == "answer/v1"
+    promoted = services.catalog.alias_history("policies")[-1]
+    assert (promoted.action, promoted.release, promoted.actor) == ("promote", made, "canary-analysis")
+    answer = app.post("/v1/ask", json={"question": QUESTIONS[0]}).json()
+    assert (answer["release"], answer["prompt"]["version"]) == (made, "v1")
+    assert hook.wait_for("canary.promoted").signature_ok

@@ -45,7 +45,14 @@ def test_promote_and_rollback_switch_what_answers(client: TestClient, tmp_path: 
 
     r = client.post("/v1/indexes/policies/promote", json={"version": 2})
     assert r.status_code == 200
-    assert r.json() == {"index": "policies", "alias": "policies", "version": 2, "previous_version": 1}
+    assert r.json() == {
+        "index": "policies",
+        "alias": "policies",
+        "version": 2,
+        "previous_version": 1,
+        "release": 2,  # the live release (1: v1, following the settings) with v2 swapped in
+        "previous_release": 1,
+    }
     assert client.post("/v1/ask", json=q).json()["index"]["version"] == 2
 
     r = client.post("/v1/indexes/policies/rollback")

@@ -114,7 +114,13 @@ def test_canary_answers_its_share_and_says_so(client: TestClient, tmp_path: Path
 
     r = client.post(f"{BASE}/canary", json={"version": 2, "share": 1.0})
     assert r.status_code == 200, r.text
-    assert r.json() == {"index": "policies", "alias": "policies:canary", "version": 2, "share": 1.0}
+    assert r.json() == {
+        "index": "policies",
+        "alias": "policies:canary",
+        "version": 2,
+        "share": 1.0,
+        "release": 2,  # the live release with v2 swapped in
+    }
     [summary] = client.get("/v1/indexes").json()
     assert (summary["live_version"], summary["canary_version"], summary["canary_share"]) == (1, 2, 1.0)
 

@@ -48,7 +48,10 @@ def server(built_sample: Path, embedder: Embedder, tmp_path_factory: pytest.Temp
     and the sample folder as the index's source."""
     data_dir = tmp_path_factory.mktemp("web") / "data"
     shutil.copytree(built_sample, data_dir)
-    app = create_app(make_settings(data_dir), services_factory=lambda s: build_services(s, embedder=embedder))
+    # Every refresh of the admin page makes some eight API calls with the one admin key: the tests of this
+    # module make more than the default 120 a minute, and rate limits are not what they test.
+    settings = make_settings(data_dir, rate_limit="1000/minute")
+    app = create_app(settings, services_factory=lambda s: build_services(s, embedder=embedder))
     with LiveServer(app) as live:
         services: Services = app.state.services
         services.builder.build("policies", SAMPLE_DIR, promote=False)  # v2: every vector reused from v1
@@ -237,6 +240,49 @@ def test_admin_sets_and_removes_a_canary(server: LiveServer, page: Page) -> None
     page.get_by_role("button", name="Remove canary").click()
     expect(page.locator("#message")).to_contain_text("Canary v2 removed")
     assert registry.canary("policies") is None
+
+
+def test_admin_lists_releases_compares_two_and_promotes_one(server: LiveServer, browser: Any) -> None:
+    # a key of its own: the requests of this test do not count against the shared key's rate limit
+    key = _services(server).keys.create("web-releases", "admin", [], []).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    _with_key(context, key)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    registry = _services(server).registry
+    live = registry.live_release("policies")
+    assert live is not None
+    made = httpx.post(
+        f"{server.url}/v1/indexes/policies/releases",
+        json={"prompt": "answer/v1", "settings": {"top_k": 4}},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    try:
+        page.goto(server.url + "/admin")
+        row = page.locator(f"#releases tr[data-release='{number}']")
+        expect(row).to_contain_text("answer/v1")
+        expect(row).to_contain_text("top 4")
+        expect(page.locator(f"#releases tr[data-release='{live.number}']")).to_contain_text("live")
+        page.get_by_label("Release", exact=True).select_option(str(live.number))
+        page.get_by_label("against release").select_option(str(number))
+        page.get_by_role("button", name="Show differences").click()
+        diff = page.locator("#release-diff")
+        expect(diff.locator("li[data-field='prompt']")).to_have_text("prompt: answer/v2 → answer/v1")
+        expect(diff.locator("li[data-field='settings.top_k']")).to_contain_text("→ 4")
+        page.get_by_role("button", name=f"Promote release {number}").click()
+        expect(page.locator("#message")).to_contain_text(f"now names release {number}")
+        assert registry.live_release("policies").number == number  # type: ignore[union-attr]
+        expect(row).to_contain_text("live")
+    finally:
+        context.close()
+        if registry.live_release("policies") != live:
+            registry.promote_release("policies", live.number)
+    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def test_admin_shows_the_canary_analysis_with_a_chart(server: LiveServer, page: Page) -> None:

@@ -3,6 +3,7 @@
 // for the roles allowed.
 import { api, canBuild, canPromote, el, keyField, sessionControls, whoAmI } from "./api.js";
 import { loadCanary } from "./canary.js";
+import { loadReleases, releaseDiffForm } from "./releases.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -217,6 +218,10 @@ async function refresh() {
   try {
     await loadIndexes();
     await loadVersions();
+    await loadReleases(selected, me, async (text, isError) => {
+      say(text, isError);
+      await refresh();
+    });
     await loadCanary(selected, me);
     await loadSource();
     await loadJobs();
@@ -230,6 +235,7 @@ $("index-select").addEventListener("change", (event) => {
   refresh();
 });
 $("rollback").addEventListener("click", rollback);
+releaseDiffForm(() => selected);
 $("canary-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const version = Number($("canary-version").value);
