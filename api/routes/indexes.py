@@ -94,6 +94,11 @@ def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: A
         audited.details.update(
             previous_version=switch.previous_version, release=switch.release.number, version=switch.release.version
         )
+    return _switched(name, switch)
+
+
+def _switched(name: str, switch: Switch) -> PromoteResult:
+    """What a promotion or rollback of the alias ``name`` did, as the API reports it."""
     return PromoteResult(
         index=name,
         alias=name,
@@ -117,11 +122,4 @@ def rollback(name: str, services: ServicesDep, principal: Admin, body: RollbackR
         switch = services.registry.rollback_release(name, actor=principal.name, to=to)
         audited.target = f"v{switch.release.version}"
         audited.details.update(previous_version=switch.previous_version, release=switch.release.number)
-    return PromoteResult(
-        index=name,
-        alias=name,
-        version=switch.release.version,
-        previous_version=switch.previous_version,
-        release=switch.release.number,
-        previous_release=switch.previous_release,
-    )
+    return _switched(name, switch)

@@ -56,7 +56,7 @@ def test_reranking_reorders_the_fused_candidates_by_the_cross_encoder(
 ) -> None:
     data = tmp_path / "data"
     shutil.copytree(built_sample, data)
-    plain = services_factory(data_dir=data)
+    plain = services_factory(data_dir=data, sentence_candidates=0)  # the fused order itself
     version = plain.registry.resolve(IndexRef("policies"))
     question = "How many days of annual leave do I get?"
     fused = plain.assistant.retriever.search(version, question, 10)
