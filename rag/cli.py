@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from rag.commands.access import audit_app, keys_app
-from rag.commands.common import cli_actor, err, fail, out
+from rag.commands.common import cli_actor, err, fail, load_settings, out
 from rag.commands.evaluate import eval_command
 from rag.commands.feedback import feedback_app, golden_app
 from rag.commands.releases import release_command, releases_command
@@ -50,7 +50,7 @@ def _services() -> Iterator[Services]:
     """Services built from the environment's settings, closed on exit (heavy imports load here)."""
     from rag.wiring import build_services
 
-    services = build_services(Settings())
+    services = build_services(load_settings())
     try:
         yield services
     finally:
@@ -62,7 +62,7 @@ def _registry() -> Iterator[Registry]:
     """Versions and aliases only, closed on exit: commands that list or move aliases load no model."""
     from rag.registry import build_registry
 
-    with _closing(build_registry(Settings())) as registry:
+    with _closing(build_registry(load_settings())) as registry:
         yield registry
 
 
@@ -376,7 +376,7 @@ def serve(
 
     from api.app import create_app
 
-    settings = Settings()
+    settings = load_settings()
     if settings.embedding_threads is None:  # serving: one thread per model call (see the setting)
         settings = settings.model_copy(update={"embedding_threads": 1})
     if settings.reranker_model:  # a model that cannot load is a start-up error, said plainly
@@ -411,7 +411,7 @@ def prepare_model() -> None:
     from ingest.embedding import embedder_id, load_embedder
     from ingest.onnx_encoder import default_cache_dir
 
-    settings = Settings()
+    settings = load_settings()
     name = embedder_id(settings.embedding_model, settings.embedding_backend)
     started = time.perf_counter()
     try:

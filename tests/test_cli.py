@@ -293,3 +293,16 @@ def test_serve_uses_one_model_thread_unless_told_otherwise(
     assert seen[0].embedding_threads == served_with
     # every other command (a build with `rag ingest`) reads the setting as it is: unset is all cores
     assert Settings().embedding_threads == (None if configured is None else served_with)
+
+
+def test_a_bad_setting_ends_a_command_with_a_clean_error(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "many")
+    monkeypatch.setenv("RAG_SENTENCE_CANDIDATES", "-1")
+    result = runner.invoke(app, ["versions", "policies"])
+    assert result.exit_code == 2
+    assert "invalid settings" in result.output
+    assert "RAG_TOP_K" in result.output and "RAG_SENTENCE_CANDIDATES" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "data").exists()  # nothing was created before the settings were read

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from rag.access.principal import Principal
 
-__all__ = ["cli_actor", "err", "fail", "metadata", "out"]
+__all__ = ["cli_actor", "err", "fail", "load_settings", "metadata", "out"]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -26,6 +26,21 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on standard error; returns the Exit to raise."""
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment (and ``.env``); a bad ``RAG_*`` value ends the command with
+    ``error: RAG_NAME: why`` for each bad one and exit status 2, never a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        bad = "; ".join(
+            f"RAG_{'_'.join(str(p) for p in e['loc'][:1]).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors()
+        )
+        raise fail(f"invalid settings: {bad}", code=2) from None
 
 
 def cli_actor() -> Principal:
@@ -46,7 +61,7 @@ def metadata() -> Iterator[sa.Engine]:
     """The metadata database alone (keys and audit commands load no model)."""
     import sqlalchemy as sa
 
-    settings = Settings()
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(settings.metadata_url)
     try:

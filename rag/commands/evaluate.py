@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from rag.commands.common import load_settings
 from rag.errors import RagError
 from rag.progress import progress_bar
-from rag.settings import Settings
 
 __all__ = ["eval_command"]
 
@@ -71,7 +71,7 @@ def eval_command(
         base_changes = parse_setting_changes(settings) if settings else {}
         for value in compare or []:  # check every --compare before anything is built
             parse_setting_changes(value) if "=" in value else IndexRef.parse(value)
-        config = Settings()
+        config = load_settings()
         services = build_services(config)
     except RagError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
@@ -153,7 +153,7 @@ def _question_set_command(
         base_changes = parse_setting_changes(settings) if settings else {}
         for value in compare or []:
             parse_setting_changes(value) if "=" in value else IndexRef.parse(value)
-        base = Settings()
+        base = load_settings()
         name = index or (check_eval_name(corpus) if corpus is not None else "")
         if version is None:
             # a corpus built here calibrates its refusals on the question set itself, unless the

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag.commands.common import err, fail, metadata, out
+from rag.commands.common import err, fail, load_settings, metadata, out
 from rag.errors import RagError
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.feedback import FeedbackStore
@@ -33,7 +32,7 @@ def _feedback_store() -> Iterator[FeedbackStore]:
     from indexes.catalog import Catalog
     from rag.feedback import FeedbackStore
 
-    settings = Settings()
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.from_url(settings.metadata_url)
     try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from rag.commands.common import cli_actor, fail, out
+from rag.commands.common import cli_actor, fail, load_settings, out
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -28,7 +28,7 @@ __all__ = ["release_command", "releases_command"]
 def _registry() -> Iterator[Registry]:
     from rag.registry import build_registry
 
-    registry = build_registry(Settings())
+    registry = build_registry(load_settings())
     try:
         yield registry
     finally:

@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from indexes.canary import DEFAULT_CANARY_SHARE
-from rag.commands.common import cli_actor, fail, out
+from rag.commands.common import cli_actor, fail, load_settings, out
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -32,7 +32,7 @@ def _sync() -> Iterator[tuple[Settings, SourceSync]]:
     from ingest.source_sync.sync import SourceSync
     from ingest.sources.bindings import SourceBindings
 
-    settings = Settings()
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.from_url(settings.metadata_url)
     try:
