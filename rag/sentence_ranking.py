@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from indexes.types import SearchHit
 from ingest.embedding import Embedder
@@ -29,7 +30,11 @@ from rag.answering.extractive import SentenceSimilarity
 from rag.answering.similarity import sentence_similarity
 from rag.sentences import sentence_spans
 
-__all__ = ["SentenceRanker", "sentence_contexts"]
+__all__ = ["PARSED_CHUNKS", "SentenceRanker", "sentence_contexts"]
+
+PARSED_CHUNKS = 4096
+"""How many chunks' sentences (split, with their question terms) a ranker keeps: splitting and
+tokenizing 15 chunks per question cost more than their cached vectors under concurrent load."""
 
 _SPACE = re.compile(r"\s+")
 
@@ -70,6 +75,7 @@ class SentenceRanker:
         self.prior = prior
         self.per_chunk = per_chunk
         self._terms = SparseEncoder()
+        self._parsed = lru_cache(maxsize=PARSED_CHUNKS)(self._parse)
         self._make = similarity_for or sentence_similarity
         self._similarities: dict[str, SentenceSimilarity] = {}
         self._lock = threading.Lock()
@@ -87,20 +93,25 @@ class SentenceRanker:
                 found = self._similarities[embedder.model_id] = self._make(embedder)
             return found
 
-    def _most_asked(self, contexts: list[str], asked: set[int]) -> list[str]:
-        """The ``per_chunk`` contexts holding the most question terms (ties: the earlier first)."""
-        if len(contexts) <= self.per_chunk:
-            return contexts
-        held = [len(asked.intersection(self._terms.encode_query(c).indices)) for c in contexts]
-        keep = sorted(range(len(contexts)), key=lambda i: (-held[i], i))[: self.per_chunk]
-        return [contexts[i] for i in sorted(keep)]
+    def _parse(self, text: str, heading_path: tuple[str, ...]) -> tuple[tuple[str, frozenset[int]], ...]:
+        """A chunk's sentence contexts with the terms each holds (cached: chunks repeat across questions)."""
+        return tuple((c, frozenset(self._terms.encode_query(c).indices)) for c in sentence_contexts(text, heading_path))
+
+    def _most_asked(self, hit: SearchHit, asked: frozenset[int]) -> list[str]:
+        """The ``per_chunk`` contexts of ``hit`` holding the most question terms (ties: the earlier first)."""
+        parsed = self._parsed(hit.chunk.text, tuple(hit.chunk.heading_path))
+        if len(parsed) <= self.per_chunk:
+            return [c for c, _ in parsed]
+        held = [len(asked & terms) for _, terms in parsed]
+        keep = sorted(range(len(parsed)), key=lambda i: (-held[i], i))[: self.per_chunk]
+        return [parsed[i][0] for i in sorted(keep)]
 
     def rerank(self, focus: str, hits: list[SearchHit], embedder: Embedder, candidates: int) -> list[SearchHit]:
         """``hits`` with the first ``candidates`` reordered by ``embedder``'s sentence vectors (see the
         class docstring)."""
         head, tail = hits[:candidates], hits[candidates:]
-        asked = set(self._terms.encode_query(focus).indices)
-        contexts = [self._most_asked(sentence_contexts(h.chunk.text, h.chunk.heading_path), asked) for h in head]
+        asked = frozenset(self._terms.encode_query(focus).indices)
+        contexts = [self._most_asked(h, asked) for h in head]
         flat = [c for group in contexts for c in group]
         if len(head) < 2 or not flat:
             return hits
