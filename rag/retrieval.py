@@ -158,8 +158,12 @@ class Retriever:
             )
         dense = embedder.encode_query(question).tolist()
         sparse = self._sparse_encoder(version.manifest.sparse).encode_query(question)
-        scope = scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
-        if doc_ids is None and self.scope_questions and scope.group is not None:
+        scope = (
+            scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse))
+            if self.scope_questions
+            else None
+        )
+        if doc_ids is None and scope is not None and scope.group is not None:
             doc_ids = scoped_doc_ids(version.manifest, scope.group)
         by_sentence = self.reranker is None and self.sentence_ranker is not None and self.sentence_candidates > 0
         if self.reranker:
@@ -185,6 +189,6 @@ class Retriever:
         if self.reranker is not None:
             hits = self.reranker.rerank(question, hits)
         elif by_sentence and self.sentence_ranker is not None:
-            focus = scope.focus if self.scope_questions else question
+            focus = scope.focus if scope is not None else question
             hits = self.sentence_ranker.rerank(focus, hits, embedder, self.sentence_candidates)
         return hits[:limit]
