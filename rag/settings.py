@@ -108,7 +108,16 @@ class Settings(BaseSettings):
     extractive_semantic: bool = Field(
         True,
         description="The extractive answerer also ranks its best sentences by embedding similarity to the "
-        "question (much better sentence choice; embeds up to 8 sentence pairs per answer, cached).",
+        "question (much better sentence choice; embeds up to extractive_semantic_sentences sentence pairs per "
+        "answer, cached).",
+    )
+    extractive_semantic_sentences: int = Field(
+        48,
+        ge=1,
+        le=500,
+        description="How many of the evidence's sentences (the best by question words) the extractive answerer "
+        "judges by meaning; 48 covers every sentence of 5 typical chunks. Lower: fewer sentences embedded "
+        "when a passage is first seen, a worse choice of the answering sentence.",
     )
     scope_questions: bool = Field(
         True,

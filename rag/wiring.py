@@ -309,10 +309,13 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
         from rag.answering.openai_answerer import OpenAIAnswerer
 
         return OpenAIAnswerer(_model_client(settings), settings.llm_model)
-    # Sentences are also chosen by meaning (the best few embedded at question time, cached): on the
-    # handbook dev set this is most of the gain in answers that state the fact (docs/benchmarks.md).
+    # Sentences are also chosen by meaning (embedded at question time, cached): on the handbook dev
+    # set this is most of the gain in answers that state the fact (docs/benchmarks.md).
     semantic = settings.extractive_semantic and embedder is not None
-    return ExtractiveAnswerer(similarity=sentence_similarity(embedder) if semantic and embedder else None)
+    return ExtractiveAnswerer(
+        similarity=sentence_similarity(embedder) if semantic and embedder else None,
+        semantic_candidates=settings.extractive_semantic_sentences,
+    )
 
 
 def calibration_sets(settings: Settings) -> dict[str, Path]:

@@ -117,3 +117,23 @@ def test_words_that_only_name_the_organisation_do_not_choose_the_sentence() -> N
     )
     assert unfocused.text.startswith("Globex teammates love Globex")  # the name alone wins without a focus
     assert focused.text.startswith("New hires serve a probation of six months")
+
+
+def test_a_sentence_sharing_no_word_with_the_question_is_still_judged_by_meaning() -> None:
+    """The answering sentence is a paraphrase: twenty sentences share more question words, but every
+    sentence of the evidence is judged by meaning, so the paraphrase leads the answer."""
+    filler = " ".join(f"Leave requests for item {i} go through the leave request form." for i in range(20))
+    text = f"{filler} Time away needs approval at least three business days beforehand."
+    judged: list[str] = []
+
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        judged.extend(texts)
+        return [1.0 if "three business days" in t else 0.2 for t in texts]
+
+    hits = [_hit(text, 1)]
+    question = "How far ahead must I file a leave request?"
+    draft = ExtractiveAnswerer(similarity=similarity).answer(Evidence(question, hits), "")
+    assert "at least three business days beforehand" in draft.text.split("[1]")[0]
+    assert len(judged) == 21  # every sentence, not only the best few by words
+    few = ExtractiveAnswerer(similarity=similarity, semantic_candidates=8).answer(Evidence(question, hits), "")
+    assert "three business days" not in few.text  # with 8, the cheap score drops the paraphrase
