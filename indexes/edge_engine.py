@@ -82,7 +82,7 @@ from indexes.engine import (
     check_doc_ids,
     check_query,
     check_version,
-    dense_similarity,
+    dense_similarities,
     fetch_limit,
     rank_hits,
 )
@@ -212,7 +212,7 @@ class EdgeEngine(VectorEngine):
             return []
         request = _query_request(query)
         scored = self._read(index, version, lambda shard: shard.query(request))
-        return rank_hits([_hit(point, query.dense) for point in scored], query.limit)
+        return rank_hits(_hits(scored, query.dense), query.limit)
 
     def iter_points(self, index: str, version: int) -> Iterator[IndexPoint]:
         """Every point with both vectors and its chunk, paged by point id.
@@ -470,13 +470,20 @@ def _payload(payload: dict[str, Any] | None) -> ChunkRecord:
     return ChunkRecord.from_payload(payload)
 
 
-def _hit(point: qe.ScoredPoint, query_dense: Sequence[float]) -> SearchHit:
-    stored = _dense(_vectors(point.vector))
-    return SearchHit(
-        chunk=_payload(point.payload),
-        score=float(point.score),
-        similarity=dense_similarity(query_dense, stored),
-    )
+def _stored_dense(point: qe.ScoredPoint) -> list[float]:
+    dense = _vectors(point.vector).get(DENSE_VECTOR)
+    if not isinstance(dense, list):
+        raise EngineError("stored point has no dense vector")
+    return dense
+
+
+def _hits(points: Sequence[qe.ScoredPoint], query_dense: Sequence[float]) -> list[SearchHit]:
+    """The search's points as hits, each with its stored dense vector's cosine to the query."""
+    cosines = dense_similarities(query_dense, [_stored_dense(p) for p in points])
+    return [
+        SearchHit(chunk=_payload(p.payload), score=float(p.score), similarity=cosine)
+        for p, cosine in zip(points, cosines, strict=True)
+    ]
 
 
 def _scroll(shard: qe.EdgeShard) -> Iterator[IndexPoint]:

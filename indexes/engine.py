@@ -29,7 +29,7 @@ __all__ = [
     "check_doc_ids",
     "check_query",
     "check_version",
-    "dense_similarity",
+    "dense_similarities",
     "fetch_limit",
     "rank_hits",
 ]
@@ -186,14 +186,20 @@ def fetch_limit(query: SearchQuery) -> int:
     return query.limit + _TIE_SLACK
 
 
-def dense_similarity(query: Sequence[float], stored: Sequence[float]) -> float:
-    """Cosine similarity of two dense vectors (both normalized here); 0.0 if either is zero."""
+def dense_similarities(query: Sequence[float], stored: Sequence[Sequence[float]]) -> list[float]:
+    """Cosine similarity of ``query`` to each of ``stored``, in order; 0.0 where either vector is zero.
+
+    One matrix product in float64 for all hits of a search (per hit in Python, this was a seventh
+    of the busy time of ``POST /v1/ask`` under load; docs/benchmarks.md, issue 17).
+    """
+    if not stored:
+        return []
     a = np.asarray(query, dtype=np.float64)
     b = np.asarray(stored, dtype=np.float64)
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    if norm == 0.0:
-        return 0.0
-    return float(np.dot(a, b) / norm)
+    norms = np.linalg.norm(b, axis=1) * float(np.linalg.norm(a))
+    dots = b @ a
+    cosines = np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0.0)
+    return [float(x) for x in cosines]
 
 
 def rank_hits(hits: Sequence[SearchHit], limit: int) -> list[SearchHit]:

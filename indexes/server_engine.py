@@ -49,7 +49,7 @@ from indexes.engine import (
     check_doc_ids,
     check_query,
     check_version,
-    dense_similarity,
+    dense_similarities,
     fetch_limit,
     rank_hits,
 )
@@ -224,7 +224,7 @@ class QdrantServerEngine(VectorEngine):
                 )
             )
         response = self._guard(index, version, partial(self._client.query_points, name, **kwargs))
-        return rank_hits([_hit(point, query.dense) for point in response.points], query.limit)
+        return rank_hits(_hits(response.points, query.dense), query.limit)
 
     def iter_points(self, index: str, version: int) -> Iterator[IndexPoint]:
         """Every point with both vectors and its chunk, paged with scroll.
@@ -410,9 +410,10 @@ def _payload(payload: dict[str, Any] | None) -> ChunkRecord:
     return ChunkRecord.from_payload(payload)
 
 
-def _hit(point: models.ScoredPoint, query_dense: Sequence[float]) -> SearchHit:
-    return SearchHit(
-        chunk=_payload(point.payload),
-        score=float(point.score),
-        similarity=dense_similarity(query_dense, _dense(_vectors(point.vector))),
-    )
+def _hits(points: Sequence[models.ScoredPoint], query_dense: Sequence[float]) -> list[SearchHit]:
+    """The response's points as hits, each with its stored dense vector's cosine to the query."""
+    cosines = dense_similarities(query_dense, [_dense(_vectors(p.vector)) for p in points])
+    return [
+        SearchHit(chunk=_payload(p.payload), score=float(p.score), similarity=cosine)
+        for p, cosine in zip(points, cosines, strict=True)
+    ]

@@ -75,12 +75,24 @@ def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
         yield start, end, kind
 
 
+SPLIT_TEXTS = 4096
+"""How many texts' sentences :func:`sentence_spans` keeps: the answerer, the sentence ranker and the
+refusal signals split the same retrieved chunks question after question, and under load Punkt's
+splitting was a fifth of the busy time of ``POST /v1/ask`` (docs/benchmarks.md, issue 17)."""
+
+
 def sentence_spans(text: str) -> list[Sentence]:
     """The sentences of ``text`` in reading order, with their offsets.
 
     A table row is one sentence; headings and horizontal rules are not sentences; list bullets
-    are left out. ``text[s.start:s.end] == s.text`` for every sentence ``s``.
+    are left out. ``text[s.start:s.end] == s.text`` for every sentence ``s``. The result is a new
+    list each call; the split of the last :data:`SPLIT_TEXTS` texts is remembered.
     """
+    return list(_split(text))
+
+
+@lru_cache(maxsize=SPLIT_TEXTS)
+def _split(text: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     punkt = _punkt()
     for lo, hi, kind in _blocks(text):
@@ -94,7 +106,7 @@ def sentence_spans(text: str) -> list[Sentence]:
             if piece:
                 at = lo + s + (len(block[s:e]) - len(block[s:e].lstrip()))
                 out.append(Sentence(at, at + len(piece), piece, kind))
-    return out
+    return tuple(out)
 
 
 def split_sentences(text: str) -> list[str]:
