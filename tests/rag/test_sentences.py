@@ -47,3 +47,11 @@ def test_list_items_are_separate_blocks() -> None:
         "first item without stop",
         "second item without stop",
     ]
+
+
+def test_a_remembered_split_is_the_same_and_each_caller_gets_its_own_list() -> None:
+    first = sentence_spans(WRAPPED)
+    first.clear()  # a caller changing its list changes nothing for the next caller
+    again = sentence_spans(WRAPPED)
+    assert again and [s.text for s in again] == split_sentences(WRAPPED)
+    assert all(WRAPPED[s.start : s.end] == s.text for s in again)
