@@ -479,7 +479,7 @@ def build_services(
         canary=canary,
         texts=VersionTexts(catalog, engine, builder.texts),
         answer_diffs=AnswerDiffs(catalog.engine),
-        release_gates=ReleaseGates(catalog.engine),
+        release_gates=registry.gates,
     )
     services.jobs = build_jobs(services)
     return services

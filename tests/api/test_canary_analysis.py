@@ -17,6 +17,7 @@ from indexes.canary import CANARY_READY_ACTION, CANARY_ROLLED_BACK_ACTION
 from rag.assistant import NOT_COVERED
 from rag.records import AnswerRecord
 from tests.api.conftest import ClientFactory, services_of
+from tests.api.test_releases import _small_golden
 from tests.conftest import SAMPLE_DIR
 from tests.support.openai_server import FAKE_API_KEY, OpenAITestServer
 from tests.support.webhook_receiver import WebhookReceiver
@@ -420,3 +421,37 @@ def test_a_canary_replaced_by_another_release_of_its_version_gets_a_new_run(app:
     assert adopted["policy"]["min_questions"] == services.canary.defaults.min_questions  # the default policy
     assert adopted["started_at"].replace("Z", "+00:00") == set_at.isoformat()
     assert services.canary.runs.get(runs[1]["id"]).state == "replaced"  # type: ignore[union-attr]
+
+
+def test_a_canary_release_whose_gate_failed_is_not_promoted_automatically(
+    client_factory: ClientFactory, hook: WebhookReceiver, tmp_path: Path
+) -> None:
+    """The canary holds under a policy that tolerates its refusals, but its gate failed: automatic
+    promotion is refused like a person's without force, and the canary waits ready for a person."""
+    golden, _ = _small_golden(tmp_path)
+    app = client_factory(
+        rate_limit=None,
+        canary_check_interval_s=0.2,
+        webhook_url=hook.url,
+        webhook_signing_secret=SECRET,
+        golden_set=golden,
+        gate_max_newly_refused=0,
+    )
+    services = services_of(app)
+    strict = app.post(
+        f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}}
+    ).json()["number"]
+    assert app.post(f"{BASE}/releases/{strict}/gate").json()["gate"]["passed"] is False
+    tolerant = {**LENIENT_LATENCY, "refusal_rate": 1.0}
+    policy = {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": tolerant}
+    assert app.post(f"{BASE}/canary", json={"release": strict, "share": 0.5, "policy": policy}).status_code == 200
+    _traffic(app, 6)
+
+    body = _wait(app, _state("ready"))
+    assert body["run"]["reason"].startswith("automatic promotion failed (gate_failed: ")
+    canary = services.registry.canary("policies")
+    assert canary is not None and canary.release == strict
+    assert services.registry.live_release("policies").number == 1  # type: ignore[union-attr]
+    [entry] = services.audit.entries(action="canary.promote")
+    assert entry.outcome == "gate_failed"
+    assert hook.wait_for("canary.promote_failed").body["canary_release"] == strict
