@@ -304,7 +304,11 @@ class CanaryWatch:
         if not run.judges(canary.release, canary.version):
             self._replaced(run)  # never promote a release this run did not judge
             return
-        if not self.runs.finish(run.id, "promoted", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
+        # only from running: a run left ready by a failed automatic promotion waits for a person (no retry
+        # at every judgement, each with its audit entry and webhook)
+        if not self.runs.finish(
+            run.id, "promoted", verdict.reason, from_states=("running",), deciding_answer_at=verdict.deciding_answer_at
+        ):
             return
         try:
             release = run.release if run.release is not None else canary.release

@@ -452,6 +452,9 @@ def test_a_canary_release_whose_gate_failed_is_not_promoted_automatically(
     canary = services.registry.canary("policies")
     assert canary is not None and canary.release == strict
     assert services.registry.live_release("policies").number == 1  # type: ignore[union-attr]
+    assert hook.wait_for("canary.promote_failed").body["canary_release"] == strict
+    for _ in range(2):  # later judgements still pass, but the run waits for a person: no retry
+        services.canary.sweep()
     [entry] = services.audit.entries(action="canary.promote")
     assert entry.outcome == "gate_failed"
-    assert hook.wait_for("canary.promote_failed").body["canary_release"] == strict
+    assert services.canary.status("policies").run.state == "ready"  # type: ignore[union-attr]
