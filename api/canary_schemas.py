@@ -59,7 +59,10 @@ class CanaryRunOut(BaseModel):
     """One canary run: from when the canary was set until a decision or its removal."""
 
     id: int
-    version: int
+    version: int = Field(description="The canary's index version (for display; the run is keyed by its release).")
+    release: int | None = Field(
+        description="The canary release the run judges (null: a run begun before releases, judged by its version)."
+    )
     started_at: datetime
     state: str = Field(description="running, ready, promoted, rolled_back, removed, replaced or ended.")
     decided_at: datetime | None

@@ -146,6 +146,12 @@ class _ReleaseOrVersion(BaseModel):
 class PromoteRequest(_ReleaseOrVersion):
     """Point the alias at a release, or at the live release with another index version."""
 
+    force: bool = Field(
+        False,
+        description="Promote even though the release's gate failed (otherwise 409 `gate_failed`); "
+        "a release never gated needs no force.",
+    )
+
 
 class PromoteResult(BaseModel):
     """The alias switch that happened."""

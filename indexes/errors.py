@@ -7,7 +7,8 @@
     ├── Conflict
     │   ├── VersionExists      create_version on a version that already holds data
     │   ├── PurgedDocumentPresent  promoting a version that holds a document purged after its build began
-    │   └── AlreadyLive        promoting the version the alias already names (nothing changes)
+    │   ├── AlreadyLive        promoting the version the alias already names (nothing changes)
+    │   └── GateFailed         promoting a release whose gate failed, without force
     ├── InsufficientStorage    (507) the data folder has less free space than the threshold
     └── EngineError            the engine returned data it cannot read, or timed out
         ├── ShardBusy          an Edge shard is held open by another process
@@ -25,6 +26,7 @@ from rag.errors import Conflict, InvalidInput, RagError, VersionNotFound
 __all__ = [
     "AlreadyLive",
     "EngineError",
+    "GateFailed",
     "InsufficientStorage",
     "InvalidInput",
     "PurgedDocumentPresent",
@@ -71,6 +73,12 @@ class AlreadyLive(Conflict):
     """The alias already names this version: promoting it again would change nothing."""
 
     code = "already_live"
+
+
+class GateFailed(Conflict):
+    """The release's stored gate result failed; it is promoted only when the promotion is forced."""
+
+    code = "gate_failed"
 
 
 class InsufficientStorage(RagError):

@@ -19,6 +19,7 @@ from indexes.live_history import LiveSpan, VersionDropped, live_at
 from indexes.manifest import Manifest
 from indexes.purge import check_not_purged
 from indexes.refs import IndexRef
+from indexes.release_gates import ReleaseGates, check_gate
 from indexes.release_migration import migrate_releases
 from indexes.releases import AnswerSpec, Release, ReleaseStore
 from rag.errors import Conflict, IndexNotFound, InvalidInput, VersionNotFound
@@ -85,6 +86,8 @@ class VersionRegistry:
         self.releases = ReleaseStore(catalog.engine)
         """The releases of every index (``indexes.releases``); aliases name them."""
         migrate_releases(catalog, engine)
+        self.gates = ReleaseGates(catalog.engine)
+        """The releases' stored gate results (``indexes.release_gates``); a failed one blocks a promotion."""
         self.canaries = CanaryStore(catalog, engine)
         self._draw: Draw = draw or random.Random().random
         # Manifests of ready versions, read once: the fields queries use (embedder, sparse settings)
@@ -274,6 +277,7 @@ class VersionRegistry:
         action: str = "promote",
         actor: str | None = None,
         reason: str | None = None,
+        force: bool = False,
     ) -> int | None:
         """Point the index's alias at a ready version; returns the version it named before.
 
@@ -281,8 +285,9 @@ class VersionRegistry:
         release is reused, else one is made). ``actor`` (who asked) and ``reason`` (why, when given)
         are recorded with the alias switch in the history.
 
-        Refuses (409) the live version itself, a version whose storage fails a search, and a version
-        holding a document purged after its files were collected; the alias does not move.
+        Refuses (409) the live version itself, a version whose storage fails a search, a version
+        holding a document purged after its files were collected, and (unless ``force``) a reused
+        release whose gate failed (GateFailed); the alias does not move.
         """
         live = self.live_release(index)
         if live is not None and live.version == version:
@@ -292,7 +297,8 @@ class VersionRegistry:
             raise AlreadyLive(f"{index}@{version} is already live; nothing changed")
         self._ready(index, version)
         release = self.release_for(index, version, actor=actor)
-        return self.promote_release(index, release.number, action=action, actor=actor, reason=reason).previous_version
+        switch = self.promote_release(index, release.number, action=action, actor=actor, reason=reason, force=force)
+        return switch.previous_version
 
     def promote_release(
         self,
@@ -302,17 +308,21 @@ class VersionRegistry:
         action: str = "promote",
         actor: str | None = None,
         reason: str | None = None,
+        force: bool = False,
     ) -> Switch:
         """Point the index's alias at release ``number``: one switch of the engine alias (its version) and
         of the release alias, recorded in the history with the release.
 
-        Refuses (409) the live release itself, and a version that is not ready, whose storage fails a
-        search or that holds a purged document; the alias does not move.
+        Refuses (409) the live release itself, a release whose stored gate result failed unless
+        ``force`` (GateFailed, ``gate_failed``; a release never gated is not checked), and a version
+        that is not ready, whose storage fails a search or that holds a purged document; the alias
+        does not move.
         """
         release = self.releases.get(index, number)
         live = self.live_release(index)
         if live is not None and live.number == number:
             raise AlreadyLive(f"{index} release {number} is already live; nothing changed")
+        check_gate(self.gates, index, number, force=force)
         previous = self._check_switchable(index, release.version, "promote")
         pause_point("promote")
         self.engine.set_alias(index, index, release.version)

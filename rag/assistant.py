@@ -40,8 +40,9 @@ class AnswerObserver(Protocol):
     def answered(self, record: AnswerRecord) -> None:
         """An answer was recorded."""
 
-    def failed(self, index: str, alias: str | None, version: int) -> None:
-        """The model failed to answer a question resolved through ``alias`` to ``index`` ``version``."""
+    def failed(self, index: str, alias: str | None, version: int, release: int | None = None) -> None:
+        """The model failed to answer a question resolved through ``alias`` to ``index`` ``version``
+        (answering as release ``release``; None: without one)."""
 
 
 def render_sources(hits: list[SearchHit]) -> str:
@@ -309,7 +310,8 @@ class Assistant:
         """Tell the observer the model failed on a question (an as-of question names no alias arm)."""
         if self.observer is not None:
             v = prep.version
-            self.observer.failed(v.index, None if prep.as_of is not None else v.alias, v.version)
+            alias = None if prep.as_of is not None else v.alias
+            self.observer.failed(v.index, alias, v.version, v.release.number if v.release is not None else None)
 
     def answer_context(self, prep: _Prepared) -> dict[str, Any]:
         """What an answer's receipt needs besides its record: the retrieval settings and refusal

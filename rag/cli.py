@@ -242,14 +242,17 @@ def _storage_damage(services: Registry, info: VersionInfo) -> str | None:
 def promote(
     index: Annotated[str, typer.Argument(help="Index name.")],
     version: Annotated[int, typer.Argument(help="Version to make live.")],
+    force: Annotated[bool, typer.Option("--force", help="Promote even though its release's gate failed.")] = False,
 ) -> None:
     """Point the index's alias at VERSION (a no-op, said so, when it is already live)."""
     from indexes.errors import AlreadyLive
 
     try:
         actor = cli_actor()
-        with _registry() as s, s.audit.action(actor, "promote", index=index, target=f"v{version}"):
-            previous = s.registry.promote(index, version, actor=actor.name)
+        with _registry() as s, s.audit.action(actor, "promote", index=index, target=f"v{version}") as audited:
+            if force:
+                audited.details["force"] = True
+            previous = s.registry.promote(index, version, actor=actor.name, force=force)
     except AlreadyLive as exc:
         out.print(exc.message)
         return

@@ -50,6 +50,7 @@ from rag.answering.similarity import sentence_similarity
 from rag.assistant import Assistant
 from rag.calibration import Calibrator
 from rag.canary.policy import policy_from_settings
+from rag.canary.run_releases import migrate_run_releases
 from rag.canary.runs import CanaryRuns
 from rag.canary.watch import CanaryWatch
 from rag.canary.webhook import Webhook
@@ -345,9 +346,11 @@ def build_canary_watch(settings: Settings, registry: VersionRegistry, audit: Aud
             settings.webhook_signing_secret.get_secret_value(),
             attempts=settings.webhook_attempts,
         )
+    runs = CanaryRuns(registry.catalog.engine)
+    migrate_run_releases(registry.catalog)  # runs begun before runs were keyed by release
     return CanaryWatch(
         registry,
-        CanaryRuns(registry.catalog.engine),
+        runs,
         audit,
         policy_from_settings(settings),
         webhook=webhook,
@@ -479,7 +482,7 @@ def build_services(
         canary=canary,
         texts=VersionTexts(catalog, engine, builder.texts),
         answer_diffs=AnswerDiffs(catalog.engine),
-        release_gates=ReleaseGates(catalog.engine),
+        release_gates=registry.gates,
     )
     services.jobs = build_jobs(services)
     return services

@@ -76,3 +76,25 @@ def test_release_prompt_promote_list_and_refusals(env: Path) -> None:
         assert bad.exit_code == 1 and message in bad.output, (args, bad.output)
     assert len(_releases()) == 3
     assert runner.invoke(app, ["releases", "handbook"]).exit_code == 1
+
+
+def test_promote_refuses_a_release_whose_gate_failed_unless_forced(env: Path) -> None:
+    from rag.commands.common import load_settings
+    from rag.registry import build_registry
+
+    assert runner.invoke(app, ["ingest", str(env), "--index", "policies", "--promote"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(env), "--index", "policies"]).exit_code == 0  # v2, not live
+    made = runner.invoke(app, ["release", "policies", "--version", "2"])
+    assert made.exit_code == 0 and "release 2 of policies: v2" in made.output, made.output
+    opened = build_registry(load_settings())
+    try:  # what POST .../releases/2/gate keeps when the gate fails
+        opened.registry.gates.put("policies", 2, {"passed": False, "reasons": ["recall@5 dropped"], "live_release": 1})
+    finally:
+        opened.close()
+
+    refused = runner.invoke(app, ["promote", "policies", "2"])
+    assert refused.exit_code == 1 and "release 2 failed its gate against release 1" in refused.output
+    assert [r["number"] for r in _releases() if r["live"]] == [1]
+    forced = runner.invoke(app, ["promote", "policies", "2", "--force"])
+    assert forced.exit_code == 0 and "1 -> 2" in forced.output, forced.output
+    assert [r["number"] for r in _releases() if r["live"]] == [2]

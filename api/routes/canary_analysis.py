@@ -95,6 +95,7 @@ def canary_analysis(name: str, services: ServicesDep, principal: Admin) -> Canar
         else CanaryRunOut(
             id=run.id,
             version=run.version,
+            release=run.release,
             started_at=run.started_at,
             state=run.state,
             decided_at=run.decided_at,

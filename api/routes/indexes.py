@@ -72,22 +72,31 @@ def list_versions(name: str, services: ServicesDep, principal: Employee) -> list
     response_model=PromoteResult,
     responses={
         **_NOT_FOUND,
-        409: {"model": ErrorBody, "description": "Already live (already_live), or its storage fails a search."},
+        409: {
+            "model": ErrorBody,
+            "description": "Already live (already_live), its gate failed and no force (gate_failed), "
+            "or its storage fails a search.",
+        },
     },
 )
 def promote(name: str, body: PromoteRequest, services: ServicesDep, principal: Admin) -> PromoteResult:
     """Point the index's alias at a release (one atomic switch): ``{"release": n}``, or ``{"version": n}``
-    for the live release with that index version (prompt, model and settings kept)."""
+    for the live release with that index version (prompt, model and settings kept).
+
+    A release whose gate (``POST .../releases/{n}/gate``) failed is refused (409 ``gate_failed``)
+    unless ``force`` is true; a release never gated is promoted as before."""
     check_index_name(name)
     registry = services.registry
     target = f"release {body.release}" if body.release is not None else f"v{body.version}"
     with services.audit.action(principal, "promote", index=name, target=target) as audited:
+        if body.force:
+            audited.details["force"] = True
         if body.release is not None:
-            switch = registry.promote_release(name, body.release, actor=principal.name)
+            switch = registry.promote_release(name, body.release, actor=principal.name, force=body.force)
         else:
             assert body.version is not None
             before = registry.live_release(name)
-            previous = registry.promote(name, body.version, actor=principal.name)
+            previous = registry.promote(name, body.version, actor=principal.name, force=body.force)
             now = registry.live_release(name)
             assert now is not None
             switch = Switch(now, before.number if before else None, previous)

@@ -1,11 +1,17 @@
 """Canary runs and what each arm answered during them, in the metadata database.
 
-A *run* is one canary under one policy, from when it was set until a decision or its removal:
+A *run* is one canary *release* under one policy, from when it was set until a decision or its removal:
 ``running`` -> ``ready`` (passed, waiting for a person) -> ``promoted`` | ``rolled_back`` |
 ``removed`` (by a person) | ``replaced`` (another canary was set) | ``ended`` (the canary left by
 other means, e.g. a person promoted it). An *observation* is one question an arm served during a
 run: refused, dropped a citation, checked and unsupported, a model error, its latency. Thumbs-down
 feedback is read from the feedback table when tallying, so feedback given later still counts.
+
+A run is keyed by the canary's release (``canary_run_releases``, a table of its own: tables gain
+new tables, never new columns), not by its index version: a canary release may keep the live index
+version and change only the prompt or model, and two canary releases of one version are two runs.
+The version is kept for display. A run begun before releases has no release (NULL) and is matched
+by its version, as before (:meth:`Run.judges`).
 
 State changes are compare-and-set (``UPDATE ... WHERE state IN (...)``): when several API
 processes watch one canary, exactly one of them acts on a decision.
@@ -25,7 +31,7 @@ from rag.canary.arms import ARMS, Arm
 from rag.canary.policy import CanaryPolicy
 from rag.feedback import feedback_table
 
-__all__ = ["ACTIVE", "LATENCY_SAMPLE", "CanaryRuns", "Observation", "Run", "Tally"]
+__all__ = ["ACTIVE", "LATENCY_SAMPLE", "CanaryRuns", "Observation", "Run", "Tally", "run_releases_table"]
 
 metadata = sa.MetaData()
 
@@ -49,6 +55,15 @@ runs_table = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("deciding_answer_at", sa.DateTime(timezone=True)),
 )
+
+run_releases_table = sa.Table(
+    "canary_run_releases",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True),
+    sa.Column("release_number", sa.Integer),
+)
+"""The canary release each run judges, written with the run; runs begun before this table were given
+the release their alias history names (:mod:`rag.canary.run_releases`), or NULL when it names none."""
 
 observations_table = sa.Table(
     "canary_observations",
@@ -85,11 +100,18 @@ class Run:
     decided_at: datetime | None
     reason: str | None
     deciding_answer_at: datetime | None
+    release: int | None = None
+    """The canary release the run judges (None: a run begun before releases, matched by its version)."""
 
     @property
     def active(self) -> bool:
         """Whether the canary is still watched."""
         return self.state in ACTIVE
+
+    def judges(self, release: int | None, version: int) -> bool:
+        """Whether a canary (or a canary answer) of ``release`` and ``version`` is the one this run judges:
+        the same release; for a run without a release (begun before releases), the same version."""
+        return release == self.release if self.release is not None else version == self.version
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +129,8 @@ class Observation:
     unsupported: bool = False
     model_error: bool = False
     latency_ms: float | None = None
+    release: int | None = None
+    """The release that answered (None: answered without one); not stored, used to pick the run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,32 +162,34 @@ class CanaryRuns:
         policy: CanaryPolicy,
         started_at: datetime | None = None,
         *,
+        release: int | None = None,
         adopt: bool = False,
     ) -> Run:
-        """Begin a run for ``index``'s canary ``version`` (earlier active runs of the index become ``replaced``).
+        """Begin a run for ``index``'s canary ``release`` (index ``version``); earlier active runs of the
+        index become ``replaced``, in the same transaction.
 
         ``adopt`` (the watcher finding a canary without a run): when the index already has an active
-        run of that version, return it instead (someone else began one in the meantime).
+        run that judges this release (:meth:`Run.judges`), return it instead (someone else began one in
+        the meantime).
         """
         at = started_at or datetime.now(UTC)
         with self._db.begin() as conn:
             existing = None
             if adopt:
-                existing = conn.execute(
-                    sa.select(runs_table.c.id).where(
-                        runs_table.c.index_name == index,
-                        runs_table.c.version == version,
-                        runs_table.c.state.in_(ACTIVE),
-                    )
-                ).first()
-            found = int(existing[0]) if existing is not None else self._insert(conn, index, version, policy, at)
+                rows = conn.execute(
+                    _runs_query().where(runs_table.c.index_name == index, runs_table.c.state.in_(ACTIVE))
+                )
+                existing = next((r.id for r in map(_run, rows) if r.judges(release, version)), None)
+            found = existing if existing is not None else self._insert(conn, index, version, release, policy, at)
         run = self.get(found)
         assert run is not None
         return run
 
     @staticmethod
-    def _insert(conn: sa.Connection, index: str, version: int, policy: CanaryPolicy, at: datetime) -> int:
-        """Replace the index's active runs by a new running one; its id."""
+    def _insert(
+        conn: sa.Connection, index: str, version: int, release: int | None, policy: CanaryPolicy, at: datetime
+    ) -> int:
+        """Replace the index's active runs by a new running one of ``release``; its id."""
         conn.execute(
             runs_table.update()
             .where(runs_table.c.index_name == index, runs_table.c.state.in_(ACTIVE))
@@ -175,19 +201,20 @@ class CanaryRuns:
             )
         ).inserted_primary_key
         assert key is not None
+        conn.execute(run_releases_table.insert().values(run_id=int(key[0]), release_number=release))
         return int(key[0])
 
     def get(self, run_id: int) -> Run | None:
         """One run, or None."""
         with self._db.connect() as conn:
-            row = conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id)).first()
+            row = conn.execute(_runs_query().where(runs_table.c.id == run_id)).first()
         return None if row is None else _run(row)
 
     def latest(self, index: str) -> Run | None:
         """The index's most recent run, whatever its state; None when it never had one."""
         with self._db.connect() as conn:
             row = conn.execute(
-                sa.select(runs_table).where(runs_table.c.index_name == index).order_by(runs_table.c.id.desc()).limit(1)
+                _runs_query().where(runs_table.c.index_name == index).order_by(runs_table.c.id.desc()).limit(1)
             ).first()
         return None if row is None else _run(row)
 
@@ -199,7 +226,7 @@ class CanaryRuns:
     def active_runs(self) -> list[Run]:
         """Every run in a watched state."""
         with self._db.connect() as conn:
-            rows = conn.execute(sa.select(runs_table).where(runs_table.c.state.in_(ACTIVE))).all()
+            rows = conn.execute(_runs_query().where(runs_table.c.state.in_(ACTIVE))).all()
         return [_run(r) for r in rows]
 
     def finish(
@@ -307,12 +334,21 @@ class CanaryRuns:
             return [(_aware(r[0]) or r[0], r[1], bool(r[2]), bool(r[3])) for r in conn.execute(query)]
 
 
+def _runs_query() -> sa.Select[Any]:
+    """Runs with the release each judges (None where the run has no release row, or a NULL one)."""
+    return sa.select(runs_table, run_releases_table.c.release_number).outerjoin(
+        run_releases_table, run_releases_table.c.run_id == runs_table.c.id
+    )
+
+
 def _run(row: sa.Row[Any]) -> Run:
     m = row._mapping
+    release = m["release_number"]
     return Run(
         id=int(m["id"]),
         index=str(m["index_name"]),
         version=int(m["version"]),
+        release=None if release is None else int(release),
         started_at=_aware(m["started_at"]) or datetime.now(UTC),
         policy=CanaryPolicy.model_validate(json.loads(m["policy"])),
         state=str(m["state"]),

@@ -16,6 +16,11 @@ Feedback wakes the thread too (:meth:`poke`), and every ``interval_s`` it judges
 anyway (time passing can make one pass) and adopts canaries set by other means (a build with
 ``promote=canary``, another process) under the default policy, from their alias event's time.
 A decision is taken by one process only (the run's compare-and-set state change).
+
+Runs are per canary *release* (:meth:`rag.canary.runs.Run.judges`): an answer counts for a run only
+when the release that answered is the run's, a canary replaced by another release (even of the
+same index version) gets a new run, and a decision acts on the canary only while it is still the
+release the run judged.
 """
 
 from __future__ import annotations
@@ -118,16 +123,19 @@ class CanaryWatch:
                 checked=bool(support),
                 unsupported=bool(support) and not all(s.supported for s in support),
                 latency_ms=record.timings_ms.get("total"),
+                release=arm.release,
             )
         )
 
-    def failed(self, index: str, alias: str | None, version: int) -> None:
-        """Note a question an arm could not answer because the model failed."""
+    def failed(self, index: str, alias: str | None, version: int, release: int | None = None) -> None:
+        """Note a question an arm (release ``release``) could not answer because the model failed."""
         if self._thread is None:
             return
-        arm = arm_of({"index": {"name": index, "alias": alias, "version": version}})
+        arm = arm_of({"index": {"name": index, "alias": alias, "version": version}, "release": release})
         if arm is not None:
-            self._queue.put(Observation(arm.index, arm.arm, arm.version, None, self._clock(), model_error=True))
+            self._queue.put(
+                Observation(arm.index, arm.arm, arm.version, None, self._clock(), model_error=True, release=arm.release)
+            )
 
     def poke(self) -> None:
         """Judge the running canaries soon (feedback arrived)."""
@@ -139,7 +147,7 @@ class CanaryWatch:
     def begin(self, canary: Canary, policy: CanaryPolicy | None = None) -> Run:
         """Start measuring ``canary`` under ``policy`` (default: the settings' policy)."""
         with self._lock:  # never interleaved with the watcher adopting the same canary
-            return self.runs.start(canary.index, canary.version, policy or self.defaults)
+            return self.runs.start(canary.index, canary.version, policy or self.defaults, release=canary.release)
 
     def end(self, index: str, state: str = "removed", reason: str | None = None) -> None:
         """Stop measuring the index's canary (a person removed or replaced it)."""
@@ -216,7 +224,11 @@ class CanaryWatch:
             run = self.runs.active(index)
             if run is None:
                 continue
-            kept = [o for o in observations if o.at >= run.started_at and (o.arm == "live" or o.version == run.version)]
+            kept = [
+                o
+                for o in observations
+                if o.at >= run.started_at and (o.arm == "live" or run.judges(o.release, o.version))
+            ]
             if kept:
                 self.runs.add(run.id, kept)
                 last = self._judged.get(run.id, float("-inf"))
@@ -242,8 +254,10 @@ class CanaryWatch:
                     if run is not None:
                         self.runs.finish(run.id, "ended", "the canary was removed or promoted by other means")
                     continue
-                if run is None or run.version != canary.version:
-                    run = self.runs.start(index, canary.version, self.defaults, self._set_at(canary), adopt=True)
+                if run is None or not run.judges(canary.release, canary.version):
+                    run = self.runs.start(
+                        index, canary.version, self.defaults, self._set_at(canary), release=canary.release, adopt=True
+                    )
             self.check(run)
 
     def _set_at(self, canary: Canary) -> datetime | None:
@@ -268,21 +282,39 @@ class CanaryWatch:
         # sees the run rolled back never still finds the canary; the run's state change picks the one
         # process that announces the decision.
         canary = self.registry.canary(run.index)
-        if canary is not None and canary.version == run.version:
+        if canary is not None and not run.judges(canary.release, canary.version):
+            self._replaced(run)  # another release is the canary now: it has its own run
+            return
+        if canary is not None:
             self.registry.remove_canary(
                 run.index, action=CANARY_ROLLED_BACK_ACTION, actor=ACTOR.name, reason=verdict.reason
             )
         if self.runs.finish(run.id, "rolled_back", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
             self._announce("canary.rollback", "canary.rolled_back", run, verdict, "ok")
 
+    def _replaced(self, run: Run) -> None:
+        """End ``run``: the canary is another release now (set by another process; its run is adopted)."""
+        self.runs.finish(run.id, "replaced", "another release became the canary")
+
     def _promote(self, run: Run, verdict: Verdict) -> None:
-        if not self.runs.finish(run.id, "promoted", verdict.reason, deciding_answer_at=verdict.deciding_answer_at):
+        canary = self.registry.canary(run.index)
+        if canary is None:  # removed (or promoted) by other means since: nothing left to promote
+            self.runs.finish(run.id, "ended", "the canary was removed or promoted by other means")
+            return
+        if not run.judges(canary.release, canary.version):
+            self._replaced(run)  # never promote a release this run did not judge
+            return
+        # only from running: a run left ready by a failed automatic promotion waits for a person (no retry
+        # at every judgement, each with its audit entry and webhook)
+        if not self.runs.finish(
+            run.id, "promoted", verdict.reason, from_states=("running",), deciding_answer_at=verdict.deciding_answer_at
+        ):
             return
         try:
-            canary = self.registry.canary(run.index)
-            if canary is not None and canary.version == run.version and canary.release is not None:
+            release = run.release if run.release is not None else canary.release
+            if release is not None:
                 # the canary is a release: it goes live as it was tested (prompt and model included)
-                self.registry.promote_release(run.index, canary.release, actor=ACTOR.name, reason=verdict.reason)
+                self.registry.promote_release(run.index, release, actor=ACTOR.name, reason=verdict.reason)
             else:
                 self.registry.promote(run.index, run.version, actor=ACTOR.name, reason=verdict.reason)
         except RagError as exc:
@@ -298,7 +330,7 @@ class CanaryWatch:
         ):
             return
         canary = self.registry.canary(run.index)
-        if canary is not None and canary.version == run.version:
+        if canary is not None and run.judges(canary.release, canary.version):
             self.registry.canaries.note(canary, CANARY_READY_ACTION, ACTOR.name, verdict.reason)
         self._announce("canary.ready", "canary.ready", run, verdict, "ok")
 
@@ -310,6 +342,7 @@ class CanaryWatch:
         details: dict[str, Any] = {
             "reason": why,
             "run": run.id,
+            "release": run.release,
             "verdict": verdict.state,
             "worse": [c.metric for c in verdict.comparisons if c.worse],
         }
@@ -318,6 +351,7 @@ class CanaryWatch:
             payload = {
                 "index": run.index,
                 "canary_version": run.version,
+                "canary_release": run.release,
                 "live_version": self.registry.live_version(run.index),
                 "run": run.id,
                 "reason": why,

@@ -89,6 +89,7 @@ def release_command(
     top_k: Annotated[int | None, typer.Option(help="Retrieval: chunks per question.")] = None,
     refusal_threshold: Annotated[float | None, typer.Option(help="Refuse below this best similarity.")] = None,
     promote: Annotated[bool, typer.Option("--promote", help="Make the release live at once.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --promote: even though its gate failed.")] = False,
     canary: Annotated[float | None, typer.Option(help="Make the release the canary with this share.")] = None,
 ) -> None:
     """Make a release of INDEX: the options given, the rest copied from the live release."""
@@ -123,8 +124,10 @@ def release_command(
                 f"release {made.number} of {index}: v{made.version}, {described['prompt']}, {_label(made, s)}{follows}"
             )
             if promote:
-                with s.audit.action(actor, "promote", index=index, target=f"release {made.number}"):
-                    switch = s.registry.promote_release(index, made.number, actor=actor.name)
+                with s.audit.action(actor, "promote", index=index, target=f"release {made.number}") as audited:
+                    if force:
+                        audited.details["force"] = True
+                    switch = s.registry.promote_release(index, made.number, actor=actor.name, force=force)
                 out.print(f"alias {index}: release {switch.previous_release or '-'} -> {made.number}")
             if canary is not None:
                 with s.audit.action(actor, "canary.set", index=index, target=f"release {made.number}"):

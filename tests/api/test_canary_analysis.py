@@ -14,8 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from indexes.canary import CANARY_READY_ACTION, CANARY_ROLLED_BACK_ACTION
+from rag.assistant import NOT_COVERED
+from rag.records import AnswerRecord
 from tests.api.conftest import ClientFactory, services_of
+from tests.api.test_releases import _small_golden
 from tests.conftest import SAMPLE_DIR
+from tests.support.openai_server import FAKE_API_KEY, OpenAITestServer
 from tests.support.webhook_receiver import WebhookReceiver
 
 BASE = "/v1/indexes/policies"
@@ -92,6 +96,12 @@ def _wait(client: TestClient, done: Callable[[dict[str, Any]], bool], timeout_s:
 
 def _state(state: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: body["run"] is not None and body["run"]["state"] == state
+
+
+def _promoted(body: dict[str, Any]) -> bool:
+    """The run is promoted and the switch is done: the run is claimed as promoted before the alias
+    moves and the canary is retired, so a reader can see the state a moment before the switch."""
+    return _state("promoted")(body) and body["canary_version"] is None
 
 
 def _bicycle_only(tmp_path: Path) -> Path:
@@ -174,7 +184,7 @@ def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> 
     _canary(app, {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": LENIENT_LATENCY})
     _traffic(app, 6)
 
-    body = _wait(app, _state("promoted"))
+    body = _wait(app, _promoted)
     assert body["live_version"] == 2 and body["canary_version"] is None
     assert body["verdict"] is not None and not any(c["worse"] for c in body["verdict"]["comparisons"])
     promoted = services.catalog.alias_history("policies")[-1]
@@ -246,8 +256,6 @@ def test_canary_analysis_of_an_unknown_index_is_404(client: TestClient) -> None:
 
 
 def test_model_errors_and_checked_answers_are_counted_per_arm(client_factory: ClientFactory) -> None:
-    from tests.support.openai_server import OpenAITestServer
-
     with OpenAITestServer() as model:
         model.reply_with("Full-time employees get 28 working days of paid annual leave per calendar year [1].")
         app = client_factory(
@@ -307,7 +315,7 @@ def test_an_equal_canary_release_goes_live_as_tested(app: TestClient, hook: Webh
     assert app.post(f"{BASE}/canary", json={"release": made, "share": 0.5, "policy": policy}).status_code == 200
     _traffic(app, 6)
 
-    _wait(app, _state("promoted"))
+    _wait(app, _promoted)
     live = services.registry.live_release("policies")
     assert live is not None and live.number == made and live.spec is not None and live.spec.prompt == "answer/v1"
     promoted = services.catalog.alias_history("policies")[-1]
@@ -315,3 +323,144 @@ def test_an_equal_canary_release_goes_live_as_tested(app: TestClient, hook: Webh
     answer = app.post("/v1/ask", json={"question": QUESTIONS[0]}).json()
     assert (answer["release"], answer["prompt"]["version"]) == (made, "v1")
     assert hook.wait_for("canary.promoted").signature_ok
+
+
+LEAVE_ANSWER = "Full-time employees get 28 working days of paid annual leave per calendar year [1]."
+
+
+def _by_prompt(prompt: str) -> str:
+    """The test model: answers under prompt answer/v2 (its ``<<<SOURCES`` block), refuses under answer/v1."""
+    return LEAVE_ANSWER if "<<<SOURCES" in prompt else NOT_COVERED
+
+
+def test_a_canary_release_with_the_live_version_and_another_prompt_gets_its_own_run(
+    client_factory: ClientFactory, hook: WebhookReceiver
+) -> None:
+    """Live and both canaries answer from index version 1; the canaries differ from live in the model's
+    temperature (equal answers), then in the prompt (the model refuses under it). Each canary release is
+    a run of its own, judged on its own answers, and the refusing one is rolled back."""
+    with OpenAITestServer() as model:
+        model.respond_with(_by_prompt)
+        app = client_factory(
+            rate_limit=None,
+            canary_check_interval_s=0.2,
+            models={"local": {"base_url": model.base_url, "api_key": FAKE_API_KEY}},
+            llm_max_retries=0,
+            webhook_url=hook.url,
+            webhook_signing_secret=SECRET,
+        )
+        services = services_of(app)
+        answerer = {"kind": "openai", "endpoint": "local", "name": "policy-model"}
+
+        def release(body: dict[str, Any]) -> int:
+            made = app.post(f"{BASE}/releases", json=body)
+            assert made.status_code == 201, made.text
+            assert made.json()["version"] == 1
+            number: int = made.json()["number"]
+            return number
+
+        live = release({"prompt": "answer/v2", "model": answerer})
+        assert app.post(f"{BASE}/promote", json={"release": live}).status_code == 200
+        equal = release({"model": {**answerer, "temperature": 0.3}})
+        refusing = release({"prompt": "answer/v1"})  # the live model, another prompt
+
+        quiet = {"min_questions": 1000, "max_worsening": LENIENT_LATENCY}
+        r = app.post(f"{BASE}/canary", json={"release": equal, "share": 0.5, "policy": quiet})
+        assert r.status_code == 200 and (r.json()["version"], r.json()["release"]) == (1, equal)
+        _traffic(app, 3)
+        first = _wait(app, lambda b: b["canary"]["questions"] >= 3)["run"]
+        assert (first["release"], first["version"]) == (equal, 1)
+        stale = next(
+            AnswerRecord.model_validate(a)
+            for a in (app.post("/v1/ask", json={"question": QUESTIONS[0]}).json() for _ in range(MAX_ASKS))
+            if a["release"] == equal
+        )
+        assert not stale.refused
+
+        policy = {"min_questions": 6, "min_duration_s": 3600, "max_worsening": LENIENT_LATENCY}
+        r = app.post(f"{BASE}/canary", json={"release": refusing, "share": 0.5, "policy": policy})
+        assert r.status_code == 200 and (r.json()["version"], r.json()["release"]) == (1, refusing)
+        body = app.get(f"{BASE}/canary").json()
+        assert body["run"]["id"] != first["id"] and (body["run"]["release"], body["run"]["version"]) == (refusing, 1)
+        assert body["canary"]["questions"] == 0  # nothing of the first canary release carried over
+        replaced = services.canary.runs.get(first["id"])
+        assert replaced is not None and (replaced.state, replaced.release) == ("replaced", equal)
+        services.canary.answered(stale)  # a late answer of the replaced release: not the new run's
+        _traffic(app, 6)
+
+        body = _wait(app, _state("rolled_back"))
+        assert body["run"]["release"] == refusing and "refusal rate" in body["run"]["reason"]
+        assert body["canary"]["refusal_rate"] == 1.0 and body["live"]["refusal_rate"] == 0.0
+        assert services.canary.runs.tallies(first["id"])["canary"].refused == 0
+        last = services.catalog.alias_history("policies:canary")[-1]
+        assert (last.action, last.version, last.release) == (CANARY_ROLLED_BACK_ACTION, 1, refusing)
+        assert services.registry.canary("policies") is None
+        assert services.registry.live_release("policies").number == live  # type: ignore[union-attr]
+        [entry] = services.audit.entries(action="canary.rollback")
+        assert entry.details["release"] == refusing and entry.details["run"] == body["run"]["id"]
+        delivery = hook.wait_for("canary.rolled_back")
+        assert (delivery.body["canary_release"], delivery.body["canary_version"]) == (refusing, 1)
+
+
+def test_a_canary_replaced_by_another_release_of_its_version_gets_a_new_run(app: TestClient) -> None:
+    """By the route, and by other means (another process, `rag release --canary`): the watcher adopts
+    the new canary release in a run of its own even though the index version did not change."""
+    services = services_of(app)
+    first, second, third = (
+        app.post(f"{BASE}/releases", json=body).json()["number"]
+        for body in ({"prompt": "answer/v1"}, {"settings": {"top_k": 3}}, {"settings": {"top_k": 4}})
+    )
+    policy = {"min_questions": 1000, "max_worsening": LENIENT_LATENCY}
+    runs = []
+    for number in (first, second):
+        r = app.post(f"{BASE}/canary", json={"release": number, "share": 0.5, "policy": policy})
+        assert r.status_code == 200, r.text
+        runs.append(app.get(f"{BASE}/canary").json()["run"])
+    assert [(r["release"], r["version"]) for r in runs] == [(first, 1), (second, 1)]
+    assert runs[0]["id"] != runs[1]["id"]
+    assert services.canary.runs.get(runs[0]["id"]).state == "replaced"  # type: ignore[union-attr]
+
+    services.registry.set_canary_release("policies", third, 0.5, actor="another-process")
+    set_at = services.catalog.alias_history("policies:canary")[-1].at
+    adopted = _wait(app, lambda b: b["run"]["release"] == third)["run"]
+    assert adopted["id"] != runs[1]["id"] and adopted["version"] == 1 and adopted["state"] == "running"
+    assert adopted["policy"]["min_questions"] == services.canary.defaults.min_questions  # the default policy
+    assert adopted["started_at"].replace("Z", "+00:00") == set_at.isoformat()
+    assert services.canary.runs.get(runs[1]["id"]).state == "replaced"  # type: ignore[union-attr]
+
+
+def test_a_canary_release_whose_gate_failed_is_not_promoted_automatically(
+    client_factory: ClientFactory, hook: WebhookReceiver, tmp_path: Path
+) -> None:
+    """The canary holds under a policy that tolerates its refusals, but its gate failed: automatic
+    promotion is refused like a person's without force, and the canary waits ready for a person."""
+    golden, _ = _small_golden(tmp_path)
+    app = client_factory(
+        rate_limit=None,
+        canary_check_interval_s=0.2,
+        webhook_url=hook.url,
+        webhook_signing_secret=SECRET,
+        golden_set=golden,
+        gate_max_newly_refused=0,
+    )
+    services = services_of(app)
+    strict = app.post(
+        f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}}
+    ).json()["number"]
+    assert app.post(f"{BASE}/releases/{strict}/gate").json()["gate"]["passed"] is False
+    tolerant = {**LENIENT_LATENCY, "refusal_rate": 1.0}
+    policy = {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": tolerant}
+    assert app.post(f"{BASE}/canary", json={"release": strict, "share": 0.5, "policy": policy}).status_code == 200
+    _traffic(app, 6)
+
+    body = _wait(app, _state("ready"))
+    assert body["run"]["reason"].startswith("automatic promotion failed (gate_failed: ")
+    canary = services.registry.canary("policies")
+    assert canary is not None and canary.release == strict
+    assert services.registry.live_release("policies").number == 1  # type: ignore[union-attr]
+    assert hook.wait_for("canary.promote_failed").body["canary_release"] == strict
+    for _ in range(2):  # later judgements still pass, but the run waits for a person: no retry
+        services.canary.sweep()
+    [entry] = services.audit.entries(action="canary.promote")
+    assert entry.outcome == "gate_failed"
+    assert services.canary.status("policies").run.state == "ready"  # type: ignore[union-attr]

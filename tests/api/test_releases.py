@@ -157,9 +157,8 @@ def test_a_release_answers_with_its_own_prompt_and_model(client_factory: ClientF
         assert len(server.requests) == 2
 
 
-def test_the_gate_runs_for_a_release(client_factory: ClientFactory, tmp_path: Path) -> None:
-    """Settings changed: the golden answers are diffed (and fail over the threshold); only the index
-    version changed: the retrieval gate runs. The result is kept with the release."""
+def _small_golden(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A golden set of the sample's annual-leave and equipment questions (a quick gate); its lines."""
     picked = [
         line
         for line in (GOLDEN_DIR / "golden.jsonl").read_text().splitlines()
@@ -168,6 +167,13 @@ def test_the_gate_runs_for_a_release(client_factory: ClientFactory, tmp_path: Pa
     golden = tmp_path / "golden" / "golden.jsonl"
     golden.parent.mkdir()
     golden.write_text("\n".join(picked) + "\n")
+    return golden, picked
+
+
+def test_the_gate_runs_for_a_release(client_factory: ClientFactory, tmp_path: Path) -> None:
+    """Settings changed: the golden answers are diffed (and fail over the threshold); only the index
+    version changed: the retrieval gate runs. The result is kept with the release."""
+    golden, picked = _small_golden(tmp_path)
     client = client_factory(golden_set=golden, gate_max_newly_refused=0)
     strict = client.post(
         f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}}
@@ -188,3 +194,62 @@ def test_the_gate_runs_for_a_release(client_factory: ClientFactory, tmp_path: Pa
     assert gate["retrieval"]["new"]["version"] == 2 and gate["retrieval"]["live"]["version"] == 1
     live = client.post(f"{BASE}/releases/1/gate")
     assert live.status_code == 409 and "live release" in live.json()["error"]["message"]
+
+
+BICYCLE_ONLY = """---
+title: Bicycle Allowance
+doc_id: NW-PEO-099
+---
+
+# Bicycle Allowance
+
+Employees who cycle to the office receive a bicycle allowance of 30 euros per month.
+"""
+
+
+def test_a_release_whose_gate_failed_is_promoted_only_with_force(client_factory: ClientFactory, tmp_path: Path) -> None:
+    """By release and by version (the live release with that version, reused when it exists); a release
+    never gated is promoted as before. A refusal moves nothing and is audited with its code."""
+    golden, _ = _small_golden(tmp_path)
+    client = client_factory(golden_set=golden, gate_max_newly_refused=0)
+    services = services_of(client)
+    strict = client.post(
+        f"{BASE}/releases", json={"settings": {"refusal_threshold": 0.99, "calibrated_refusal": False}}
+    ).json()["number"]
+    assert client.post(f"{BASE}/releases/{strict}/gate").json()["gate"]["passed"] is False
+    history = len(services.catalog.alias_history("policies"))
+
+    refused = client.post(f"{BASE}/promote", json={"release": strict})
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert set(refused.json()) == {"error"} and error["code"] == "gate_failed"
+    assert f"release {strict} failed its gate against release 1" in error["message"]
+    assert "newly refused > max 0" in error["message"] and "force" in error["message"]
+    assert services.registry.live_release("policies").number == 1  # type: ignore[union-attr]
+    assert len(services.catalog.alias_history("policies")) == history
+    [audited] = services.audit.entries(action="promote")
+    assert (audited.outcome, audited.target) == ("gate_failed", f"release {strict}")
+    assert client.post(f"{BASE}/promote", json={"release": strict, "force": "yes"}).status_code == 422
+
+    # by version: v2 covers none of the golden questions, so the release of v2 fails the retrieval gate
+    folder = tmp_path / "bicycle-only"
+    folder.mkdir()
+    (folder / "bicycle.md").write_text(BICYCLE_ONLY)
+    services.builder.build("policies", folder)
+    of_v2 = client.post(f"{BASE}/releases", json={"version": 2}).json()["number"]
+    gate = client.post(f"{BASE}/releases/{of_v2}/gate").json()["gate"]
+    assert (gate["changed"], gate["passed"]) == (["version"], False)
+    by_version = client.post(f"{BASE}/promote", json={"version": 2})
+    assert by_version.status_code == 409 and by_version.json()["error"]["code"] == "gate_failed"
+    assert services.registry.live_version("policies") == 1
+    forced = client.post(f"{BASE}/promote", json={"version": 2, "force": True})
+    assert forced.status_code == 200, forced.text
+    assert (forced.json()["release"], forced.json()["version"]) == (of_v2, 2)
+
+    forced = client.post(f"{BASE}/promote", json={"release": strict, "force": True})
+    assert forced.status_code == 200 and forced.json()["release"] == strict
+    assert services.audit.entries(action="promote")[0].details["force"] is True
+    # a release never gated needs no force, and force on one is harmless
+    fresh = client.post(f"{BASE}/releases", json={"prompt": "answer/v1"}).json()["number"]
+    assert client.post(f"{BASE}/promote", json={"release": fresh}).status_code == 200
+    assert client.post(f"{BASE}/promote", json={"release": 1, "force": True}).status_code == 200
