@@ -48,15 +48,20 @@ from rag.canary.webhook import Webhook
 from rag.errors import RagError
 from rag.records import AnswerRecord
 
-__all__ = ["ACTOR", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch"]
+__all__ = ["ACTOR", "GATHER_S", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch"]
 
 ACTOR = system_principal("canary-analysis", "canary-analysis")
 """Who the canary analysis's alias switches and audit entries name."""
 
 _POKE = "poke"
-JUDGE_EVERY_S = 0.25
+JUDGE_EVERY_S = 1.0
 """A run that received observations is judged at most this often (the rest wait, at most this long):
-under heavy traffic the judgement's cost is bounded per second, not per answer."""
+under heavy traffic the judgement's cost is bounded per second, not per answer. At 0.25 s, 16 clients
+lost about 7% of their answers per second to the watcher (docs/benchmarks.md, issue 16, session 8);
+a second keeps a decision well inside the 5 s budget."""
+GATHER_S = 0.1
+"""After the first observation of a batch, the watcher gathers for this long before writing: at most
+ten writes a second however many answers arrive."""
 _log = structlog.get_logger(__name__)
 
 
@@ -194,6 +199,8 @@ class CanaryWatch:
             batch: list[Observation | str] = []
             try:
                 batch.append(self._queue.get(timeout=timeout))
+                if isinstance(batch[0], Observation):
+                    self._stop.wait(GATHER_S)
                 while True:
                     batch.append(self._queue.get_nowait())
             except queue.Empty:
