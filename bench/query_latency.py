@@ -151,7 +151,9 @@ def _settings(data_dir: Path, **extra: Any) -> Settings:
 
 def _real_points(data_dir: Path) -> tuple[list[IndexPoint], Manifest, Services]:
     """The live handbooks version's points and manifest (built first if missing); services stay open."""
-    services = build_services(_settings(data_dir))
+    # No model worker here: the embedder outlives these services (the measured services wrap it in
+    # their own worker), and a worker would stop with them.
+    services = build_services(_settings(data_dir, embedding_batching=False))
     live = services.registry.live_version("handbooks")
     if live is None:
         services.builder.build("handbooks", SHARED_DATA / "handbooks", promote=True)
