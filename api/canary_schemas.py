@@ -64,7 +64,10 @@ class CanaryRunOut(BaseModel):
         description="The canary release the run judges (null: a run begun before releases, judged by its version)."
     )
     started_at: datetime
-    state: str = Field(description="running, ready, promoted, rolled_back, removed, replaced or ended.")
+    state: str = Field(
+        description="running, ready, promoting (the alias is being switched), promoted, rolled_back, removed, "
+        "replaced or ended."
+    )
     decided_at: datetime | None
     reason: str | None
     deciding_answer_at: datetime | None = Field(description="When the newest answer the decision saw was recorded.")

@@ -313,8 +313,10 @@ class CanaryWatch:
             return
         # only from running: a run left ready by a failed automatic promotion waits for a person (no retry
         # at every judgement, each with its audit entry and webhook)
+        # claimed as "promoting" first (one process acts); "promoted" only once the alias has moved, so a
+        # reader that sees the run promoted never still finds the canary
         if not self.runs.finish(
-            run.id, "promoted", verdict.reason, from_states=("running",), deciding_answer_at=verdict.deciding_answer_at
+            run.id, "promoting", verdict.reason, from_states=("running",), deciding_answer_at=verdict.deciding_answer_at
         ):
             return
         try:
@@ -326,9 +328,13 @@ class CanaryWatch:
                 self.registry.promote(run.index, run.version, actor=ACTOR.name, reason=verdict.reason)
         except RagError as exc:
             reason = f"automatic promotion failed ({exc.code}: {exc.message}); {verdict.reason}"
-            self.runs.finish(run.id, "ready", reason, from_states=("promoted",))
+            self.runs.finish(
+                run.id, "ready", reason, from_states=("promoting",), deciding_answer_at=verdict.deciding_answer_at
+            )
             self._announce("canary.promote", "canary.promote_failed", run, verdict, exc.code, reason)
             return
+        decided_by = verdict.deciding_answer_at
+        self.runs.finish(run.id, "promoted", verdict.reason, from_states=("promoting",), deciding_answer_at=decided_by)
         self._announce("canary.promote", "canary.promoted", run, verdict, "ok")
 
     def _mark_ready(self, run: Run, verdict: Verdict) -> None:

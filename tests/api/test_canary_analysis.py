@@ -98,12 +98,6 @@ def _state(state: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: body["run"] is not None and body["run"]["state"] == state
 
 
-def _promoted(body: dict[str, Any]) -> bool:
-    """The run is promoted and the switch is done: the run is claimed as promoted before the alias
-    moves and the canary is retired, so a reader can see the state a moment before the switch."""
-    return _state("promoted")(body) and body["canary_version"] is None
-
-
 def _bicycle_only(tmp_path: Path) -> Path:
     folder = tmp_path / "bicycle-only"
     folder.mkdir()
@@ -184,7 +178,7 @@ def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> 
     _canary(app, {"min_questions": 6, "min_duration_s": 0, "auto_promote": True, "max_worsening": LENIENT_LATENCY})
     _traffic(app, 6)
 
-    body = _wait(app, _promoted)
+    body = _wait(app, _state("promoted"))
     assert body["live_version"] == 2 and body["canary_version"] is None
     assert body["verdict"] is not None and not any(c["worse"] for c in body["verdict"]["comparisons"])
     promoted = services.catalog.alias_history("policies")[-1]
@@ -315,7 +309,7 @@ def test_an_equal_canary_release_goes_live_as_tested(app: TestClient, hook: Webh
     assert app.post(f"{BASE}/canary", json={"release": made, "share": 0.5, "policy": policy}).status_code == 200
     _traffic(app, 6)
 
-    _wait(app, _promoted)
+    _wait(app, _state("promoted"))
     live = services.registry.live_release("policies")
     assert live is not None and live.number == made and live.spec is not None and live.spec.prompt == "answer/v1"
     promoted = services.catalog.alias_history("policies")[-1]
