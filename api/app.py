@@ -13,7 +13,7 @@ from api.auth import KeyRateLimiter
 from api.errors import install_error_handlers
 from api.input_guard import ControlCharacterGuard
 from api.mcp.http import MCP_PATH, McpEndpoint, mcp_lifespan
-from api.metrics import BuildCollector, Metrics
+from api.metrics import BuildCollector, CanaryWatchCollector, Metrics
 from api.middleware import RequestContextMiddleware
 from api.routes import (
     access,
@@ -62,6 +62,7 @@ def create_app(
         app.state.services = services
         collector = BuildCollector(services)
         app.state.metrics.registry.register(collector)
+        app.state.metrics.registry.register(CanaryWatchCollector(services))
         app.state.rate_limiter = (
             KeyRateLimiter(resolved.rate_limit, resolved.rate_limit_storage) if resolved.rate_limit else None
         )

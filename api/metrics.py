@@ -1,5 +1,7 @@
 """Prometheus metrics of one app: request latency per route, answers, and builds and jobs.
 
+The canary watcher's own cost (its thread's busy and CPU time) is read from the watcher when scraped.
+
 Each app owns its own registry (two apps in one process never share counters). Answer metrics
 are observed from the answer records; build and job metrics are read from the metadata database
 when scraped, so they count the builds of every worker process, not only this one's.
@@ -17,7 +19,7 @@ from indexes.catalog import VersionState
 from rag.records import AnswerRecord
 from rag.wiring import Services
 
-__all__ = ["BUILD_BUCKETS", "BuildCollector", "Metrics"]
+__all__ = ["BUILD_BUCKETS", "BuildCollector", "CanaryWatchCollector", "Metrics"]
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BUILD_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
@@ -130,3 +132,36 @@ class BuildCollector(Collector):
             depth.add_metric(["queued"], float(len(jobs.store.queued_ids())))
             depth.add_metric(["running"], float(len(jobs.store.running())))
             yield depth
+
+
+class CanaryWatchCollector(Collector):
+    """The canary watcher's cost since it started (:class:`rag.canary.watch.WatchCost`), at each scrape:
+    what the analysis takes from the process that answers (zero while the analysis is off)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        cost = self._services.canary.cost
+        yield CounterMetricFamily(
+            "rag_canary_watch_busy_seconds",
+            "Wall time the canary watcher spent on batches (writes and judgements), the most it can delay answers.",
+            value=cost.busy_s,
+        )
+        yield CounterMetricFamily(
+            "rag_canary_watch_cpu_seconds", "CPU time of the canary watcher's thread on batches.", value=cost.cpu_s
+        )
+        yield CounterMetricFamily(
+            "rag_canary_watch_observations", "Answers the canary watcher was told of.", value=float(cost.observations)
+        )
+        yield CounterMetricFamily(
+            "rag_canary_watch_batches", "Batches the canary watcher handled.", value=float(cost.batches)
+        )
+        yield GaugeMetricFamily(
+            "rag_canary_watch_longest_batch_seconds",
+            "The longest batch the watcher handled.",
+            value=cost.longest_batch_s,
+        )

@@ -11,7 +11,11 @@ All variants answer by words only (``RAG_EXTRACTIVE_SEMANTIC=false``): more answ
 - ``canary-analysis``: the same canary measured (every answer observed, runs judged after each
   batch), with a policy that never decides during the run (``RAG_CANARY_MIN_QUESTIONS`` huge).
 
-The bookkeeping's cost is ``canary-analysis`` minus ``canary-only`` (p95 of POST /v1/ask).
+The bookkeeping's cost is ``canary-analysis`` minus ``canary-only`` (p95 of POST /v1/ask). Because
+that difference is far below the round-to-round noise of a p95 at 16 clients, each phase also reads
+the watcher's own counters from ``/metrics`` (``rag_canary_watch_*``: busy and CPU time, batches):
+the bookkeeping's share of the phase and what it can add to a request alive for the p95 latency,
+expected (busy share x p95) and worst case (every batch that can start meanwhile, at the longest).
 
 Part 2, time to removal. ``--trials`` times: a canary that refuses most questions (a version built
 from one unrelated document) is set with ``min_questions=--min-questions``, the clients ask until
@@ -100,14 +104,53 @@ def _overhead(data: dict[str, Path], args: argparse.Namespace) -> list[dict[str,
             try:
                 for clients in args.clients:
                     load_before = _loadavg()
+                    cost_before = _watch_cost(server.url)
                     row = run_load(server.url, clients, args.seconds)
                     row.update(round=r + 1, variant=name, clients=clients, loadavg_before=load_before)
                     row["loadavg_after"] = _loadavg()
+                    row["watch"] = _watch_share(cost_before, _watch_cost(server.url), args.seconds, row["p95_ms"])
                     print(row, flush=True)
                     rows.append(row)
             finally:
                 server.stop()
     return rows
+
+
+def _watch_cost(url: str) -> dict[str, float]:
+    """The server's ``rag_canary_watch_*`` counters (the watcher's busy and CPU time since it started)."""
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    return {
+        name.removeprefix("rag_canary_watch_"): float(value)
+        for name, value in (line.split(" ") for line in text.splitlines() if line.startswith("rag_canary_watch_"))
+    }
+
+
+def _watch_share(before: dict[str, float], after: dict[str, float], seconds: float, p95_ms: float) -> dict[str, float]:
+    """What the watcher spent during one load phase, and what that can add to a p95 answer.
+
+    A request is delayed by the bookkeeping at most by the watcher's work while the request is in
+    flight (the watcher is the only bookkeeping off the answer path). ``expected_at_p95_ms``: the
+    watcher's busy share of the phase times the p95 request's lifetime. ``worst_at_p95_ms``: every batch
+    the watcher can start while that request is in flight (one per ``GATHER_S`` at most, plus one in
+    hand) at the phase's longest batch."""
+    from rag.canary.watch import GATHER_S
+
+    busy = after.get("busy_seconds_total", 0.0) - before.get("busy_seconds_total", 0.0)
+    cpu = after.get("cpu_seconds_total", 0.0) - before.get("cpu_seconds_total", 0.0)
+    batches = after.get("batches_total", 0.0) - before.get("batches_total", 0.0)
+    observed = after.get("observations_total", 0.0) - before.get("observations_total", 0.0)
+    share = busy / seconds
+    longest_ms = after.get("longest_batch_seconds", 0.0) * 1000
+    return {
+        "batches": batches,
+        "observations": observed,
+        "busy_share": round(share, 5),
+        "cpu_share": round(cpu / seconds, 5),
+        "busy_ms_per_batch": round(busy / batches * 1000, 3) if batches else 0.0,
+        "longest_batch_ms": round(longest_ms, 2),
+        "expected_at_p95_ms": round(share * p95_ms, 2),
+        "worst_at_p95_ms": round((p95_ms / 1000 // GATHER_S + 1) * longest_ms, 2),
+    }
 
 
 def _removal_trials(data: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -273,6 +316,7 @@ def main() -> None:
             for c in args.clients
         }
     )
+    watch = {f"round {x['round']} @ {x['clients']}": x["watch"] for x in rows if x["variant"] == "canary-analysis"}
     trials = _removal_trials(data["canary"], args)
     lags = [t["lag_ms"] for t in trials]
     write_result(
@@ -283,6 +327,7 @@ def main() -> None:
             "in_process": in_process,
             "median_over_rounds": summary,
             "p95_added_by_analysis_per_round_ms": per_round,
+            "watcher_during_load": watch,
             "runs": rows,
             "removal": {
                 "min_questions": args.min_questions,

@@ -48,6 +48,9 @@ feedback_table = sa.Table(
     sa.Column("review_doc_ids", sa.Text),
     sa.Column("review_answer", sa.Text),
 )
+feedback_time_index = sa.Index("ix_answer_feedback_created_at", feedback_table.c.created_at)
+"""Ratings given since a time (a canary run's thumbs-down) are read through it; created on databases
+of older releases at start (tables gain indexes this way, never columns)."""
 
 
 class AnswerNotFound(NotFound):
@@ -84,6 +87,7 @@ class FeedbackStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._db = engine
         answers_metadata.create_all(engine)
+        feedback_time_index.create(engine, checkfirst=True)
 
     def add(self, answer_id: str, rating: Rating, comment: str | None = None) -> Feedback:
         """Store feedback on an answer. ``AnswerNotFound`` for an unknown answer; ``InvalidInput``

@@ -4,8 +4,10 @@ A *run* is one canary *release* under one policy, from when it was set until a d
 ``running`` -> ``ready`` (passed, waiting for a person) -> ``promoted`` | ``rolled_back`` |
 ``removed`` (by a person) | ``replaced`` (another canary was set) | ``ended`` (the canary left by
 other means, e.g. a person promoted it). An *observation* is one question an arm served during a
-run: refused, dropped a citation, checked and unsupported, a model error, its latency. Thumbs-down
-feedback is read from the feedback table when tallying, so feedback given later still counts.
+run: refused, dropped a citation, checked and unsupported, a model error, its latency. Each write of
+observations also adds to the run's per-arm counts (:mod:`rag.canary.counts`), so a judgement reads
+two rows whatever the run's length. Thumbs-down feedback is read from the feedback table when
+tallying, so feedback given later still counts.
 
 A run is keyed by the canary's release (``canary_run_releases``, a table of its own: tables gain
 new tables, never new columns), not by its index version: a canary release may keep the live index
@@ -28,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rag.canary.arms import ARMS, Arm
+from rag.canary.counts import add_counts, backfill_counts, count_table, counts_of, thumbs_down
 from rag.canary.policy import CanaryPolicy
 from rag.feedback import feedback_table
 
@@ -81,6 +84,17 @@ observations_table = sa.Table(
     sa.Column("model_error", sa.Boolean, nullable=False),
     sa.Column("latency_ms", sa.Float),
 )
+observation_indexes = (
+    sa.Index(
+        "ix_canary_observations_run_arm_id",
+        observations_table.c.run_id,
+        observations_table.c.arm,
+        observations_table.c.id,
+    ),
+    sa.Index("ix_canary_observations_answer_id", observations_table.c.answer_id),
+)
+"""Each arm's newest latencies, and the run's answers a rating names, read without a scan of the run."""
+counts_table = count_table(metadata)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -154,6 +168,9 @@ class CanaryRuns:
     def __init__(self, engine: sa.Engine) -> None:
         self._db = engine
         metadata.create_all(engine)
+        for index in observation_indexes:  # databases of older releases (the feedback store makes its own)
+            index.create(engine, checkfirst=True)
+        backfill_counts(engine, runs_table, observations_table, counts_table)
 
     def start(
         self,
@@ -269,40 +286,31 @@ class CanaryRuns:
         if rows:
             with self._db.begin() as conn:
                 conn.execute(observations_table.insert(), rows)
+                add_counts(conn, counts_table, run_id, rows)
         return len(rows)
 
     def tallies(self, run_id: int) -> dict[Arm, Tally]:
         """Both arms' counts in the run; thumbs-down counts answers with at least one ``down`` rating."""
-        o = observations_table
-        down = sa.select(feedback_table.c.answer_id).where(feedback_table.c.rating == "down").distinct().subquery()
-
-        def total(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-            return sa.func.coalesce(sa.func.sum(sa.case((column, 1), else_=0)), 0)
-
-        query = (
-            sa.select(
-                o.c.arm,
-                sa.func.count(),
-                total(sa.not_(o.c.model_error)),
-                total(o.c.refused),
-                total(down.c.answer_id.is_not(None)),
-                total(o.c.dropped),
-                total(o.c.checked),
-                total(o.c.unsupported),
-                total(o.c.model_error),
-                sa.func.max(o.c.at),
-            )
-            .select_from(o.outerjoin(down, down.c.answer_id == o.c.answer_id))
-            .where(o.c.run_id == run_id)
-            .group_by(o.c.arm)
-        )
         with self._db.connect() as conn:
-            rows = conn.execute(query).all()
+            started = conn.execute(sa.select(runs_table.c.started_at).where(runs_table.c.id == run_id)).scalar()
+            counts = counts_of(conn, counts_table, run_id)
+            down = thumbs_down(
+                conn, observations_table, feedback_table, run_id, _aware(started) or datetime.min.replace(tzinfo=UTC)
+            )
         found: dict[Arm, Tally] = {arm: Tally() for arm in ARMS}
-        for r in rows:
-            if r[0] in found:
-                n = [int(v) for v in r[1:9]]
-                found[r[0]] = Tally(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], last_at=_aware(r[9]))
+        for arm, c in counts.items():
+            if arm in found:
+                found[arm] = Tally(
+                    c["questions"],
+                    c["answered"],
+                    c["refused"],
+                    down.get(arm, 0),
+                    c["dropped"],
+                    c["checked"],
+                    c["unsupported"],
+                    c["model_errors"],
+                    last_at=_aware(c["last_at"]),
+                )
         return found
 
     def latencies(self, run_id: int, newest: int = LATENCY_SAMPLE) -> dict[Arm, list[float]]:
@@ -317,7 +325,7 @@ class CanaryRuns:
                     .order_by(o.c.id.desc())
                     .limit(newest)
                 )
-                found[arm] = [float(ms) for (ms,) in conn.execute(query)]
+                found[arm] = list(conn.execute(query).scalars())
         return found
 
     def timeline(self, run_id: int) -> list[tuple[datetime, Arm, bool, bool]]:

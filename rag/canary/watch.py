@@ -48,7 +48,7 @@ from rag.canary.webhook import Webhook
 from rag.errors import RagError
 from rag.records import AnswerRecord
 
-__all__ = ["ACTOR", "GATHER_S", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch"]
+__all__ = ["ACTOR", "GATHER_S", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch", "WatchCost"]
 
 ACTOR = system_principal("canary-analysis", "canary-analysis")
 """Who the canary analysis's alias switches and audit entries name."""
@@ -78,6 +78,22 @@ class CanaryStatus:
     decisions: list[AliasEvent]
 
 
+@dataclass(slots=True)
+class WatchCost:
+    """What the watcher's thread has spent since it started: what its bookkeeping can add to answers.
+
+    Answers share the process with the watcher, so a request can be slowed by the watcher only while
+    the watcher works: ``busy_s`` (wall time from a batch in hand to its end, writes and judgements
+    included) bounds that, and ``cpu_s`` (the thread's CPU time) is the part that competes for the
+    interpreter and the cores. ``/metrics`` exposes both (``rag_canary_watch_*``)."""
+
+    batches: int = 0
+    observations: int = 0
+    cpu_s: float = 0.0
+    busy_s: float = 0.0
+    longest_batch_s: float = 0.0
+
+
 class CanaryWatch:
     """Measures running canaries and removes, promotes or marks them ready by their policy."""
 
@@ -105,6 +121,7 @@ class CanaryWatch:
         self._lock = threading.Lock()  # one judgement at a time in this process (thread, routes)
         self._due: dict[int, tuple[float, Run]] = {}  # runs with new observations: when to judge them
         self._judged: dict[int, float] = {}  # when each run was last judged (monotonic)
+        self.cost = WatchCost()
 
     # the answer path ------------------------------------------------------------------------------
 
@@ -207,16 +224,26 @@ class CanaryWatch:
                 pass
             if self._stop.is_set():
                 return
+            began, began_cpu = time.monotonic(), time.thread_time()
             try:
                 poked = self._record(batch)
                 if poked or time.monotonic() >= next_sweep:
-                    self._due.clear()  # the sweep judges every running canary
-                    self.sweep()
+                    self._due.clear()  # the sweep judges (or schedules) every running canary
+                    self.sweep(judge_all=poked)
                     next_sweep = time.monotonic() + self.interval_s
                 else:
                     self._judge_due()
             except Exception:  # a failing database must not end the watcher; the next batch retries
                 _log.exception("canary_watch_failed")
+            self._count(batch, time.monotonic() - began, time.thread_time() - began_cpu)
+
+    def _count(self, batch: list[Observation | str], busy_s: float, cpu_s: float) -> None:
+        cost = self.cost
+        cost.batches += 1
+        cost.observations += sum(1 for item in batch if isinstance(item, Observation))
+        cost.busy_s += busy_s
+        cost.cpu_s += cpu_s
+        cost.longest_batch_s = max(cost.longest_batch_s, busy_s)
 
     def _record(self, batch: list[Observation | str]) -> bool:
         """Store the batch's observations of watched runs and judge those runs; True when poked."""
@@ -250,8 +277,10 @@ class CanaryWatch:
                 del self._due[run_id]
                 self.check(run)
 
-    def sweep(self) -> None:
-        """Adopt canaries without a run, end runs whose canary is gone, judge every running canary."""
+    def sweep(self, judge_all: bool = True) -> None:
+        """Adopt canaries without a run, end runs whose canary is gone, judge every running canary
+        (``judge_all=False``: a run judged in the last :data:`JUDGE_EVERY_S` is judged when that has
+        passed instead, so a timed sweep under traffic adds no judgement)."""
         catalog = self.registry.catalog
         for index in catalog.list_indexes():
             with self._lock:  # a route setting a canary begins its run under the same lock
@@ -265,7 +294,11 @@ class CanaryWatch:
                     run = self.runs.start(
                         index, canary.version, self.defaults, self._set_at(canary), release=canary.release, adopt=True
                     )
-            self.check(run)
+            turn = self._judged.get(run.id, float("-inf")) + JUDGE_EVERY_S
+            if judge_all or turn <= time.monotonic():
+                self.check(run)
+            else:
+                self._due[run.id] = (turn, run)
 
     def _set_at(self, canary: Canary) -> datetime | None:
         events = [e for e in self.registry.catalog.alias_history(canary.alias) if e.action == CANARY_ACTION]

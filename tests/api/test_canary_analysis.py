@@ -94,6 +94,24 @@ def _wait(client: TestClient, done: Callable[[dict[str, Any]], bool], timeout_s:
         time.sleep(0.05)
 
 
+def _watch_cost(client: TestClient, done: Callable[[dict[str, float]], bool]) -> dict[str, float]:
+    """The canary watcher's ``rag_canary_watch_*`` samples from /metrics once ``done`` holds for them."""
+    deadline = time.monotonic() + 10
+    while True:
+        samples = {
+            name: float(value)
+            for name, value in (
+                line.split(" ")
+                for line in client.get("/metrics").text.splitlines()
+                if line.startswith("rag_canary_watch_")
+            )
+        }
+        if done(samples):
+            return samples
+        assert time.monotonic() < deadline, samples
+        time.sleep(0.05)
+
+
 def _state(state: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: body["run"] is not None and body["run"]["state"] == state
 
@@ -215,6 +233,11 @@ def test_too_little_traffic_gives_no_verdict(app: TestClient, hook: WebhookRecei
     assert body["verdict"]["comparisons"] == []
     assert (body["run"]["state"], body["canary_version"], body["live_version"]) == ("running", 2, 1)
     assert [d["action"] for d in body["decisions"]] == []
+    # what the watcher spent on them is on /metrics: every answer observed, busy and CPU time counted
+    cost = _watch_cost(app, lambda c: c["rag_canary_watch_observations_total"] == sum(arms.values()))
+    assert cost["rag_canary_watch_batches_total"] >= 1
+    assert 0 < cost["rag_canary_watch_cpu_seconds_total"] and 0 < cost["rag_canary_watch_busy_seconds_total"]
+    assert 0 < cost["rag_canary_watch_longest_batch_seconds"] <= cost["rag_canary_watch_busy_seconds_total"]
     assert services.audit.entries(action="canary.rollback") == []
     assert hook.deliveries == []
     # a person removing the canary ends the run
