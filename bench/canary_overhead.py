@@ -130,9 +130,11 @@ def _watch_share(before: dict[str, float], after: dict[str, float], seconds: flo
 
     A request is delayed by the bookkeeping at most by the watcher's work while the request is in
     flight (the watcher is the only bookkeeping off the answer path). ``expected_at_p95_ms``: the
-    watcher's busy share of the phase times the p95 request's lifetime. ``worst_at_p95_ms``: every batch
-    the watcher can start while that request is in flight (one per ``GATHER_S`` at most, plus one in
-    hand) at the phase's longest batch."""
+    watcher's busy share of the phase times the p95 request's lifetime (an overestimate: busy time
+    includes the watcher's own waits for the interpreter lock and the database); ``cpu_share_x_p95_ms``:
+    the same with its CPU share, what it takes from the requests through the interpreter lock.
+    ``worst_at_p95_ms``: every batch the watcher can start while that request is in flight (one per
+    ``GATHER_S`` at most, plus one in hand) at the phase's longest batch."""
     from rag.canary.watch import GATHER_S
 
     busy = after.get("busy_seconds_total", 0.0) - before.get("busy_seconds_total", 0.0)
@@ -149,6 +151,7 @@ def _watch_share(before: dict[str, float], after: dict[str, float], seconds: flo
         "busy_ms_per_batch": round(busy / batches * 1000, 3) if batches else 0.0,
         "longest_batch_ms": round(longest_ms, 2),
         "expected_at_p95_ms": round(share * p95_ms, 2),
+        "cpu_share_x_p95_ms": round(cpu / seconds * p95_ms, 2),
         "worst_at_p95_ms": round((p95_ms / 1000 // GATHER_S + 1) * longest_ms, 2),
     }
 
