@@ -236,7 +236,7 @@ def test_too_little_traffic_gives_no_verdict(app: TestClient, hook: WebhookRecei
     # what the watcher spent on them is on /metrics: every answer observed, busy and CPU time counted
     cost = _watch_cost(app, lambda c: c["rag_canary_watch_observations_total"] == sum(arms.values()))
     assert cost["rag_canary_watch_batches_total"] >= 1
-    assert 0 < cost["rag_canary_watch_cpu_seconds_total"] and 0 < cost["rag_canary_watch_busy_seconds_total"]
+    assert cost["rag_canary_watch_cpu_seconds_total"] > 0 and cost["rag_canary_watch_busy_seconds_total"] > 0
     assert 0 < cost["rag_canary_watch_longest_batch_seconds"] <= cost["rag_canary_watch_busy_seconds_total"]
     assert services.audit.entries(action="canary.rollback") == []
     assert hook.deliveries == []
