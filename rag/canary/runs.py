@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from rag.canary.arms import ARMS, Arm
 from rag.canary.counts import add_counts, backfill_counts, count_table, counts_of, thumbs_down
+from rag.canary.latency_sample import LatencySample
 from rag.canary.policy import CanaryPolicy
 from rag.feedback import feedback_table
 
@@ -171,6 +172,7 @@ class CanaryRuns:
         for index in observation_indexes:  # databases of older releases (the feedback store makes its own)
             index.create(engine, checkfirst=True)
         backfill_counts(engine, runs_table, observations_table, counts_table)
+        self._latencies = LatencySample(observations_table)
 
     def start(
         self,
@@ -314,19 +316,10 @@ class CanaryRuns:
         return found
 
     def latencies(self, run_id: int, newest: int = LATENCY_SAMPLE) -> dict[Arm, list[float]]:
-        """Each arm's answer latencies (ms) in the run, the ``newest`` of each arm, model errors left out."""
-        o = observations_table
-        found: dict[Arm, list[float]] = {arm: [] for arm in ARMS}
+        """Each arm's answer latencies (ms) in the run, the ``newest`` of each arm, model errors left out
+        (read incrementally: :mod:`rag.canary.latency_sample`)."""
         with self._db.connect() as conn:
-            for arm in ARMS:
-                query = (
-                    sa.select(o.c.latency_ms)
-                    .where(o.c.run_id == run_id, o.c.arm == arm, o.c.latency_ms.is_not(None), sa.not_(o.c.model_error))
-                    .order_by(o.c.id.desc())
-                    .limit(newest)
-                )
-                found[arm] = list(conn.execute(query).scalars())
-        return found
+            return self._latencies.read(conn, run_id, newest)
 
     def timeline(self, run_id: int) -> list[tuple[datetime, Arm, bool, bool]]:
         """Every observation of the run oldest first: (at, arm, refused, drew a thumbs-down)."""

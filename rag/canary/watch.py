@@ -12,9 +12,10 @@ judged) and acts:
   ``canary.promoted``) when the policy says ``auto_promote``, else marked ready once (history
   ``canary_ready``, audit ``canary.ready``, webhook ``canary.ready``).
 
-Feedback wakes the thread too (:meth:`poke`), and every ``interval_s`` it judges every running canary
-anyway (time passing can make one pass) and adopts canaries set by other means (a build with
-``promote=canary``, another process) under the default policy, from their alias event's time.
+Feedback wakes the thread too (:meth:`poke`), and every ``interval_s`` (:data:`BUSY_SWEEP_S` while
+answers arrive) it judges every running canary anyway (time passing can make one pass) and adopts
+canaries set by other means (a build with ``promote=canary``, another process) under the default
+policy, from their alias event's time.
 A decision is taken by one process only (the run's compare-and-set state change).
 
 Runs are per canary *release* (:meth:`rag.canary.runs.Run.judges`): an answer counts for a run only
@@ -48,7 +49,7 @@ from rag.canary.webhook import Webhook
 from rag.errors import RagError
 from rag.records import AnswerRecord
 
-__all__ = ["ACTOR", "GATHER_S", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch", "WatchCost"]
+__all__ = ["ACTOR", "BUSY_SWEEP_S", "GATHER_S", "JUDGE_EVERY_S", "CanaryStatus", "CanaryWatch", "WatchCost"]
 
 ACTOR = system_principal("canary-analysis", "canary-analysis")
 """Who the canary analysis's alias switches and audit entries name."""
@@ -59,9 +60,14 @@ JUDGE_EVERY_S = 1.0
 under heavy traffic the judgement's cost is bounded per second, not per answer. At 0.25 s, 16 clients
 lost about 7% of their answers per second to the watcher (docs/benchmarks.md, issue 16, session 8);
 a second keeps a decision well inside the 5 s budget."""
-GATHER_S = 0.1
+GATHER_S = 1.0
 """After the first observation of a batch, the watcher gathers for this long before writing: at most
-ten writes a second however many answers arrive."""
+one write a second however many answers arrive. Under 16 clients each SQLite write cost the watcher
+about 4 ms of CPU; at 0.1 s (about five writes a second) the watcher took 2 % of the process's CPU,
+at 1 s half that (docs/benchmarks.md, issue 16, session 9). A decision waits at most this long more."""
+BUSY_SWEEP_S = 5.0
+"""While answers arrive, the sweep (adopting canaries set by other processes, ending runs whose canary
+is gone) runs at most this often: the batches already judge the runs they feed."""
 _log = structlog.get_logger(__name__)
 
 
@@ -230,7 +236,8 @@ class CanaryWatch:
                 if poked or time.monotonic() >= next_sweep:
                     self._due.clear()  # the sweep judges (or schedules) every running canary
                     self.sweep(judge_all=poked)
-                    next_sweep = time.monotonic() + self.interval_s
+                    busy = any(isinstance(item, Observation) for item in batch)
+                    next_sweep = time.monotonic() + (max(self.interval_s, BUSY_SWEEP_S) if busy else self.interval_s)
                 else:
                     self._judge_due()
             except Exception:  # a failing database must not end the watcher; the next batch retries
