@@ -139,8 +139,9 @@ class Server:
         self.log.unlink(missing_ok=True)
 
 
-def run_load(url: str, clients: int, seconds: float) -> dict[str, Any]:
-    """Closed-loop load: ``clients`` threads ask in turn for ``seconds``; answers/s and latency percentiles."""
+def run_load(url: str, clients: int, seconds: float, keep_latencies: bool = False) -> dict[str, Any]:
+    """Closed-loop load: ``clients`` threads ask in turn for ``seconds``; answers/s and latency percentiles
+    (and every answer's latency in ms as ``latencies_ms`` with ``keep_latencies``)."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -169,7 +170,7 @@ def run_load(url: str, clients: int, seconds: float) -> dict[str, Any]:
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
-    return {
+    row: dict[str, Any] = {
         "answers": len(latencies),
         "failures": len(failures),
         "failure_samples": failures[:3],
@@ -177,6 +178,9 @@ def run_load(url: str, clients: int, seconds: float) -> dict[str, Any]:
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
     }
+    if keep_latencies:
+        row["latencies_ms"] = latencies
+    return row
 
 
 def _build(data_dir: Path) -> None:

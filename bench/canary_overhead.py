@@ -44,7 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, write_result
+from bench._common import ROOT, percentile, write_result
 from bench.ask_load import QUESTIONS, Server, Variant, _build, _loadavg, run_load
 from bench.ask_load import WORK as SERVER_LOGS
 
@@ -114,6 +114,65 @@ def _overhead(data: dict[str, Path], args: argparse.Namespace) -> list[dict[str,
             finally:
                 server.stop()
     return rows
+
+
+def _interleaved(data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Both servers up at once (canary-only on ``data``, canary-analysis on a copy), the load switched
+    between them every ``--window-seconds`` in ABBA order for ``--windows`` pairs: slow drift of a shared
+    host falls on both alike. Per window pair, the p95 difference; over all, the median difference with
+    a bootstrap interval over window pairs (95 %), and the pooled p95 of each."""
+    import random
+
+    copy = WORK / "canary-b"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(data, copy)
+    names = ("canary-only", "canary-analysis")
+    servers: dict[str, Server] = {}
+    try:
+        for name, folder in zip(names, (data, copy), strict=True):
+            env = VARIANTS[name][1]
+            spec = "+".join([f"{name}:here", *(f"{k}={v}" for k, v in env.items())])
+            servers[name] = Server(Variant(spec, {"here": ROOT}), folder)
+        for server in servers.values():
+            run_load(server.url, args.clients[0], 3)  # warm-up: shards opened, caches filled
+        cost_before = _watch_cost(servers["canary-analysis"].url)
+        pairs: list[dict[str, Any]] = []
+        pooled: dict[str, list[float]] = {name: [] for name in names}
+        started = time.monotonic()
+        for w in range(args.windows):
+            order = names if w % 2 == 0 else names[::-1]  # ABBA
+            pair: dict[str, Any] = {"window": w + 1, "loadavg_before": _loadavg()}
+            for name in order:
+                row = run_load(servers[name].url, args.clients[0], args.window_seconds, keep_latencies=True)
+                pooled[name].extend(row.pop("latencies_ms"))
+                pair[name] = row
+            pair["p95_added_ms"] = round(pair["canary-analysis"]["p95_ms"] - pair["canary-only"]["p95_ms"], 1)
+            print(pair, flush=True)
+            pairs.append(pair)
+        loaded_s = time.monotonic() - started
+        cost_after = _watch_cost(servers["canary-analysis"].url)
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(copy, ignore_errors=True)
+    added = [p["p95_added_ms"] for p in pairs]
+    rng = random.Random(0)
+    boot = sorted(statistics.median(rng.choice(added) for _ in added) for _ in range(2000))
+    p95 = {name: round(percentile(v, 95), 1) for name, v in pooled.items()}
+    # the analysis server was loaded half the time: its watcher's share of the time it served
+    watch = _watch_share(cost_before, cost_after, loaded_s / 2, p95["canary-analysis"])
+    return {
+        "windows": args.windows,
+        "window_seconds": args.window_seconds,
+        "clients": args.clients[0],
+        "pooled_p95_ms": p95,
+        "pooled_answers": {name: len(v) for name, v in pooled.items()},
+        "p95_added_median_ms": statistics.median(added),
+        "p95_added_median_95ci_ms": [boot[49], boot[1949]],
+        "pooled_p95_added_ms": round(p95["canary-analysis"] - p95["canary-only"], 1),
+        "watcher": watch,
+        "pairs": pairs,
+    }
 
 
 def _watch_cost(url: str) -> dict[str, float]:
@@ -291,7 +350,14 @@ def main() -> None:
     parser.add_argument("--preload", type=int, default=5000, help="in-process: observations already in the run")
     parser.add_argument("--batches", type=int, default=200, help="in-process: background batches timed")
     parser.add_argument("--skip-load", action="store_true", help="only the in-process part and the removal trials")
+    parser.add_argument("--windows", type=int, default=0, help="interleaved: window pairs (0: not run)")
+    parser.add_argument("--window-seconds", type=float, default=5.0, help="interleaved: seconds per window")
+    parser.add_argument("--only-interleaved", action="store_true", help="only the interleaved comparison")
     args = parser.parse_args()
+    if args.only_interleaved:
+        data = _prepare()
+        write_result("canary_overhead_interleaved", _interleaved(data["canary"], args))
+        return
 
     data = _prepare()
     in_process = _in_process(data["canary"], args)
