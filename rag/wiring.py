@@ -52,6 +52,7 @@ from rag.calibration import Calibrator
 from rag.canary.policy import policy_from_settings
 from rag.canary.run_releases import migrate_run_releases
 from rag.canary.runs import CanaryRuns
+from rag.canary.storage import canary_engine
 from rag.canary.watch import CanaryWatch
 from rag.canary.webhook import Webhook
 from rag.conversation import CombiningCondenser, Condenser, ModelCondenser
@@ -346,8 +347,9 @@ def build_canary_watch(settings: Settings, registry: VersionRegistry, audit: Aud
             settings.webhook_signing_secret.get_secret_value(),
             attempts=settings.webhook_attempts,
         )
-    runs = CanaryRuns(registry.catalog.engine)
-    migrate_run_releases(registry.catalog)  # runs begun before runs were keyed by release
+    runs_engine = canary_engine(registry.catalog.engine)  # a file of its own in embedded mode
+    runs = CanaryRuns(runs_engine, feedback_engine=registry.catalog.engine)
+    migrate_run_releases(registry.catalog, runs_engine)  # runs begun before runs were keyed by release
     return CanaryWatch(
         registry,
         runs,

@@ -5,7 +5,8 @@ Judging a run used to aggregate all its observations: a cost that grew with the 
 ``canary_arm_counts`` in the same transaction (an upsert that adds, so several processes writing one
 run add up), and a judgement reads the two rows. Thumbs-down ratings are not counted here (feedback
 arrives later, through another route): :func:`thumbs_down` reads the down ratings given since the
-run began and joins them to the run's observations by answer id, both through an index, so its cost
+run began (from the feedback's database, which may be another one: :class:`rag.canary.runs.CanaryRuns`)
+and looks them up among the run's observations by answer id, both through an index, so its cost
 follows the feedback, not the run.
 
 Runs begun before this table get their counts from their observations once, at start
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rag.canary.arms import Arm
 
-__all__ = ["COUNTED", "add_counts", "backfill_counts", "count_table", "counts_of", "thumbs_down"]
+__all__ = ["COUNTED", "add_counts", "backfill_counts", "count_table", "counts_of", "down_rated", "thumbs_down"]
 
 _UPSERTS: dict[tuple[str, str], Any] = {}
 _IN_LIST = 500
@@ -92,18 +93,18 @@ def counts_of(conn: sa.Connection, table: sa.Table, run_id: int) -> dict[Arm, di
     return {r["arm"]: dict(r) for r in rows}
 
 
-def thumbs_down(
-    conn: sa.Connection, observations: sa.Table, feedback: sa.Table, run_id: int, since: datetime
-) -> dict[Arm, int]:
-    """Per arm, the run's answers with at least one ``down`` rating. Ratings are given after the answer,
-    so only those since the run began can count: they are read first (through the ratings' time index),
-    then looked up among the run's observations by answer id, so the cost follows the ratings, not the
-    run's length (one statement would let the planner scan the run instead)."""
-    rated = conn.execute(
-        sa.select(feedback.c.answer_id).where(feedback.c.rating == "down", feedback.c.created_at >= since).distinct()
-    ).scalars()
+def down_rated(conn: sa.Connection, feedback: sa.Table, since: datetime) -> set[str]:
+    """The answers rated ``down`` since ``since`` (through the ratings' time index). Ratings are given
+    after the answer, so only those since a run began can count for it."""
+    query = sa.select(feedback.c.answer_id).where(feedback.c.rating == "down", feedback.c.created_at >= since)
+    return set(conn.execute(query.distinct()).scalars())
+
+
+def thumbs_down(conn: sa.Connection, observations: sa.Table, run_id: int, rated: set[str]) -> dict[Arm, int]:
+    """Per arm, the run's answers among ``rated`` (:func:`down_rated`), looked up by answer id: the cost
+    follows the ratings, not the run's length (one joined statement let the planner scan the run)."""
     found: dict[Arm, int] = {}
-    ids = list(rated)
+    ids = sorted(rated)
     for start in range(0, len(ids), _IN_LIST):
         query = (
             sa.select(observations.c.arm, sa.func.count(sa.distinct(observations.c.answer_id)))

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rag.canary.arms import ARMS, Arm
-from rag.canary.counts import add_counts, backfill_counts, count_table, counts_of, thumbs_down
+from rag.canary.counts import add_counts, backfill_counts, count_table, counts_of, down_rated, thumbs_down
 from rag.canary.latency_sample import LatencySample
 from rag.canary.policy import CanaryPolicy
 from rag.feedback import feedback_table
@@ -166,13 +166,26 @@ class Tally:
 class CanaryRuns:
     """Reads and writes canary runs and their observations."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, feedback_engine: sa.Engine | None = None) -> None:
+        """``engine``: where runs and observations are kept; ``feedback_engine``: the database of the
+        answers' feedback (thumbs-down), when it is another one (default: the same)."""
         self._db = engine
+        self._feedback_db = feedback_engine if feedback_engine is not None else engine
         metadata.create_all(engine)
         for index in observation_indexes:  # databases of older releases (the feedback store makes its own)
             index.create(engine, checkfirst=True)
         backfill_counts(engine, runs_table, observations_table, counts_table)
         self._latencies = LatencySample(observations_table)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """Where the runs are kept."""
+        return self._db
+
+    def close(self) -> None:
+        """Release the runs' database pool when it is not the feedback's (a file of its own)."""
+        if self._db is not self._feedback_db:
+            self._db.dispose()
 
     def start(
         self,
@@ -296,9 +309,9 @@ class CanaryRuns:
         with self._db.connect() as conn:
             started = conn.execute(sa.select(runs_table.c.started_at).where(runs_table.c.id == run_id)).scalar()
             counts = counts_of(conn, counts_table, run_id)
-            down = thumbs_down(
-                conn, observations_table, feedback_table, run_id, _aware(started) or datetime.min.replace(tzinfo=UTC)
-            )
+        rated = self._down_rated(_aware(started))
+        with self._db.connect() as conn:
+            down = thumbs_down(conn, observations_table, run_id, rated)
         found: dict[Arm, Tally] = {arm: Tally() for arm in ARMS}
         for arm, c in counts.items():
             if arm in found:
@@ -324,15 +337,20 @@ class CanaryRuns:
     def timeline(self, run_id: int) -> list[tuple[datetime, Arm, bool, bool]]:
         """Every observation of the run oldest first: (at, arm, refused, drew a thumbs-down)."""
         o = observations_table
-        down = sa.select(feedback_table.c.answer_id).where(feedback_table.c.rating == "down").distinct().subquery()
+        run = self.get(run_id)
+        rated = self._down_rated(run.started_at if run is not None else None)
         query = (
-            sa.select(o.c.at, o.c.arm, o.c.refused, down.c.answer_id.is_not(None))
-            .select_from(o.outerjoin(down, down.c.answer_id == o.c.answer_id))
+            sa.select(o.c.at, o.c.arm, o.c.refused, o.c.answer_id)
             .where(o.c.run_id == run_id, sa.not_(o.c.model_error))
             .order_by(o.c.at, o.c.id)
         )
         with self._db.connect() as conn:
-            return [(_aware(r[0]) or r[0], r[1], bool(r[2]), bool(r[3])) for r in conn.execute(query)]
+            return [(_aware(r[0]) or r[0], r[1], bool(r[2]), r[3] in rated) for r in conn.execute(query)]
+
+    def _down_rated(self, since: datetime | None) -> set[str]:
+        """Answers rated down since ``since`` (a run's start), from the feedback's database."""
+        with self._feedback_db.connect() as conn:
+            return down_rated(conn, feedback_table, since or datetime.min.replace(tzinfo=UTC))
 
 
 def _runs_query() -> sa.Select[Any]:

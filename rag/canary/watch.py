@@ -427,7 +427,8 @@ class CanaryWatch:
             self.webhook.send(event, payload)
 
     def close(self) -> None:
-        """Stop the thread and finish the webhook's delivery in hand."""
+        """Stop the thread, finish the webhook's delivery in hand and release the runs' database."""
         self.stop()
         if self.webhook is not None:
             self.webhook.close()
+        self.runs.close()
