@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from indexes.sqlite_pragmas import use_wal
 from rag.canary.runs import counts_table, metadata, observations_table, run_releases_table, runs_table
@@ -56,11 +57,14 @@ def _move_earlier_runs(source: sa.Engine, target: sa.Engine) -> int:
         moved = conn.execute(sa.select(sa.func.count()).select_from(runs_table)).scalar() or 0
         if not moved:
             return 0
-        with target.begin() as out:
-            for table in present:
-                result = conn.execute(sa.select(table)).mappings()
-                while rows := result.fetchmany(_COPY_ROWS):
-                    out.execute(table.insert(), [dict(r) for r in rows])
+        try:
+            with target.begin() as out:
+                for table in present:
+                    result = conn.execute(sa.select(table)).mappings()
+                    while rows := result.fetchmany(_COPY_ROWS):
+                        out.execute(table.insert(), [dict(r) for r in rows])
+        except IntegrityError:
+            return 0  # another process starting at the same moment moved them
     with source.begin() as conn:
         for table in reversed(present):
             conn.execute(table.delete())
