@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from rag.answer_log import AnswerLog
@@ -18,18 +15,11 @@ from rag.canary.policy import CanaryPolicy
 from rag.canary.runs import CanaryRuns, Observation, Tally, counts_table, observations_table
 from rag.feedback import FeedbackStore, feedback_table
 from tests.indexes.test_catalog_postgres import pg_url
+from tests.rag.test_feedback_store import _record, engine
 
-__all__ = ["pg_url"]
+__all__ = ["engine", "pg_url"]  # the fixtures, re-used
 
 POLICY = CanaryPolicy(min_questions=5, min_duration_s=0, max_worsening={}, confidence=0.95, auto_promote=False)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    url = f"sqlite:///{tmp_path / 'meta.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    eng = sa.create_engine(url)
-    yield eng
-    eng.dispose()
 
 
 def _observations(n: int, seed: int, at: datetime) -> list[Observation]:
@@ -80,20 +70,7 @@ def _rate_down(engine: sa.Engine, answer_ids: list[str]) -> set[str]:
     """Save answers under these ids and rate each down (some twice: an answer counts once)."""
     log, store = AnswerLog(engine), FeedbackStore(engine)
     for i, answer_id in enumerate(answer_ids):
-        log.save(
-            {
-                "answer_id": answer_id,
-                "question": "q",
-                "answer": "a",
-                "citations": [],
-                "index": {"name": "policies", "alias": "policies", "version": 1},
-                "prompt": {"name": "answer", "version": "v1"},
-                "model": {"provider": "extractive", "name": "extractive-v1"},
-                "refused": False,
-                "citations_dropped": 0,
-                "timings_ms": {},
-            }
-        )
+        log.save({**_record("q"), "answer_id": answer_id})
         store.add(answer_id, "down")
         if i % 2:
             store.add(answer_id, "down", "still wrong")
