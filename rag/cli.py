@@ -481,5 +481,21 @@ def _closing(registry: Registry) -> Iterator[Registry]:
         registry.close()
 
 
+def main() -> None:
+    """The ``rag`` command: the app, with a database that cannot be opened or used (a missing folder's
+    permissions, a file in a directory's place, a server that is down) reported in one line with exit
+    status 2, never a traceback."""
+    import sqlalchemy as sa
+
+    try:
+        app()
+    except sa.exc.OperationalError as exc:
+        err.print(
+            f"[bold red]error:[/] the metadata database could not be used: {exc.orig}. "
+            "Check RAG_DATA_DIR (its files must be readable and writable) or RAG_DATABASE_URL."
+        )
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()
