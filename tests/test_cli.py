@@ -308,22 +308,24 @@ def test_a_bad_setting_ends_a_command_with_a_clean_error(
     assert not (tmp_path / "data").exists()  # nothing was created before the settings were read
 
 
-def test_a_database_that_cannot_be_opened_ends_a_command_with_a_clean_error(
-    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_database_that_cannot_be_opened_ends_a_command_with_a_clean_error(env: Path) -> None:
+    """As a user runs it (its own process: nothing of other tests' logging or capture)."""
+    import os
+    import subprocess
     import sys
-
-    from rag.cli import main
 
     data = Settings().data_dir
     for name in ("rag.sqlite3", "rag-canary.sqlite3"):  # the metadata file, then the canary file
         shutil.rmtree(data, ignore_errors=True)
         (data / name).mkdir(parents=True)  # a directory where the database file should be
-        monkeypatch.setattr(sys, "argv", ["rag", "ingest", str(SAMPLE_DIR), "--index", "policies"])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        assert exited.value.code == 2
-        error = capsys.readouterr().err
-        assert "the metadata database could not be used: unable to open database file" in error
-        assert "Traceback" not in error
+        done = subprocess.run(
+            [sys.executable, "-m", "rag.cli", "ingest", str(env), "--index", "policies"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "RAG_DATA_DIR": str(data)},
+            timeout=300,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "the metadata database could not be used: unable to open database file" in done.stderr
+        assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
         assert (data / name).is_dir()  # nothing was replaced
