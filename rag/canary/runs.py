@@ -177,11 +177,6 @@ class CanaryRuns:
         backfill_counts(engine, runs_table, observations_table, counts_table)
         self._latencies = LatencySample(observations_table)
 
-    @property
-    def engine(self) -> sa.Engine:
-        """Where the runs are kept."""
-        return self._db
-
     def close(self) -> None:
         """Release the runs' database pool when it is not the feedback's (a file of its own)."""
         if self._db is not self._feedback_db:
@@ -309,9 +304,11 @@ class CanaryRuns:
         with self._db.connect() as conn:
             started = conn.execute(sa.select(runs_table.c.started_at).where(runs_table.c.id == run_id)).scalar()
             counts = counts_of(conn, counts_table, run_id)
+        down: dict[Arm, int] = {}
         rated = self._down_rated(_aware(started))
-        with self._db.connect() as conn:
-            down = thumbs_down(conn, observations_table, run_id, rated)
+        if rated:  # usually none since the run began: no second read of the runs
+            with self._db.connect() as conn:
+                down = thumbs_down(conn, observations_table, run_id, rated)
         found: dict[Arm, Tally] = {arm: Tally() for arm in ARMS}
         for arm, c in counts.items():
             if arm in found:
