@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from rag.commands.access import audit_app, keys_app
-from rag.commands.common import cli_actor, err, fail, load_settings, out
+from rag.commands.common import cli_actor, err, fail, load_settings, out, unknown_index
 from rag.commands.evaluate import eval_command
 from rag.commands.feedback import feedback_app, golden_app
 from rag.commands.releases import release_command, releases_command
@@ -152,8 +152,9 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
         rows = s.catalog.list_versions(index)
         live = s.registry.live_version(index) or s.registry.expected_live(index)
         damage = {v.version: msg for v in rows if (msg := _storage_damage(s, v)) is not None}
+        known = s.catalog.list_indexes()
     if not rows:
-        raise fail(f"unknown index {index!r}")
+        raise unknown_index(index, known, "versions")
     table = Table("version", "state", "live", "documents", "chunks", "embedder", "created")
     for v in rows:
         m = v.manifest
@@ -184,8 +185,9 @@ def history(
         spans = live_spans(s.catalog.alias_history(index))
         states = {v.version: v.state for v in rows}
         dropped = {sp.version: s.catalog.dropped_at(index, sp.version) for sp in spans}
+        known = s.catalog.list_indexes()
     if not rows:
-        raise fail(f"unknown index {index!r}")
+        raise unknown_index(index, known, "history")
     if as_json:
         data = [
             {

@@ -85,8 +85,18 @@ def test_bad_promote_and_unknown_index(env: Path) -> None:
     assert bad.exit_code == 1 and "no version 9" in bad.output
     unknown = runner.invoke(app, ["versions", "handbook"])
     assert unknown.exit_code == 1 and "unknown index" in unknown.output
+    # the message names the indexes there are, so a user whose index is not the default sees what to type
+    assert "the indexes here are policies (name one: rag versions policies)" in unknown.output
+    for command in ("history", "releases"):
+        other = runner.invoke(app, [command, "handbook"])
+        assert other.exit_code == 1 and f"name one: rag {command} policies" in other.output
     asked = runner.invoke(app, ["ask", "anything", "--index", "handbook"])
     assert asked.exit_code == 1 and "unknown index" in asked.output
+
+
+def test_unknown_index_before_any_build_says_how_to_build_one(env: Path) -> None:
+    empty = runner.invoke(app, ["versions"])
+    assert empty.exit_code == 1 and "no index has been built yet (rag ingest FOLDER --index NAME)" in empty.output
 
 
 def test_build_queues_a_job_that_rag_worker_runs(env: Path, tmp_path: Path) -> None:

@@ -28,6 +28,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def unknown_index(index: str, known: list[str], command: str) -> typer.Exit:
+    """``fail`` for an index with no version, naming the indexes there are (or how to build one), so
+    a user whose index is not the default name sees what to type."""
+    if not known:
+        return fail(f"unknown index {index!r}: no index has been built yet (rag ingest FOLDER --index NAME)")
+    names = ", ".join(known)
+    return fail(f"unknown index {index!r}; the indexes here are {names} (name one: rag {command} {known[0]})")
+
+
 def load_settings() -> Settings:
     """The settings from the environment (and ``.env``); a bad ``RAG_*`` value ends the command with
     ``error: RAG_NAME: why`` for each bad one and exit status 2, never a traceback."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from rag.commands.common import cli_actor, fail, load_settings, out
+from rag.commands.common import cli_actor, fail, load_settings, out, unknown_index
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -152,7 +152,7 @@ def releases_command(
         with _registry() as s:
             found = s.registry.releases.list(index)
             if not found and not s.catalog.list_versions(index):
-                raise fail(f"unknown index {index!r}")
+                raise unknown_index(index, s.catalog.list_indexes(), "releases")
             live = s.registry.live_release(index)
             canary = s.registry.canary(index)
             rows = []
