@@ -276,7 +276,8 @@ def main() -> None:
         "held_out_auc": round(float(held_auc), 3),
         "auc": auc,
         "cross_validated": {
-            " + ".join(f): cross_validated(rows, list(f)) for f in (FEATURES, ("reader",), (*FEATURES, "reader"))
+            " + ".join(f): cross_validated(rows, list(f))
+            for f in (FEATURES, ("reader",), (*FEATURES, "reader"), (*FEATURES, "heading"))
         },
     }
     write_result(f"answerability_reader_{args.train.replace('+', '_')}", result)
