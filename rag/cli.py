@@ -151,10 +151,9 @@ def versions(index: Annotated[str, typer.Argument(help="Index name.")] = "polici
     with _registry() as s:
         rows = s.catalog.list_versions(index)
         live = s.registry.live_version(index) or s.registry.expected_live(index)
+        if not rows:
+            raise unknown_index(index, s.catalog.list_indexes(), "versions")
         damage = {v.version: msg for v in rows if (msg := _storage_damage(s, v)) is not None}
-        known = s.catalog.list_indexes()
-    if not rows:
-        raise unknown_index(index, known, "versions")
     table = Table("version", "state", "live", "documents", "chunks", "embedder", "created")
     for v in rows:
         m = v.manifest
@@ -184,10 +183,9 @@ def history(
         rows = s.catalog.list_versions(index)
         spans = live_spans(s.catalog.alias_history(index))
         states = {v.version: v.state for v in rows}
+        if not rows:
+            raise unknown_index(index, s.catalog.list_indexes(), "history")
         dropped = {sp.version: s.catalog.dropped_at(index, sp.version) for sp in spans}
-        known = s.catalog.list_indexes()
-    if not rows:
-        raise unknown_index(index, known, "history")
     if as_json:
         data = [
             {
