@@ -51,7 +51,7 @@ from indexes.types import SearchHit
 from ingest.embedding import PACKAGED_EMBEDDER, resolve_model_path
 from ingest.loaders import load_document
 from rag.evaluation.session import prepare_corpus_version
-from rag.refusal import FEATURES
+from rag.refusal import FEATURES, conformal_threshold
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.wiring import build_services
@@ -186,14 +186,10 @@ class Reader:
         return out
 
 
-def _threshold(scores: Any, labels: Any, fr: float) -> float:
-    pos = sorted(float(s) for s, a in zip(scores, labels, strict=True) if a)
-    return pos[min(int(np.floor(fr * len(pos))), len(pos) - 1)] - 1e-9
-
-
 def cross_validated(rows: list[dict[str, Any]], features: list[str], seeds: int = 5) -> dict[str, float]:
     """Mean false-refusal and unanswerable-refused rates of a logistic model over ``features``, its
-    threshold at <= 5% false refusals on the training folds, 5 folds x ``seeds`` seeds."""
+    threshold the product's (``rag.refusal.conformal_threshold`` at 5%) on the training folds,
+    5 folds x ``seeds`` seeds."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -204,7 +200,8 @@ def cross_validated(rows: list[dict[str, Any]], features: list[str], seeds: int 
         out = np.zeros(len(y), dtype=bool)
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y):
             m = LogisticRegression(max_iter=1000).fit(x[tr], y[tr])
-            out[te] = m.predict_proba(x[te])[:, 1] < _threshold(m.predict_proba(x[tr])[:, 1], y[tr], 0.05)
+            threshold = conformal_threshold(m.predict_proba(x[tr])[:, 1].tolist(), y[tr].tolist(), 0.05)
+            out[te] = m.predict_proba(x[te])[:, 1] < threshold
         fr.append(out[y].mean())
         refused.append(out[~y].mean())
     return {"false_refusal": round(float(np.mean(fr)), 3), "refused_unanswerable": round(float(np.mean(refused)), 3)}

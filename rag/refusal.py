@@ -13,11 +13,12 @@ milliseconds):
 
 A :class:`RefusalModel` is a logistic regression over these signals, fitted per index on that
 index's golden questions (answerable and unanswerable) when a version is built, with the threshold
-chosen so that at most ``max_false_refusal`` of those answerable questions are refused; nested
+chosen so that a new answerable question is refused with probability at most ``max_false_refusal``
+(:func:`conformal_threshold`; fewer of the golden questions themselves are refused); nested
 cross-validation (model and threshold refitted per fold) says what to expect on new questions. An
 index whose golden set has answerable questions only (too few unanswerable ones to learn from) gets
-a ``floor`` instead: refuse below the best similarity that keeps the same false-refusal limit on its
-own questions, so its refusals are calibrated to its documents rather than to one global number.
+a ``floor`` instead: refuse below the best similarity that keeps the same false-refusal limit for new
+questions like its own, so its refusals are calibrated to its documents rather than to one global number.
 The model, the data it was fitted on and its figures are recorded in the version's manifest; a
 version without one refuses below the similarity threshold of the settings."""
 
@@ -33,7 +34,15 @@ from indexes.types import SearchHit
 from ingest.sparse import SparseEncoder
 from rag.sentences import sentence_spans
 
-__all__ = ["FEATURES", "RefusalModel", "calibrate", "calibrate_floor", "held_out_refusals", "refusal_signals"]
+__all__ = [
+    "FEATURES",
+    "RefusalModel",
+    "calibrate",
+    "calibrate_floor",
+    "conformal_threshold",
+    "held_out_refusals",
+    "refusal_signals",
+]
 
 FEATURES = ("best_similarity", "sentence_coverage")
 """What the model reads: on the handbook dev set these two refused the most unanswerable questions at
@@ -101,12 +110,22 @@ class RefusalModel(BaseModel):
         return self.answerability(signals) < self.threshold
 
 
-def _threshold(scores: Sequence[float], answerable: Sequence[bool], max_false_refusal: float) -> float:
-    """The highest threshold that refuses at most ``max_false_refusal`` of the answerable scores."""
+def conformal_threshold(scores: Sequence[float], answerable: Sequence[bool], max_false_refusal: float) -> float:
+    """The threshold under which a *new* answerable question falls with probability at most
+    ``max_false_refusal``, from the scores of the n answerable questions among ``scores``.
+
+    Split-conformal bound: a new question's score is as likely to take any of the n + 1 ranks among
+    them, so refusing below the k-th lowest answerable score refuses it with probability k / (n + 1);
+    k = floor(max_false_refusal * (n + 1)) keeps that within the limit, and the questions fitted on
+    see k - 1 refusals. (Refusing the floor(max_false_refusal * n) lowest ones, the rule before,
+    holds the limit on them only: a new question was refused with probability up to 6.2% at 5%
+    with 64 answerable questions.) With fewer answerable questions than the limit can bound
+    (n + 1 < 1 / max_false_refusal) it refuses below the lowest one, and the expected rate is
+    1 / (n + 1): the cross-validated figures report it.
+    """
     positives = sorted(s for s, a in zip(scores, answerable, strict=True) if a)
-    allowed = math.floor(max_false_refusal * len(positives))
-    # refusing below positives[allowed] refuses exactly the ``allowed`` lowest answerable questions
-    return positives[min(allowed, len(positives) - 1)] - 1e-9
+    k = max(1, math.floor(max_false_refusal * (len(positives) + 1) + 1e-9))
+    return positives[min(k, len(positives)) - 1] - 1e-9
 
 
 def _rates(scores: Sequence[float], answerable: Sequence[bool], threshold: float) -> dict[str, float]:
@@ -129,8 +148,9 @@ def calibrate(
 ) -> RefusalModel:
     """Fit a :class:`RefusalModel` on golden questions' signals (answerable True/False).
 
-    The threshold is the highest that refuses at most ``max_false_refusal`` of the answerable
-    questions it was fitted on. ``cross_validated`` says what to expect on new questions: each of
+    The threshold is :func:`conformal_threshold` of the fitted model's scores: a new answerable
+    question like the golden ones is refused with probability at most ``max_false_refusal``, and
+    fewer than that share of the golden ones are. ``cross_validated`` says what to expect on new questions: each of
     ``folds`` stratified folds (fixed seed) is judged by a model and threshold fitted the same way on
     the other folds only. With fewer than ``folds`` unanswerable questions the result is a ``floor``
     on the best similarity (see :func:`calibrate_floor`). Raises ``ValueError`` with fewer than
@@ -151,7 +171,7 @@ def calibrate(
     def fit(rows: Any, labels: Any) -> tuple[Any, float]:
         model = LogisticRegression(C=regularization, max_iter=1000).fit(rows, labels)
         scores = model.predict_proba(rows)[:, 1].tolist()
-        return model, _threshold(scores, labels.tolist(), max_false_refusal)
+        return model, conformal_threshold(scores, labels.tolist(), max_false_refusal)
 
     held_out_refused = np.asarray(
         held_out_refusals(
@@ -172,7 +192,7 @@ def calibrate(
         },
     )
     # the threshold is chosen on the scores of the model as stored (rounded weights), rounded down
-    threshold = _threshold([fitted.answerability(s) for s in signals], y.tolist(), max_false_refusal)
+    threshold = conformal_threshold([fitted.answerability(s) for s in signals], y.tolist(), max_false_refusal)
     fitted = fitted.model_copy(update={"threshold": math.floor(threshold * 1e6) / 1e6})
     in_sample = [fitted.answerability(s) for s in signals]
     return fitted.model_copy(update={"in_sample": _rates(in_sample, y.tolist(), fitted.threshold)})
@@ -204,7 +224,8 @@ def held_out_refusals(
     refused = np.zeros(len(y), dtype=bool)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
         model = LogisticRegression(C=regularization, max_iter=1000).fit(x[train], y[train])
-        threshold = _threshold(model.predict_proba(x[train])[:, 1].tolist(), y[train].tolist(), max_false_refusal)
+        fitted = model.predict_proba(x[train])[:, 1].tolist()
+        threshold = conformal_threshold(fitted, y[train].tolist(), max_false_refusal)
         refused[test] = model.predict_proba(x[test])[:, 1] < threshold
     return [bool(r) for r in refused]
 
@@ -218,8 +239,9 @@ def calibrate_floor(
     folds: int = 5,
     feature: str = "best_similarity",
 ) -> RefusalModel:
-    """A ``floor`` model: refuse below the ``feature`` value under which at most ``max_false_refusal``
-    of the answerable questions fall (the few unanswerable ones, if any, are only counted).
+    """A ``floor`` model: refuse below the ``feature`` value under which a new answerable question
+    falls with probability at most ``max_false_refusal`` (:func:`conformal_threshold` of the
+    answerable questions' values; the few unanswerable ones, if any, are only counted).
 
     ``cross_validated["false_refusal"]`` is each of ``folds`` folds judged by the floor of the other
     folds (fixed seed); with no unanswerable question there is no refusal rate to report for them.
@@ -235,9 +257,10 @@ def calibrate_floor(
     positives = values[y]
     refused = np.zeros(len(positives), dtype=bool)
     for train, test in KFold(folds, shuffle=True, random_state=0).split(positives):
-        floor = _threshold(positives[train].tolist(), [True] * len(train), max_false_refusal)
+        floor = conformal_threshold(positives[train].tolist(), [True] * len(train), max_false_refusal)
         refused[test] = positives[test] < floor
-    threshold = math.floor(_threshold(positives.tolist(), [True] * len(positives), max_false_refusal) * 1e6) / 1e6
+    fitted = conformal_threshold(positives.tolist(), [True] * len(positives), max_false_refusal)
+    threshold = math.floor(fitted * 1e6) / 1e6
     in_sample = {"false_refusal": round(float((positives < threshold).mean()), 4)}
     if (~y).any():
         in_sample["refused_unanswerable"] = round(float((values[~y] < threshold).mean()), 4)

@@ -11,7 +11,7 @@ from indexes.refs import IndexRef
 from indexes.types import ChunkRecord, SearchHit
 from ingest.sparse import SparseEncoder
 from rag.calibration import load_calibration_set
-from rag.refusal import FEATURES, RefusalModel, calibrate, refusal_signals
+from rag.refusal import FEATURES, RefusalModel, calibrate, conformal_threshold, refusal_signals
 from tests.conftest import SAMPLE_DIR, ServicesFactory
 
 GOLDEN = Path(__file__).resolve().parents[2] / "ingest" / "sample_handbook_golden" / "golden.jsonl"
@@ -65,6 +65,20 @@ def test_calibration_keeps_false_refusals_within_the_limit_and_refuses_the_weak(
     assert RefusalModel.model_validate(model.model_dump(mode="json")) == model  # survives the manifest
 
 
+def test_the_threshold_bounds_false_refusals_of_new_questions_not_just_the_fitted_ones() -> None:
+    # Scores uniform on [0, 1): a new answerable question is refused with probability equal to the
+    # threshold itself, so the mean threshold over many golden sets is the expected false-refusal
+    # rate on new questions. Refusing the floor(0.05 * 64) = 3 lowest of 64 gave 4 / 65 = 0.062.
+    rng = random.Random(7)
+    thresholds = [conformal_threshold([rng.random() for _ in range(64)], [True] * 64, 0.05) for _ in range(2000)]
+    assert sum(thresholds) / len(thresholds) == pytest.approx(3 / 65, abs=0.004)
+    ranked = sorted(rng.random() for _ in range(64))
+    threshold = conformal_threshold(ranked + [0.0] * 10, [True] * 64 + [False] * 10, 0.05)
+    assert ranked[1] < threshold < ranked[2]  # 2 of the 64 fitted on are refused; unanswerable ones don't count
+    # too few answerable questions to bound the rate at 5%: only scores below all of them are refused
+    assert conformal_threshold([0.3, 0.5, 0.7], [True] * 3, 0.05) == pytest.approx(0.3)
+
+
 def test_too_few_answerable_questions_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least 5 answerable"):
         calibrate([{"best_similarity": 0.5, "sentence_coverage": 0.5}] * 8, [True] * 4 + [False] * 4, fitted_on={})
@@ -78,12 +92,12 @@ def test_answerable_questions_alone_calibrate_a_similarity_floor() -> None:
     signals += [{"best_similarity": 0.1, "sentence_coverage": 0.0}, {"best_similarity": 0.95, "sentence_coverage": 1.0}]
     model = calibrate(signals, [True] * 100 + [False] * 2, fitted_on={"name": "answerable only"})
     assert model.method == "floor" and model.features == ("best_similarity",)
-    # the floor refuses the 5 lowest of the 100 answerable questions, no more
-    assert sorted(similarities)[4] < model.threshold <= sorted(similarities)[5]
-    assert model.in_sample == {"false_refusal": 0.05, "refused_unanswerable": 0.5}
+    # k = floor(0.05 * 101) = 5: the floor is the 5th lowest of the 100, so 4 of them are refused
+    assert sorted(similarities)[3] < model.threshold <= sorted(similarities)[4]
+    assert model.in_sample == {"false_refusal": 0.04, "refused_unanswerable": 0.5}
     assert 0.0 < model.cross_validated["false_refusal"] <= 0.12
-    assert model.refuses({"best_similarity": sorted(similarities)[4]})
-    assert not model.refuses({"best_similarity": sorted(similarities)[5]})
+    assert model.refuses({"best_similarity": sorted(similarities)[3]})
+    assert not model.refuses({"best_similarity": sorted(similarities)[4]})
     assert RefusalModel.model_validate(model.model_dump(mode="json")) == model
 
 
