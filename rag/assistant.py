@@ -26,6 +26,7 @@ from rag.errors import InvalidInput, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut, SentenceSupport
 from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
+from rag.term_match import TermMatcher
 from rag.text_input import strip_controls
 
 __all__ = ["NOT_COVERED", "AnswerObserver", "Assistant", "quote_span", "render_sources"]
@@ -133,6 +134,7 @@ class Assistant:
         self.profiles = profiles
         """The profiles of pinned releases (None: every release answers with the settings)."""
         self._terms = SparseEncoder()
+        self._matcher = TermMatcher()
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
     def check_question(self, question: str) -> str:
@@ -196,7 +198,13 @@ class Assistant:
             return True
         model = self._refusal_model(version) if profile is None or profile.calibrated_refusal else None
         if model is not None:
-            return model.refuses(refusal_signals(question, hits, self._terms, focus))
+            retriever = self.retriever if profile is None else profile.retriever
+            weakest = (
+                self._matcher.weakest(focus or question, hits, retriever.embedder_for(version))
+                if "weakest_term_similarity" in model.features
+                else None
+            )
+            return model.refuses(refusal_signals(question, hits, self._terms, focus, weakest_term=weakest))
         threshold = self.refusal_threshold if profile is None else profile.refusal_threshold
         return max(h.similarity for h in hits) < threshold
 
@@ -204,7 +212,9 @@ class Assistant:
         """The signals a refusal model reads for ``question`` on ``version``, retrieved as an ask
         retrieves (the default ``top_k``, no access groups, no history)."""
         hits = self.retriever.search(version, question, self.top_k)
-        return refusal_signals(question, hits, self._terms, self.retriever.focus(version, question))
+        focus = self.retriever.focus(version, question)
+        weakest = self._matcher.weakest(focus, hits, self.retriever.embedder_for(version))
+        return refusal_signals(question, hits, self._terms, focus, weakest_term=weakest)
 
     def _refusal_model(self, version: ResolvedVersion) -> RefusalModel | None:
         data = version.manifest.refusal

@@ -26,6 +26,7 @@ from ingest.sparse import SparseEncoder
 from rag.errors import InvalidInput
 from rag.refusal import calibrate, refusal_signals
 from rag.retrieval import Retriever
+from rag.term_match import TermMatcher
 
 __all__ = ["CalibrationSet", "Calibrator", "load_calibration_set"]
 
@@ -91,6 +92,7 @@ class Calibrator:
         self.top_k = top_k
         self.max_false_refusal = max_false_refusal
         self._terms = SparseEncoder()
+        self._matcher = TermMatcher()
 
     def __call__(self, manifest: Manifest) -> Manifest:
         """``manifest`` with ``refusal`` set (or the reason it could not be, in ``evaluation``)."""
@@ -99,12 +101,13 @@ class Calibrator:
             return manifest
         qset = load_calibration_set(path)
         version = ResolvedVersion(manifest.index, None, manifest.version, manifest)
-        signals = [
-            refusal_signals(
-                q, self.retriever.search(version, q, self.top_k), self._terms, self.retriever.focus(version, q)
-            )
-            for q, _ in qset.questions
-        ]
+        embedder = self.retriever.embedder_for(version)
+        signals = []
+        for q, _ in qset.questions:
+            hits = self.retriever.search(version, q, self.top_k)
+            focus = self.retriever.focus(version, q)
+            weakest = self._matcher.weakest(focus, hits, embedder)
+            signals.append(refusal_signals(q, hits, self._terms, focus, weakest_term=weakest))
         answerable = [a for _, a in qset.questions]
         info = {
             "name": qset.name,

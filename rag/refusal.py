@@ -9,7 +9,10 @@ milliseconds):
   by the single best-covering sentence of the retrieved chunks (the evidence an answer would
   lead with);
 - ``term_coverage``: the share held by the retrieved chunks together (computed and reported, not
-  used by the model: on the handbook dev set it made the cross-validated refusal rate worse).
+  used by the model: on the handbook dev set it made the cross-validated refusal rate worse);
+- ``weakest_term_similarity`` (when the caller computes it, :mod:`rag.term_match`: it needs the
+  embedder): of the question's content words, the one least like any word of the evidence, by
+  meaning; its best cosine.
 
 A :class:`RefusalModel` is a logistic regression over these signals, fitted per index on that
 index's golden questions (answerable and unanswerable) when a version is built, with the threshold
@@ -44,22 +47,30 @@ __all__ = [
     "refusal_signals",
 ]
 
-FEATURES = ("best_similarity", "sentence_coverage")
-"""What the model reads: on the handbook dev set these two refused the most unanswerable questions at
-5% false refusals under cross-validation (0.27-0.33 against 0.27 for the similarity alone and
-0.07-0.20 for every larger set tried, including term coverage, question shape and sentence cosines)."""
+FEATURES = ("best_similarity", "weakest_term_similarity")
+"""What a model fitted now reads. Under cross-validation at 5% false refusals these two refused more
+unanswerable questions than best similarity with sentence coverage (the features before, which
+versions built then still read) on both question sets measured: the handbook dev set and the sample
+handbook's golden set (docs/benchmarks.md, "Issue 11, session 11")."""
 
 
 def refusal_signals(
-    question: str, hits: Sequence[SearchHit], terms: SparseEncoder, focus: str | None = None
+    question: str,
+    hits: Sequence[SearchHit],
+    terms: SparseEncoder,
+    focus: str | None = None,
+    *,
+    weakest_term: float | None = None,
 ) -> dict[str, float]:
-    """The signals (see the module's docstring) for ``question`` and its retrieved ``hits`` (best first).
+    """The signals (see the module's docstring) for ``question`` and its retrieved ``hits`` (best first);
+    ``weakest_term_similarity`` is ``weakest_term`` (``rag.term_match``), left out when None.
 
     Coverage is measured on the question's ``focus`` (``rag.question_scope``) when given: a word that
     only names the organisation is held by most of its pages and says nothing about an answer.
     """
+    extra = {} if weakest_term is None else {"weakest_term_similarity": weakest_term}
     if not hits:
-        return {"best_similarity": 0.0, "sentence_coverage": 0.0, "term_coverage": 0.0}
+        return {"best_similarity": 0.0, "sentence_coverage": 0.0, "term_coverage": 0.0, **extra}
     query = set(terms.encode_query(focus or question).indices)
     total = max(len(query), 1)
     seen: set[int] = set()
@@ -75,6 +86,7 @@ def refusal_signals(
         "best_similarity": max(h.similarity for h in hits),
         "term_coverage": len(seen) / total,
         "sentence_coverage": best_sentence,
+        **extra,
     }
 
 

@@ -10,7 +10,7 @@ from indexes.engine import VectorEngine
 from indexes.manifest import SparseSpec
 from indexes.types import SearchHit, SearchQuery
 from indexes.versions import ResolvedVersion
-from ingest.embedding import EmbedderPool
+from ingest.embedding import Embedder, EmbedderPool
 from ingest.sparse import SparseEncoder
 from rag.errors import EmbedderUnavailable
 from rag.near_duplicates import collapse_near_duplicates
@@ -120,6 +120,18 @@ class Retriever:
             return question
         return scope_of(question, version.manifest.scopes, self._sparse_encoder(version.manifest.sparse)).focus
 
+    def embedder_for(self, version: ResolvedVersion) -> Embedder:
+        """The embedder recorded in ``version``'s manifest; ``EmbedderUnavailable`` when that name now
+        loads a model of another dimension (never a silent mix)."""
+        spec = version.manifest.embedder
+        embedder = self.embedders.get(spec.model_id)
+        if embedder.dimension != spec.dimension:
+            raise EmbedderUnavailable(
+                f"{version.index} v{version.version} was built with {spec.model_id} "
+                f"({spec.dimension} dims) but that name now loads a {embedder.dimension}-dim model"
+            )
+        return embedder
+
     def search(
         self,
         version: ResolvedVersion,
@@ -149,13 +161,7 @@ class Retriever:
         fused chunks are reordered by their best sentence (``rag.sentence_ranking``), judged by the
         version's own embedder against the question's focus.
         """
-        spec = version.manifest.embedder
-        embedder = self.embedders.get(spec.model_id)
-        if embedder.dimension != spec.dimension:
-            raise EmbedderUnavailable(
-                f"{version.index} v{version.version} was built with {spec.model_id} "
-                f"({spec.dimension} dims) but that name now loads a {embedder.dimension}-dim model"
-            )
+        embedder = self.embedder_for(version)
         dense = embedder.encode_query(question).tolist()
         sparse = self._sparse_encoder(version.manifest.sparse).encode_query(question)
         scope = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_calibration_keeps_false_refusals_within_the_limit_and_refuses_the_weak(
     signals = [
         {
             "best_similarity": rng.gauss(0.65 if a else 0.45, 0.08),
-            "sentence_coverage": rng.gauss(0.6 if a else 0.3, 0.15),
+            "weakest_term_similarity": rng.gauss(0.6 if a else 0.3, 0.15),
         }
         for a in answerable
     ]
@@ -60,8 +61,8 @@ def test_calibration_keeps_false_refusals_within_the_limit_and_refuses_the_weak(
     assert model.in_sample["false_refusal"] <= 0.05
     assert model.cross_validated["false_refusal"] <= 0.15
     assert model.cross_validated["refused_unanswerable"] > 0.5  # well-separated data: most are refused
-    assert model.refuses({"best_similarity": 0.2, "sentence_coverage": 0.0})
-    assert not model.refuses({"best_similarity": 0.9, "sentence_coverage": 1.0})
+    assert model.refuses({"best_similarity": 0.2, "weakest_term_similarity": 0.0})
+    assert not model.refuses({"best_similarity": 0.9, "weakest_term_similarity": 1.0})
     assert RefusalModel.model_validate(model.model_dump(mode="json")) == model  # survives the manifest
 
 
@@ -124,7 +125,34 @@ def test_a_build_records_its_calibration_and_questions_are_refused_by_it(service
     assert s.assistant.refusal_policy(version)["source"] == "calibrated on golden.jsonl"
     # the assistant decides with the model: a question it scores below the threshold is refused
     record = s.assistant.ask("Can I bring my pet iguana to the office garden party?", record=False)
-    hits = s.assistant.retriever.search(version, "Can I bring my pet iguana to the office garden party?", 5)
-    expected = model.refuses(refusal_signals(record.question, hits, SparseEncoder()))
+    assert model.features == ("best_similarity", "weakest_term_similarity")
+    expected = model.refuses(s.assistant.refusal_signals(version, record.question))
     assert record.refused == expected
     assert not s.assistant.ask("How many days of paid vacation do I get each year?", record=False).refused
+
+
+def test_a_version_fitted_on_the_earlier_features_is_still_decided_by_them(
+    services_factory: ServicesFactory,
+) -> None:
+    s = services_factory()
+    s.builder.build("policies", SAMPLE_DIR, promote=True)
+    version = s.registry.resolve(IndexRef("policies"))
+    question = "How many days of paid vacation do I get each year?"
+    hits = s.assistant.retriever.search(version, question, 5)
+    signals = refusal_signals(question, hits, SparseEncoder())
+    # a model of session 10's features, its threshold just above this question's answerability
+    earlier = RefusalModel(
+        features=("best_similarity", "sentence_coverage"),
+        weights=(4.0, 2.0),
+        bias=-3.0,
+        threshold=0.0,
+        fitted_on={"name": "earlier"},
+        in_sample={},
+        cross_validated={},
+    )
+    at = earlier.answerability(signals)
+    for number, (threshold, refused) in enumerate(((at + 1e-6, True), (at - 1e-6, False)), start=100):
+        model = earlier.model_copy(update={"threshold": threshold})
+        stored = version.manifest.model_copy(update={"refusal": model.model_dump(mode="json"), "version": number})
+        fitted = dataclasses.replace(version, version=number, manifest=stored)
+        assert s.assistant.refuses(fitted, question, hits) is refused
