@@ -217,12 +217,16 @@ def held_out_refusals(
     max_false_refusal: float = 0.05,
     folds: int = 5,
     regularization: float = 1.0,
-) -> list[bool]:
-    """For each question, whether a model fitted without it would refuse it (k-fold cross-validation).
+    repeats: int = 5,
+) -> list[float]:
+    """For each question, the share of ``repeats`` k-fold cross-validations in which a model fitted
+    without it refuses it (0.0 never, 1.0 always).
 
-    Each of ``folds`` stratified folds (fixed seed, so the result is reproducible) is judged by a
-    logistic model and threshold fitted as :func:`calibrate` fits them, on the other folds only: what
-    a calibrated index would do with questions it was not calibrated on. Raises ``ValueError`` with
+    Each of ``folds`` stratified folds is judged by a logistic model and threshold fitted as
+    :func:`calibrate` fits them, on the other folds only: what a calibrated index would do with
+    questions it was not calibrated on. The folds are drawn ``repeats`` times (seeds 0 to
+    ``repeats - 1``, so the result is reproducible): with a hundred questions one draw of folds
+    moves the rates by a question or two, the mean of five much less. Raises ``ValueError`` with
     fewer than ``folds`` answerable or unanswerable questions.
     """
     import numpy as np
@@ -233,13 +237,14 @@ def held_out_refusals(
     if int(y.sum()) < folds or int((~y).sum()) < folds:
         raise ValueError(f"cross-validation needs at least {folds} answerable and {folds} unanswerable questions")
     x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
-    refused = np.zeros(len(y), dtype=bool)
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        model = LogisticRegression(C=regularization, max_iter=1000).fit(x[train], y[train])
-        fitted = model.predict_proba(x[train])[:, 1].tolist()
-        threshold = conformal_threshold(fitted, y[train].tolist(), max_false_refusal)
-        refused[test] = model.predict_proba(x[test])[:, 1] < threshold
-    return [bool(r) for r in refused]
+    refused = np.zeros(len(y), dtype=float)
+    for seed in range(repeats):
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
+            model = LogisticRegression(C=regularization, max_iter=1000).fit(x[train], y[train])
+            fitted = model.predict_proba(x[train])[:, 1].tolist()
+            threshold = conformal_threshold(fitted, y[train].tolist(), max_false_refusal)
+            refused[test] += model.predict_proba(x[test])[:, 1] < threshold
+    return [round(float(r) / repeats, 6) for r in refused]
 
 
 def calibrate_floor(

@@ -24,7 +24,7 @@ Figures (shares of questions):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -60,7 +60,7 @@ def _group_of(source: str) -> str:
     return source.split("/", 1)[0]
 
 
-def _share(values: list[bool]) -> float:
+def _share(values: Sequence[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
@@ -140,8 +140,9 @@ def observe(
     return out
 
 
-def _held_out(qset: QuestionSet, observed: list[Observed], max_false_refusal: float) -> dict[str, bool] | None:
-    """Per question id, whether a refusal model calibrated on the other folds of ``qset`` refuses it;
+def _held_out(qset: QuestionSet, observed: list[Observed], max_false_refusal: float) -> dict[str, float] | None:
+    """Per question id, the share of cross-validations in which a refusal model calibrated on the
+    other folds of ``qset`` refuses it (``rag.refusal.held_out_refusals``);
     None when the set is too small to cross-validate or the signals were not observed."""
     by_id = {o.id: o for o in observed}
     if any(not by_id[q.id].signals for q in qset.questions):

@@ -12,7 +12,14 @@ from indexes.refs import IndexRef
 from indexes.types import ChunkRecord, SearchHit
 from ingest.sparse import SparseEncoder
 from rag.calibration import load_calibration_set
-from rag.refusal import FEATURES, RefusalModel, calibrate, conformal_threshold, refusal_signals
+from rag.refusal import (
+    FEATURES,
+    RefusalModel,
+    calibrate,
+    conformal_threshold,
+    held_out_refusals,
+    refusal_signals,
+)
 from tests.conftest import SAMPLE_DIR, ServicesFactory
 
 GOLDEN = Path(__file__).resolve().parents[2] / "ingest" / "sample_handbook_golden" / "golden.jsonl"
@@ -78,6 +85,21 @@ def test_the_threshold_bounds_false_refusals_of_new_questions_not_just_the_fitte
     assert ranked[1] < threshold < ranked[2]  # 2 of the 64 fitted on are refused; unanswerable ones don't count
     # too few answerable questions to bound the rate at 5%: only scores below all of them are refused
     assert conformal_threshold([0.3, 0.5, 0.7], [True] * 3, 0.05) == pytest.approx(0.3)
+
+
+def test_held_out_refusals_average_several_draws_of_the_folds() -> None:
+    rng = random.Random(3)
+    answerable = [True] * 60 + [False] * 30
+    signals = [
+        {"best_similarity": rng.gauss(0.6 if a else 0.5, 0.1), "weakest_term_similarity": rng.gauss(0.5, 0.1)}
+        for a in answerable
+    ]
+    once = held_out_refusals(signals, answerable, repeats=1)
+    five = held_out_refusals(signals, answerable, repeats=5)
+    assert set(once) <= {0.0, 1.0}
+    assert all(abs(v * 5 - round(v * 5)) < 1e-6 for v in five)  # shares of 5 draws
+    assert any(0.0 < v < 1.0 for v in five)  # overlapping classes: folds decide some questions
+    assert held_out_refusals(signals, answerable, repeats=5) == five  # fixed seeds: reproducible
 
 
 def test_too_few_answerable_questions_is_an_error() -> None:

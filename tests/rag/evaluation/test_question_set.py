@@ -119,7 +119,7 @@ def _separable_set(tmp_path: Path, answerable: int, unanswerable: int) -> tuple[
                 "corpus": "acme",
             }
         )
-        signals = {"best_similarity": 0.6 + 0.01 * i, "sentence_coverage": 0.7 + 0.01 * i}
+        signals = {"best_similarity": 0.6 + 0.01 * i, "weakest_term_similarity": 0.7 + 0.01 * i}
         observed.append(
             Observed(
                 id=f"a{i}",
@@ -136,7 +136,7 @@ def _separable_set(tmp_path: Path, answerable: int, unanswerable: int) -> tuple[
         rows.append(
             {"id": f"u{i}", "question": f"Nap room {i}?", "answerable": False, "absence_check": f"[{kind}] grep"}
         )
-        signals = {"best_similarity": 0.1 + 0.01 * i, "sentence_coverage": 0.1 + 0.01 * i}
+        signals = {"best_similarity": 0.1 + 0.01 * i, "weakest_term_similarity": 0.1 + 0.01 * i}
         observed.append(
             Observed(id=f"u{i}", answer="x", refused=False, cited=[], top=[], latency_ms=1.0, signals=signals)
         )
