@@ -7,7 +7,9 @@ retrieval of an ask, the question's focus, the version's embedder). Each feature
 the way ``rag.refusal.calibrate`` fits a model: a logistic regression with its threshold at
 ``rag.refusal.conformal_threshold`` (5%), fitted on four folds and applied to the fifth; 5 stratified
 folds drawn with 20 seeds, averaged. Reports false refusals and unanswerable questions refused per
-feature set and question set.
+feature set and question set, the two first sets also with the threshold rule before session 11
+(``previous_rule``), and what the weakest term similarity costs per question with an empty word
+cache and with a warm one.
 
 Run: ``python bench/refusal_features.py [--data-dir <a rag eval data folder>]`` (the handbooks
 build is reused from that folder when it holds them; else built into a temporary one, about 4
@@ -17,8 +19,11 @@ minutes on 2 cores). Writes ``bench/results/refusal_features.json``.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,7 @@ from rag.calibration import load_calibration_set
 from rag.evaluation.session import prepare_corpus_version
 from rag.refusal import conformal_threshold
 from rag.settings import Settings
+from rag.term_match import TermMatcher
 from rag.wiring import build_services
 
 FEATURE_SETS = (
@@ -43,8 +49,17 @@ FEATURE_SETS = (
 SEEDS = 20
 
 
-def cross_validated(rows: list[dict[str, Any]], features: tuple[str, ...]) -> dict[str, float]:
-    """Mean false-refusal and unanswerable-refused rates over 5 folds x ``SEEDS`` draws."""
+def previous_threshold(scores: list[float], answerable: list[bool], max_false_refusal: float) -> float:
+    """The rule before session 11: refuse the floor(max_false_refusal * n) lowest answerable scores."""
+    positives = sorted(s for s, a in zip(scores, answerable, strict=True) if a)
+    return positives[min(math.floor(max_false_refusal * len(positives)), len(positives) - 1)] - 1e-9
+
+
+def cross_validated(
+    rows: list[dict[str, Any]], features: tuple[str, ...], rule: Callable[..., float] = conformal_threshold
+) -> dict[str, float]:
+    """Mean false-refusal and unanswerable-refused rates over 5 folds x ``SEEDS`` draws, the threshold
+    chosen by ``rule`` on the training folds."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -55,24 +70,39 @@ def cross_validated(rows: list[dict[str, Any]], features: tuple[str, ...]) -> di
         out = np.zeros(len(y), dtype=bool)
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y):
             model = LogisticRegression(max_iter=1000).fit(x[tr], y[tr])
-            threshold = conformal_threshold(model.predict_proba(x[tr])[:, 1].tolist(), y[tr].tolist(), 0.05)
+            threshold = rule(model.predict_proba(x[tr])[:, 1].tolist(), y[tr].tolist(), 0.05)
             out[te] = model.predict_proba(x[te])[:, 1] < threshold
         fr.append(out[y].mean())
         refused.append(out[~y].mean())
     return {"false_refusal": round(float(np.mean(fr)), 3), "refused_unanswerable": round(float(np.mean(refused)), 3)}
 
 
-def signals(data: Path, corpus: Path, index: str, questions: Path) -> list[dict[str, Any]]:
-    """The product's refusal signals for every question of ``questions`` over ``corpus``."""
+def signals(data: Path, corpus: Path, index: str, questions: Path) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The product's refusal signals for every question of ``questions`` over ``corpus``, and what the
+    weakest term similarity costs per question (ms) with an empty word cache and then a warm one."""
     s = build_services(Settings(_env_file=None, data_dir=data, worker_enabled=False))  # type: ignore[call-arg]
     try:
         prepare_corpus_version(s, corpus, index)
         version = s.registry.resolve(IndexRef(index))
         qset = load_calibration_set(questions)
-        return [
+        rows = [
             {"answerable": answerable, **s.assistant.refusal_signals(version, question)}
             for question, answerable in qset.questions
         ]
+        retriever = s.assistant.retriever
+        embedder = retriever.embedder_for(version)
+        asked = [(retriever.focus(version, q), retriever.search(version, q, 5)) for q, _ in qset.questions]
+        matcher = TermMatcher()
+        cost: dict[str, float] = {}
+        for label in ("cold", "warm"):
+            ms = []
+            for focus, hits in asked:
+                t0 = time.perf_counter()
+                matcher.weakest(focus, hits, embedder)
+                ms.append((time.perf_counter() - t0) * 1000)
+            cost |= {f"{label}_p50_ms": round(float(np.percentile(ms, 50)), 1)}
+            cost |= {f"{label}_p95_ms": round(float(np.percentile(ms, 95)), 1)}
+        return rows, cost
     finally:
         s.close()
 
@@ -92,11 +122,15 @@ def main() -> None:
     result: dict[str, Any] = {"seeds": SEEDS, "folds": 5, "max_false_refusal": 0.05, "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (corpus, index, questions) in sets.items():
-            rows = signals(args.data_dir or Path(tmp), corpus, index, questions)
+            rows, cost = signals(args.data_dir or Path(tmp), corpus, index, questions)
             result["sets"][name] = {
                 "answerable": sum(r["answerable"] for r in rows),
                 "unanswerable": sum(not r["answerable"] for r in rows),
                 "cross_validated": {" + ".join(f): cross_validated(rows, f) for f in FEATURE_SETS},
+                "previous_rule": {
+                    " + ".join(f): cross_validated(rows, f, previous_threshold) for f in FEATURE_SETS[:2]
+                },
+                "weakest_term_cost": cost,
             }
     write_result("refusal_features", result)
 

@@ -24,7 +24,7 @@ from indexes.manifest import Manifest
 from indexes.versions import ResolvedVersion
 from ingest.sparse import SparseEncoder
 from rag.errors import InvalidInput
-from rag.refusal import calibrate, refusal_signals
+from rag.refusal import FEATURES, calibrate, refusal_signals
 from rag.retrieval import Retriever
 from rag.term_match import TermMatcher
 
@@ -86,11 +86,13 @@ class Calibrator:
         *,
         top_k: int,
         max_false_refusal: float,
+        features: tuple[str, ...] = FEATURES,
     ) -> None:
         self.retriever = retriever
         self.sets = sets
         self.top_k = top_k
         self.max_false_refusal = max_false_refusal
+        self.features = features
         self._terms = SparseEncoder()
         self._matcher = TermMatcher()
 
@@ -106,7 +108,9 @@ class Calibrator:
         for q, _ in qset.questions:
             hits = self.retriever.search(version, q, self.top_k)
             focus = self.retriever.focus(version, q)
-            weakest = self._matcher.weakest(focus, hits, embedder)
+            weakest = (
+                self._matcher.weakest(focus, hits, embedder) if "weakest_term_similarity" in self.features else None
+            )
             signals.append(refusal_signals(q, hits, self._terms, focus, weakest_term=weakest))
         answerable = [a for _, a in qset.questions]
         info = {
@@ -117,7 +121,9 @@ class Calibrator:
             "max_false_refusal": self.max_false_refusal,
         }
         try:
-            model = calibrate(signals, answerable, fitted_on=info, max_false_refusal=self.max_false_refusal)
+            model = calibrate(
+                signals, answerable, fitted_on=info, max_false_refusal=self.max_false_refusal, features=self.features
+            )
         except ValueError as exc:
             note = {**info, "error": str(exc)}
             return manifest.model_copy(update={"evaluation": {**manifest.evaluation, "calibration": note}})

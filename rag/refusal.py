@@ -39,6 +39,7 @@ from rag.sentences import sentence_spans
 
 __all__ = [
     "FEATURES",
+    "WORDLESS_FEATURES",
     "RefusalModel",
     "calibrate",
     "calibrate_floor",
@@ -52,6 +53,10 @@ FEATURES = ("best_similarity", "weakest_term_similarity")
 unanswerable questions than best similarity with sentence coverage (the features before, which
 versions built then still read) on both question sets measured: the handbook dev set and the sample
 handbook's golden set (docs/benchmarks.md, "Issue 11, session 11")."""
+
+WORDLESS_FEATURES = ("best_similarity", "sentence_coverage")
+"""The features before session 11, fitted when ``RAG_REFUSAL_WEAKEST_TERM`` is off: no model call
+at question time."""
 
 
 def refusal_signals(
@@ -157,8 +162,9 @@ def calibrate(
     max_false_refusal: float = 0.05,
     folds: int = 5,
     regularization: float = 1.0,
+    features: tuple[str, ...] = FEATURES,
 ) -> RefusalModel:
-    """Fit a :class:`RefusalModel` on golden questions' signals (answerable True/False).
+    """Fit a :class:`RefusalModel` over ``features`` on golden questions' signals (answerable True/False).
 
     The threshold is :func:`conformal_threshold` of the fitted model's scores: a new answerable
     question like the golden ones is refused with probability at most ``max_false_refusal``, and
@@ -178,7 +184,7 @@ def calibrate(
         return calibrate_floor(
             signals, answerable, fitted_on=fitted_on, max_false_refusal=max_false_refusal, folds=folds
         )
-    x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
+    x = np.asarray([[s[f] for f in features] for s in signals], dtype=float)
 
     def fit(rows: Any, labels: Any) -> tuple[Any, float]:
         model = LogisticRegression(C=regularization, max_iter=1000).fit(rows, labels)
@@ -187,12 +193,17 @@ def calibrate(
 
     held_out_refused = np.asarray(
         held_out_refusals(
-            signals, answerable, max_false_refusal=max_false_refusal, folds=folds, regularization=regularization
+            signals,
+            answerable,
+            max_false_refusal=max_false_refusal,
+            folds=folds,
+            regularization=regularization,
+            features=features,
         )
     )
     model, _ = fit(x, y)
     fitted = RefusalModel(
-        features=FEATURES,
+        features=features,
         weights=tuple(round(float(w), 6) for w in model.coef_[0]),
         bias=round(float(model.intercept_[0]), 6),
         threshold=0.0,
@@ -218,6 +229,7 @@ def held_out_refusals(
     folds: int = 5,
     regularization: float = 1.0,
     repeats: int = 5,
+    features: tuple[str, ...] = FEATURES,
 ) -> list[float]:
     """For each question, the share of ``repeats`` k-fold cross-validations in which a model fitted
     without it refuses it (0.0 never, 1.0 always).
@@ -236,7 +248,7 @@ def held_out_refusals(
     y = np.asarray(answerable, dtype=bool)
     if int(y.sum()) < folds or int((~y).sum()) < folds:
         raise ValueError(f"cross-validation needs at least {folds} answerable and {folds} unanswerable questions")
-    x = np.asarray([[s[f] for f in FEATURES] for s in signals], dtype=float)
+    x = np.asarray([[s[f] for f in features] for s in signals], dtype=float)
     refused = np.zeros(len(y), dtype=float)
     for seed in range(repeats):
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):

@@ -162,7 +162,19 @@ class Settings(BaseSettings):
         "`unanswerable.jsonl` beside it.",
     )
     max_false_refusal: float = Field(
-        0.05, ge=0.0, le=0.5, description="Calibration: the share of answerable golden questions a version may refuse."
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description="Calibration: the most a version may refuse of new answerable questions like its golden "
+        "ones (an expected share, split-conformal; fewer of the golden questions themselves are refused).",
+    )
+    refusal_weakest_term: bool = Field(
+        True,
+        description="Calibration fits the best similarity with the weakest term similarity (each question "
+        "word's best match among the evidence's words, by the embedder: more unanswerable questions refused). "
+        "false: with sentence coverage, as before session 11, which needs no model call at question time "
+        "(the words of a passage seen for the first time cost about 100 ms p50 and 270 ms p95 on 2 cores "
+        "until cached). Read when a version is built; a version keeps the features it was fitted on.",
     )
     gate_tolerance: float = Field(
         0.02,

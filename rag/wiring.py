@@ -61,6 +61,7 @@ from rag.evaluation.answer_gate import AnswerThresholds, answer_gate
 from rag.evaluation.gate import gate_evaluation
 from rag.evaluation.golden import load_golden_set
 from rag.feedback import FeedbackStore
+from rag.refusal import FEATURES, WORDLESS_FEATURES
 from rag.registry import build_engine
 from rag.releases import endpoint
 from rag.reranking import load_reranker
@@ -335,7 +336,13 @@ def build_calibrator(settings: Settings, retriever: Retriever) -> Calibrator | N
     sets = calibration_sets(settings)
     if not sets:
         return None
-    return Calibrator(retriever, sets, top_k=settings.top_k, max_false_refusal=settings.max_false_refusal)
+    return Calibrator(
+        retriever,
+        sets,
+        top_k=settings.top_k,
+        max_false_refusal=settings.max_false_refusal,
+        features=FEATURES if settings.refusal_weakest_term else WORDLESS_FEATURES,
+    )
 
 
 def build_canary_watch(settings: Settings, registry: VersionRegistry, audit: AuditLog) -> CanaryWatch:

@@ -34,7 +34,7 @@ from rag.assistant import Assistant
 from rag.evaluation.fact_match import contains_phrase, states_key_fact
 from rag.evaluation.question_set import Question, QuestionSet
 from rag.evaluation.runner import percentile
-from rag.refusal import held_out_refusals
+from rag.refusal import FEATURES, held_out_refusals
 
 __all__ = ["Observed", "QuestionResult", "observe", "score_observed", "score_questions"]
 
@@ -140,7 +140,9 @@ def observe(
     return out
 
 
-def _held_out(qset: QuestionSet, observed: list[Observed], max_false_refusal: float) -> dict[str, float] | None:
+def _held_out(
+    qset: QuestionSet, observed: list[Observed], max_false_refusal: float, features: tuple[str, ...]
+) -> dict[str, float] | None:
     """Per question id, the share of cross-validations in which a refusal model calibrated on the
     other folds of ``qset`` refuses it (``rag.refusal.held_out_refusals``);
     None when the set is too small to cross-validate or the signals were not observed."""
@@ -152,20 +154,25 @@ def _held_out(qset: QuestionSet, observed: list[Observed], max_false_refusal: fl
             [by_id[q.id].signals for q in qset.questions],
             [q.answerable for q in qset.questions],
             max_false_refusal=max_false_refusal,
+            features=features,
         )
-    except ValueError:
+    except (ValueError, KeyError):
         return None
     return {q.id: r for q, r in zip(qset.questions, refused, strict=True)}
 
 
 def score_observed(
-    qset: QuestionSet, observed: list[Observed], *, max_false_refusal: float = 0.05
+    qset: QuestionSet,
+    observed: list[Observed],
+    *,
+    max_false_refusal: float = 0.05,
+    features: tuple[str, ...] = FEATURES,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]], list[dict[str, Any]]]:
     """(figures, answerable figures per group, one row per question) of what was observed.
 
     With signals observed and at least 5 answerable and 5 unanswerable questions, the figures also
-    hold ``cv_*`` refusal figures: each question judged by a refusal model calibrated (at
-    ``max_false_refusal``) on the other folds of this very set, what a calibrated index does with
+    hold ``cv_*`` refusal figures: each question judged by a refusal model over ``features``
+    calibrated (at ``max_false_refusal``) on the other folds of this very set, what a calibrated index does with
     questions it was not calibrated on.
     """
     by_id = {o.id: o for o in observed}
@@ -190,7 +197,7 @@ def score_observed(
         "refused_unanswerable": _share(unanswerable),
         "refusal_precision": round(sum(unanswerable) / refused_total, 4) if refused_total else 0.0,
     }
-    held = _held_out(qset, observed, max_false_refusal)
+    held = _held_out(qset, observed, max_false_refusal, features)
     if held is not None:
         kinds = {k: [held[q.id] for q in qset.questions if q.kind == k] for k in ("near-topic", "off-topic")}
         metrics |= {
@@ -215,7 +222,11 @@ def score_questions(
     """Ask every question of ``qset`` of ``version`` and score retrieval, answers and refusals
     (with cross-validated refusal figures at ``max_false_refusal``, see :func:`score_observed`)."""
     observed = observe(assistant, version, qset, progress)
-    metrics, by_group, per_query = score_observed(qset, observed, max_false_refusal=max_false_refusal)
+    fitted = (version.manifest.refusal or {}).get("features")
+    features = tuple(fitted) if fitted and len(fitted) > 1 else FEATURES  # a floor has one: judge with the default
+    metrics, by_group, per_query = score_observed(
+        qset, observed, max_false_refusal=max_false_refusal, features=features
+    )
     latencies = [o.latency_ms for o in observed]
     manifest = version.manifest
     return QuestionResult(

@@ -14,6 +14,7 @@ from ingest.sparse import SparseEncoder
 from rag.calibration import load_calibration_set
 from rag.refusal import (
     FEATURES,
+    WORDLESS_FEATURES,
     RefusalModel,
     calibrate,
     conformal_threshold,
@@ -151,6 +152,13 @@ def test_a_build_records_its_calibration_and_questions_are_refused_by_it(service
     expected = model.refuses(s.assistant.refusal_signals(version, record.question))
     assert record.refused == expected
     assert not s.assistant.ask("How many days of paid vacation do I get each year?", record=False).refused
+
+
+def test_a_build_without_the_word_signal_fits_the_earlier_features(services_factory: ServicesFactory) -> None:
+    s = services_factory(calibration_sets={"policies": GOLDEN}, refusal_weakest_term=False)
+    s.builder.build("policies", SAMPLE_DIR, promote=True)
+    model = RefusalModel.model_validate(s.registry.resolve(IndexRef("policies")).manifest.refusal)
+    assert model.features == WORDLESS_FEATURES
 
 
 def test_a_version_fitted_on_the_earlier_features_is_still_decided_by_them(
