@@ -9,7 +9,7 @@ the way ``rag.refusal.calibrate`` fits a model: a logistic regression with its t
 folds drawn with 20 seeds, averaged. Reports false refusals and unanswerable questions refused per
 feature set and question set, the two first sets also with the threshold rule before session 11
 (``previous_rule``), and what the weakest term similarity costs per question with an empty word
-cache and with a warm one.
+cache and with a warm one (the total of the cold pass is what a build calibrated on the set adds).
 
 Run: ``python bench/refusal_features.py [--data-dir <a rag eval data folder>]`` (the handbooks
 build is reused from that folder when it holds them; else built into a temporary one, about 4
@@ -102,6 +102,7 @@ def signals(data: Path, corpus: Path, index: str, questions: Path) -> tuple[list
                 ms.append((time.perf_counter() - t0) * 1000)
             cost |= {f"{label}_p50_ms": round(float(np.percentile(ms, 50)), 1)}
             cost |= {f"{label}_p95_ms": round(float(np.percentile(ms, 95)), 1)}
+            cost |= {f"{label}_total_s": round(sum(ms) / 1000, 1)}
         return rows, cost
     finally:
         s.close()
