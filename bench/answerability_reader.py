@@ -47,11 +47,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, SHARED_DATA, write_result
+from bench.refusal_features import cross_validated
 from indexes.types import SearchHit
 from ingest.embedding import PACKAGED_EMBEDDER, resolve_model_path
 from ingest.loaders import load_document
 from rag.evaluation.session import prepare_corpus_version
-from rag.refusal import FEATURES, conformal_threshold
+from rag.refusal import FEATURES
 from rag.sentences import split_sentences
 from rag.settings import Settings
 from rag.wiring import build_services
@@ -186,27 +187,6 @@ class Reader:
         return out
 
 
-def cross_validated(rows: list[dict[str, Any]], features: list[str], seeds: int = 5) -> dict[str, float]:
-    """Mean false-refusal and unanswerable-refused rates of a logistic model over ``features``, its
-    threshold the product's (``rag.refusal.conformal_threshold`` at 5%) on the training folds,
-    5 folds x ``seeds`` seeds."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
-    y = np.asarray([r["answerable"] for r in rows], dtype=bool)
-    x = np.asarray([[r[f] for f in features] for r in rows], dtype=float)
-    fr, refused = [], []
-    for seed in range(seeds):
-        out = np.zeros(len(y), dtype=bool)
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y):
-            m = LogisticRegression(max_iter=1000).fit(x[tr], y[tr])
-            threshold = conformal_threshold(m.predict_proba(x[tr])[:, 1].tolist(), y[tr].tolist(), 0.05)
-            out[te] = m.predict_proba(x[te])[:, 1] < threshold
-        fr.append(out[y].mean())
-        refused.append(out[~y].mean())
-    return {"false_refusal": round(float(np.mean(fr)), 3), "refused_unanswerable": round(float(np.mean(refused)), 3)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=None, help="a rag eval data folder (else a fresh build)")
@@ -273,7 +253,7 @@ def main() -> None:
         "held_out_auc": round(float(held_auc), 3),
         "auc": auc,
         "cross_validated": {
-            " + ".join(f): cross_validated(rows, list(f))
+            " + ".join(f): cross_validated(rows, tuple(f), seeds=5)
             for f in (FEATURES, ("reader",), (*FEATURES, "reader"), (*FEATURES, "heading"))
         },
     }
