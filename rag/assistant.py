@@ -26,7 +26,7 @@ from rag.errors import InvalidInput, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut, SentenceSupport
 from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
-from rag.term_match import TermMatcher
+from rag.term_match import weakest_term_similarity
 from rag.text_input import strip_controls
 
 __all__ = ["NOT_COVERED", "AnswerObserver", "Assistant", "quote_span", "render_sources"]
@@ -134,7 +134,6 @@ class Assistant:
         self.profiles = profiles
         """The profiles of pinned releases (None: every release answers with the settings)."""
         self._terms = SparseEncoder()
-        self._matcher = TermMatcher()
         self._models: dict[tuple[str, int], RefusalModel] = {}
 
     def check_question(self, question: str) -> str:
@@ -200,7 +199,7 @@ class Assistant:
         if model is not None:
             retriever = self.retriever if profile is None else profile.retriever
             weakest = (
-                self._matcher.weakest(focus or question, hits, retriever.embedder_for(version))
+                weakest_term_similarity(focus or question, hits, retriever.embedder_for(version))
                 if "weakest_term_similarity" in model.features
                 else None
             )
@@ -213,7 +212,7 @@ class Assistant:
         retrieves (the default ``top_k``, no access groups, no history)."""
         hits = self.retriever.search(version, question, self.top_k)
         focus = self.retriever.focus(version, question)
-        weakest = self._matcher.weakest(focus, hits, self.retriever.embedder_for(version))
+        weakest = weakest_term_similarity(focus, hits, self.retriever.embedder_for(version))
         return refusal_signals(question, hits, self._terms, focus, weakest_term=weakest)
 
     def _refusal_model(self, version: ResolvedVersion) -> RefusalModel | None:

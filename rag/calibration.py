@@ -26,7 +26,7 @@ from ingest.sparse import SparseEncoder
 from rag.errors import InvalidInput
 from rag.refusal import FEATURES, calibrate, refusal_signals
 from rag.retrieval import Retriever
-from rag.term_match import TermMatcher
+from rag.term_match import weakest_term_similarity
 
 __all__ = ["CalibrationSet", "Calibrator", "load_calibration_set"]
 
@@ -94,7 +94,6 @@ class Calibrator:
         self.max_false_refusal = max_false_refusal
         self.features = features
         self._terms = SparseEncoder()
-        self._matcher = TermMatcher()
 
     def __call__(self, manifest: Manifest) -> Manifest:
         """``manifest`` with ``refusal`` set (or the reason it could not be, in ``evaluation``)."""
@@ -109,7 +108,7 @@ class Calibrator:
             hits = self.retriever.search(version, q, self.top_k)
             focus = self.retriever.focus(version, q)
             weakest = (
-                self._matcher.weakest(focus, hits, embedder) if "weakest_term_similarity" in self.features else None
+                weakest_term_similarity(focus, hits, embedder) if "weakest_term_similarity" in self.features else None
             )
             signals.append(refusal_signals(q, hits, self._terms, focus, weakest_term=weakest))
         answerable = [a for _, a in qset.questions]

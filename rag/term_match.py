@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -26,10 +27,8 @@ import numpy as np
 from indexes.types import SearchHit
 from ingest.embedding import Embedder
 from ingest.sparse import SparseEncoder
-from rag.answering.extractive import SentenceSimilarity
-from rag.answering.similarity import sentence_similarity
 
-__all__ = ["TermMatcher", "content_words"]
+__all__ = ["WORD_CACHE", "clear_word_vectors", "content_words", "weakest_term_similarity"]
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _TERMS = SparseEncoder()
@@ -47,36 +46,52 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in (m.lower() for m in _WORD.findall(text)) if _kept(w)))
 
 
-class TermMatcher:
-    """Computes :meth:`weakest` with one word-vector cache per embedding model (bounded LRU, shared
-    by every question: the vocabulary of a corpus is finite, so warm questions cost no model call)."""
+WORD_CACHE = 20_000
+"""Word vectors kept per embedding model (384 floats each: about 30 MB), about the vocabulary of
+the two real handbooks."""
 
-    def __init__(self) -> None:
-        self._similarities: dict[str, SentenceSimilarity] = {}
-        self._lock = threading.Lock()
+_vectors: dict[str, OrderedDict[str, np.ndarray]] = {}
+_lock = threading.Lock()
 
-    def _similarity(self, embedder: Embedder) -> SentenceSimilarity:
-        with self._lock:
-            found = self._similarities.get(embedder.model_id)
-            if found is None:
-                found = self._similarities[embedder.model_id] = sentence_similarity(embedder)
-            return found
 
-    def weakest(self, focus: str, hits: Sequence[SearchHit], embedder: Embedder) -> float:
-        """The lowest, over the content words of ``focus``, of the best cosine to a content word of
-        the ``hits``' texts; 1.0 when every word of the question is in them as written (or it has no
-        content word), 0.0 without hits. At most one model call, for the words not cached yet."""
-        if not hits:
-            return 0.0
-        evidence: dict[str, None] = {}
-        for hit in hits:
-            evidence.update(dict.fromkeys(content_words(hit.chunk.text)))
-        missing = [w for w in content_words(focus) if w not in evidence]
-        if not missing:
-            return 1.0
-        if not evidence:
-            return 0.0
-        similarity = self._similarity(embedder)
-        words = list(evidence)
-        similarity(missing[0], [*missing[1:], *words])  # the one model call: every text not cached yet
-        return min(float(np.max(similarity(word, words))) for word in missing)
+def _word_vectors(words: list[str], embedder: Embedder) -> np.ndarray:
+    """The vectors of ``words`` by ``embedder``, from the process-wide cache of its model (so a build's
+    calibration warms it for the questions that follow); one model call for the words not cached."""
+    with _lock:
+        cache = _vectors.setdefault(embedder.model_id, OrderedDict())
+        known = {w: cache[w] for w in words if w in cache}
+    missing = [w for w in words if w not in known]
+    if missing:
+        known.update(zip(missing, embedder.encode_documents(missing), strict=True))
+    with _lock:
+        for word in words:
+            cache[word] = known[word]
+            cache.move_to_end(word)
+        while len(cache) > WORD_CACHE:
+            cache.popitem(last=False)
+    return np.stack([known[w] for w in words])
+
+
+def clear_word_vectors() -> None:
+    """Forget every cached word vector (a benchmark's cold pass, a test's own count of model calls)."""
+    with _lock:
+        _vectors.clear()
+
+
+def weakest_term_similarity(focus: str, hits: Sequence[SearchHit], embedder: Embedder) -> float:
+    """The lowest, over the content words of ``focus``, of the best cosine to a content word of the
+    ``hits``' texts; 1.0 when every word of the question is in them as written (or it has no content
+    word), 0.0 without hits. At most one model call, for the words not cached yet."""
+    if not hits:
+        return 0.0
+    evidence: dict[str, None] = {}
+    for hit in hits:
+        evidence.update(dict.fromkeys(content_words(hit.chunk.text)))
+    missing = [w for w in content_words(focus) if w not in evidence]
+    if not missing:
+        return 1.0
+    if not evidence:
+        return 0.0
+    vectors = _word_vectors([*missing, *evidence], embedder)
+    asked, held = vectors[: len(missing)], vectors[len(missing) :]
+    return float((asked @ held.T).max(axis=1).min())

@@ -77,8 +77,10 @@ def test_sentence_meaning_picks_a_paraphrased_answer(embedder: Embedder) -> None
         max_sentences=1, similarity=sentence_similarity(embedder), similarity_weight=2.0, shape_bonus=0.0
     )
     draft = semantic.answer(Evidence(question, hits), "")
-    # by meaning, a sentence is judged (and quoted) with the one before it
-    assert draft.text.endswith("Each employee receives 27 working days of paid annual leave. [1]")
+    # by meaning, the answering sentence is chosen (quoted with a neighbour: which one is a near tie of
+    # int8 cosines, 0.430 against 0.421 on an AVX2 machine, that the CPU's integer kernels can tip)
+    assert "Each employee receives 27 working days of paid annual leave." in draft.text
+    assert "Expense reports" not in draft.text or "Staff may" not in draft.text  # one pair, not the chunk
     assert "27 working days" not in plain.text  # the term overlap alone picks another sentence
     assert "".join(semantic.stream(Evidence(question, hits), "")) == draft.text
 
