@@ -21,7 +21,8 @@ from rag.refusal import (
     held_out_refusals,
     refusal_signals,
 )
-from tests.conftest import SAMPLE_DIR, ServicesFactory
+from rag.wiring import build_calibrator
+from tests.conftest import SAMPLE_DIR, ServicesFactory, make_settings
 
 GOLDEN = Path(__file__).resolve().parents[2] / "ingest" / "sample_handbook_golden" / "golden.jsonl"
 
@@ -154,18 +155,22 @@ def test_a_build_records_its_calibration_and_questions_are_refused_by_it(service
     assert not s.assistant.ask("How many days of paid vacation do I get each year?", record=False).refused
 
 
-def test_a_build_without_the_word_signal_fits_the_earlier_features(services_factory: ServicesFactory) -> None:
-    s = services_factory(calibration_sets={"policies": GOLDEN}, refusal_weakest_term=False)
-    s.builder.build("policies", SAMPLE_DIR, promote=True)
-    model = RefusalModel.model_validate(s.registry.resolve(IndexRef("policies")).manifest.refusal)
-    assert model.features == WORDLESS_FEATURES
+def test_without_the_word_signal_calibration_fits_the_earlier_features(
+    services_factory: ServicesFactory, sample_copy: Path
+) -> None:
+    s = services_factory(data_dir=sample_copy)
+    settings = make_settings(sample_copy, calibration_sets={"policies": GOLDEN}, refusal_weakest_term=False)
+    calibrator = build_calibrator(settings, s.assistant.retriever)
+    assert calibrator is not None
+    manifest = calibrator(s.registry.resolve(IndexRef("policies")).manifest)
+    model = RefusalModel.model_validate(manifest.refusal)
+    assert model.features == WORDLESS_FEATURES and model.fitted_on["name"] == "golden.jsonl"
 
 
 def test_a_version_fitted_on_the_earlier_features_is_still_decided_by_them(
-    services_factory: ServicesFactory,
+    services_factory: ServicesFactory, sample_copy: Path
 ) -> None:
-    s = services_factory()
-    s.builder.build("policies", SAMPLE_DIR, promote=True)
+    s = services_factory(data_dir=sample_copy)
     version = s.registry.resolve(IndexRef("policies"))
     question = "How many days of paid vacation do I get each year?"
     hits = s.assistant.retriever.search(version, question, 5)
