@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -27,6 +26,7 @@ import numpy as np
 from indexes.types import SearchHit
 from ingest.embedding import Embedder
 from ingest.sparse import SparseEncoder
+from rag.vector_cache import VectorCache
 
 __all__ = ["WORD_CACHE", "clear_word_vectors", "content_words", "weakest_term_similarity"]
 
@@ -50,7 +50,7 @@ WORD_CACHE = 20_000
 """Word vectors kept per embedding model (384 floats each: about 30 MB), about the vocabulary of
 the two real handbooks."""
 
-_vectors: dict[str, OrderedDict[str, np.ndarray]] = {}
+_caches: dict[str, VectorCache] = {}
 _lock = threading.Lock()
 
 
@@ -58,24 +58,15 @@ def _word_vectors(words: list[str], embedder: Embedder) -> np.ndarray:
     """The vectors of ``words`` by ``embedder``, from the process-wide cache of its model (so a build's
     calibration warms it for the questions that follow); one model call for the words not cached."""
     with _lock:
-        cache = _vectors.setdefault(embedder.model_id, OrderedDict())
-        known = {w: cache[w] for w in words if w in cache}
-    missing = [w for w in words if w not in known]
-    if missing:
-        known.update(zip(missing, embedder.encode_documents(missing), strict=True))
-    with _lock:
-        for word in words:
-            cache[word] = known[word]
-            cache.move_to_end(word)
-        while len(cache) > WORD_CACHE:
-            cache.popitem(last=False)
+        cache = _caches.setdefault(embedder.model_id, VectorCache(WORD_CACHE))
+    known = cache.vectors(words, embedder)
     return np.stack([known[w] for w in words])
 
 
 def clear_word_vectors() -> None:
     """Forget every cached word vector (a benchmark's cold pass, a test's own count of model calls)."""
     with _lock:
-        _vectors.clear()
+        _caches.clear()
 
 
 def weakest_term_similarity(focus: str, hits: Sequence[SearchHit], embedder: Embedder) -> float:
