@@ -107,6 +107,27 @@ def faq_pairs(points: list[Any], rng: random.Random) -> list[Pair]:
     return pairs
 
 
+def near_topic_pairs(pairs: list[Pair], rng: random.Random) -> list[Pair]:
+    """Near-topic negatives made from the positives: one word of the question that its passage holds is
+    replaced by a word of another training question that the passage does not hold, so the subject
+    still matches and the asked thing is absent ("When can I enroll in the 401k?" -> "... in the
+    sabbatical?")."""
+    from rag.term_match import content_words
+
+    positives = [(q, w) for q, w, label in pairs if label == 1.0]
+    vocabulary = sorted({x for q, _ in positives for x in content_words(q) if len(x) > 3 and x.isalpha()})
+    out: list[Pair] = []
+    for q, window in positives:
+        held = set(content_words(window))
+        swappable = [x for x in content_words(q) if x in held and len(x) > 3 and x.isalpha()]
+        if not swappable:
+            continue
+        old = rng.choice(swappable)
+        new = rng.choice([x for x in vocabulary if x not in held])
+        out.append((re.sub(rf"\b{re.escape(old)}\b", new, q, count=1, flags=re.IGNORECASE), window, 0.0))
+    return out
+
+
 def sample_pairs(encode: Any) -> list[Pair]:
     """Pairs from the sample handbook's golden set (see the module's docstring)."""
     root = ROOT / "ingest" / "sample_handbook"
@@ -193,6 +214,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=SHARED_DATA / "handbook-qa-dev")
     parser.add_argument("--corpus", type=Path, default=SHARED_DATA / "handbooks")
     parser.add_argument("--train", choices=["faq", "sample", "faq+sample"], default="faq")
+    parser.add_argument("--near-topic", action="store_true", help="add near-topic negatives (near_topic_pairs)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--seed", type=int, default=0)
@@ -211,6 +233,8 @@ def main() -> None:
                 pairs += faq_pairs(points, rng)
             if "sample" in args.train:
                 pairs += sample_pairs(_unit(s.embedder.encode_documents))
+            if args.near_topic:
+                pairs += near_topic_pairs(pairs, rng)
             questions = sorted({p[0] for p in pairs})
             held = set(rng.sample(questions, len(questions) // 5))
             t0 = time.perf_counter()
@@ -257,7 +281,9 @@ def main() -> None:
             for f in (FEATURES, ("reader",), (*FEATURES, "reader"), (*FEATURES, "heading"))
         },
     }
-    write_result(f"answerability_reader_{args.train.replace('+', '_')}", result)
+    name = args.train.replace("+", "_") + ("_near_topic" if args.near_topic else "")
+    result["near_topic"] = args.near_topic
+    write_result(f"answerability_reader_{name}", result)
 
 
 if __name__ == "__main__":
