@@ -325,17 +325,27 @@ def test_a_database_that_cannot_be_opened_ends_a_command_with_a_clean_error(env:
     import sys
 
     data = Settings().data_dir
+    commands: list[tuple[Path, subprocess.Popen[str]]] = []
     for name in ("rag.sqlite3", "rag-canary.sqlite3"):  # the metadata file, then the canary file
-        shutil.rmtree(data, ignore_errors=True)
-        (data / name).mkdir(parents=True)  # a directory where the database file should be
-        done = subprocess.run(
+        folder = data / name.removesuffix(".sqlite3")  # a data folder each: the two commands run at once
+        (folder / name).mkdir(parents=True)  # a directory where the database file should be
+        command = subprocess.Popen(
             [sys.executable, "-m", "rag.cli", "ingest", str(env), "--index", "policies"],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "RAG_DATA_DIR": str(data)},
-            timeout=300,
+            env={**os.environ, "RAG_DATA_DIR": str(folder)},
         )
-        assert done.returncode == 2, done.stderr
-        assert "the metadata database could not be used: unable to open database file" in done.stderr
-        assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
-        assert (data / name).is_dir()  # nothing was replaced
+        commands.append((folder / name, command))
+    try:
+        for blocked, command in commands:
+            stdout, stderr = command.communicate(timeout=300)
+            assert command.returncode == 2, stderr
+            assert "the metadata database could not be used: unable to open database file" in stderr
+            assert "Traceback" not in stderr and "Traceback" not in stdout
+            assert blocked.is_dir()  # nothing was replaced
+    finally:
+        for _, command in commands:  # none left running if one failed
+            if command.poll() is None:
+                command.kill()
+                command.wait()

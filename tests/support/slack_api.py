@@ -78,7 +78,10 @@ class SlackApiServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/api/"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="slack-api", daemon=True)
+        # a short poll interval: shutdown() waits for the serving loop to notice it (0.5 s by default)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-api", daemon=True
+        )
 
     def __enter__(self) -> SlackApiServer:
         self._thread.start()

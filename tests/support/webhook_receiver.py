@@ -69,7 +69,10 @@ class WebhookReceiver:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/hooks/canary"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="webhook-receiver", daemon=True)
+        # a short poll interval: shutdown() waits for the serving loop to notice it (0.5 s by default)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True
+        )
 
     def __enter__(self) -> WebhookReceiver:
         self._thread.start()

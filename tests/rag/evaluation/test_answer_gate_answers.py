@@ -19,7 +19,7 @@ from tests.conftest import GOLDEN_DIR, SAMPLE_DIR, ServicesFactory
 
 
 def test_answer_diff_answers_equal_the_answers_of_one_question_at_a_time(
-    services_factory: ServicesFactory, tmp_path: Path
+    sample_copy: Path, services_factory: ServicesFactory, tmp_path: Path
 ) -> None:
     edited = tmp_path / "edited"
     shutil.copytree(SAMPLE_DIR, edited)
@@ -27,10 +27,10 @@ def test_answer_diff_answers_equal_the_answers_of_one_question_at_a_time(
     leave.write_text(leave.read_text().replace("28 working days", "26 working days"))
     travel = edited / "finance/travel.md"
     travel.write_text(travel.read_text().replace("economy", "the cheapest available"))
-    data = tmp_path / "data"
+    data = sample_copy  # v1: the sample, built and promoted (the session's build, not built again here)
 
     s = services_factory(data, extractive_semantic=True)  # the production answerer: words and meaning
-    s.builder.build("policies", SAMPLE_DIR, promote=True)
+    assert s.registry.live_version("policies") == 1
     candidate = s.builder.build("policies", edited).manifest
     golden = load_golden_set(GOLDEN_DIR / "golden.jsonl")
     every = diff_questions(golden, GOLDEN_DIR)

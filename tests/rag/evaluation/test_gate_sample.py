@@ -1,9 +1,10 @@
-"""The gate on the real sample handbook (MiniLM + BM25 in Qdrant Edge): three builds in all.
+"""The gate on the real sample handbook (MiniLM + BM25 in Qdrant Edge): three versions in all.
 
-v1 is the sample, promoted, scored on the whole golden set. v2 drops half of the documents and
-must be held back on recall@5; v3 rebuilds the unchanged sample and must pass. The gate runs of
-v2 and v3 score every third golden question only: each run scores two versions, and one query
-embedding costs up to 0.5 s on a loaded 2-core machine.
+v1 is the sample, promoted (a copy of the session's ``built_sample``: not built again here), scored
+on the whole golden set. v2 drops half of the documents and must be held back on recall@5; v3
+rebuilds the unchanged sample and must pass. The gate runs of v2 and v3 score every third golden
+question only: each run scores two versions, and one query embedding costs up to 0.5 s on a loaded
+2-core machine.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ TOLERANCE = 0.02
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Services]:
-    built = build_services(make_settings(tmp_path_factory.mktemp("gate") / "data"), embedder=embedder)
+def services(built_sample: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Services]:
+    """Services over a private copy of the built sample (``policies`` v1, promoted)."""
+    target = tmp_path_factory.mktemp("gate") / "data"
+    shutil.copytree(built_sample, target)
+    built = build_services(make_settings(target), embedder=embedder)
     yield built
     built.close()
+    shutil.rmtree(target, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +55,10 @@ def golden_subset(golden: GoldenSet, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def live(services: Services) -> ResolvedVersion:
-    """The sample handbook built as ``policies`` v1 and promoted."""
-    services.builder.build("policies", SAMPLE_DIR, promote=True)
-    return services.registry.resolve(IndexRef("policies"))
+    """The sample handbook built as ``policies`` v1 and promoted (the session's build of it)."""
+    resolved = services.registry.resolve(IndexRef("policies"))
+    assert resolved.version == 1
+    return resolved
 
 
 def gate(services: Services, golden: GoldenSet, seen: list[dict[str, Any]]) -> Callable[[Manifest], Manifest]:
