@@ -184,9 +184,13 @@ class CanaryWatch:
             self.runs.finish(run.id, state, reason)
 
     def status(self, index: str) -> CanaryStatus:
-        """The canary, its latest run with both arms' figures and the verdict now (nothing is acted on)."""
-        canary = self.registry.canary(index)
+        """The canary, its latest run with both arms' figures and the verdict now (nothing is acted on).
+
+        The run is read before the canary: a promotion moves the alias before it marks the run
+        promoted, so a status whose run is promoted never still shows the canary.
+        """
         run = self.runs.latest(index)
+        canary = self.registry.canary(index)
         decisions = [
             e for e in self.registry.catalog.alias_history(canary_alias(index)) if e.action != CANARY_ACTION
         ] + [e for e in self.registry.catalog.alias_history(index) if e.actor == ACTOR.name]

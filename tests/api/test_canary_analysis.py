@@ -208,6 +208,39 @@ def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> 
     assert delivery.signature_ok and delivery.body["live_version"] == 2
 
 
+def test_a_status_read_during_a_promotion_never_shows_a_promoted_run_with_its_canary(
+    app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The promotion lands between the status's two reads (its first read returns what it found, then
+    the alias moves and the run is marked promoted, in the watcher's order)."""
+    services = services_of(app)
+    services.builder.build("policies", SAMPLE_DIR)
+    _canary(app, {"min_questions": 1000, "min_duration_s": 0, "auto_promote": True})
+    watch = services.canary
+    run = watch.runs.active("policies")
+    assert run is not None
+    first_read = True
+
+    def promote_after(read: Callable[[str], Any]) -> Callable[[str], Any]:
+        def wrapped(index: str) -> Any:
+            nonlocal first_read
+            found = read(index)
+            if first_read:
+                first_read = False
+                services.registry.promote("policies", 2, actor="canary-analysis", reason="test")
+                watch.runs.finish(run.id, "promoted", "test")
+            return found
+
+        return wrapped
+
+    monkeypatch.setattr(watch.registry, "canary", promote_after(watch.registry.canary))
+    monkeypatch.setattr(watch.runs, "latest", promote_after(watch.runs.latest))
+    status = watch.status("policies")
+    assert not first_read  # the promotion did land mid-read
+    assert status.run is not None
+    assert not (status.run.state == "promoted" and status.canary is not None), (status.run.state, status.canary)
+
+
 def test_a_canary_that_holds_without_auto_promote_is_marked_ready(app: TestClient, hook: WebhookReceiver) -> None:
     services = services_of(app)
     services.builder.build("policies", SAMPLE_DIR)
