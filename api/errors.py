@@ -48,6 +48,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     code = _FIELD_CODES.get((field, str(first.get("type", ""))), "validation_error")
     where = ".".join(loc) or "request"
     message = str(first.get("msg", "invalid request"))
+    if code == "question_empty":
+        message = "the question is empty (control characters and surrounding spaces do not count)"
     if first.get("type") == "missing" and _is_form(request):
         message = "required, and must not be blank"  # a form field sent empty reads as missing
     return error_response(422, code, f"{where}: {message}")

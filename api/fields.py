@@ -3,7 +3,8 @@
 - :data:`MAX_VERSION`: the largest version number a metadata database column holds (PostgreSQL's
   ``integer``); larger numbers are refused as input, never passed on to a query.
 - :data:`Question` and :data:`FreeText`: control characters are removed first (see
-  :mod:`rag.text_input`), so a question of control characters only is empty (``question_empty``).
+  :mod:`rag.text_input`), and a question's surrounding spaces too, so a question of control
+  characters or spaces only is empty (``question_empty``).
 - :data:`Name`: a name or path that holds a control character is refused.
 """
 
@@ -37,8 +38,14 @@ def check_name(value: str) -> str:
 FreeText = Annotated[str, BeforeValidator(_stripped)]
 """Free text (a comment, a chat message): control characters are removed."""
 
-Question = FreeText
-"""A question: control characters are removed before its length is checked."""
+
+def _question(value: Any) -> Any:
+    return strip_controls(value).strip() if isinstance(value, str) else value
+
+
+Question = Annotated[str, BeforeValidator(_question)]
+"""A question: control characters and surrounding spaces are removed before its length is checked,
+so a blank one is empty (``question_empty``), as an empty one is."""
 
 Name = Annotated[str, AfterValidator(check_name)]
 """A name, owner, folder or id: refused (422) when it holds a control character."""

@@ -358,7 +358,9 @@ class Builder:
         errors.extend(error for _, error in sorted(failed, key=lambda pair: pair[0]))
         loaded_at = time.perf_counter()
         if not docs:
-            raise BuildFailed(f"no document in {source} could be read ({len(errors)} errors)")
+            named = "; ".join(f"{e.source}: {e.error}" for e in errors[:5])
+            more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+            raise BuildFailed(f"no document in {source} could be read ({len(errors)} errors: {named}{more})")
 
         all_chunks = [c for group in chunks_by_doc for c in group]
         words = [len(c.embed_text.split()) for c in all_chunks]

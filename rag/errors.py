@@ -56,6 +56,10 @@ class InvalidInput(RagError):
     status = 422
 
 
+class QuestionEmpty(InvalidInput):
+    code = "question_empty"
+
+
 class QuestionTooLong(InvalidInput):
     code = "question_too_long"
 

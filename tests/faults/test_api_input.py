@@ -136,7 +136,7 @@ def _questions_and_names_with_control_characters(client: TestClient) -> None:
             "/v1/chat/completions", json={"model": "policies", "messages": [{"role": "user", "content": "\x00"}]}
         )
     )
-    assert (status, code) == (422, "invalid_input")
+    assert (status, code) == (422, "question_empty")
     # Names (an index, a chat model, an uploaded file's name) with one are refused, not stored.
     status, code, _ = _error(client.post("/v1/ask", json={"question": "Leave?", "index": "poli\x00cies"}))
     assert (status, code) == (422, "validation_error")

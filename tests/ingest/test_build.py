@@ -149,8 +149,11 @@ def test_a_source_where_nothing_loads_fails_without_touching_the_alias(
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "a.pdf").write_bytes(b"junk")
-    with pytest.raises(BuildFailed, match="no document"):
+    (bad / "heading-only.md").write_text("---\ntitle: Empty\n---\n\n# Only a heading\n")
+    with pytest.raises(BuildFailed, match="no document") as failed:
         s.builder.build("policies", bad, promote=True)
+    message = str(failed.value)  # each file is named with its reason
+    assert "a.pdf: " in message and "heading-only.md: no text to index" in message, message
     assert s.registry.live_version("policies") == 1
 
 
