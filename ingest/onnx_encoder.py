@@ -68,6 +68,23 @@ def _record_path(folder: Path, source_key: str) -> Path:
     return folder / "sources" / f"{source_key}.json"
 
 
+def _write_record(target: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` to ``target`` complete or not at all; a cache that cannot be written (read-only,
+    full) only costs later processes the model load, so that is logged, not raised."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".part", delete=False) as tmp:
+            json.dump(record, tmp)
+        part = Path(tmp.name)
+        try:
+            part.chmod(0o644)
+            part.replace(target)
+        finally:
+            part.unlink(missing_ok=True)
+    except OSError as exc:
+        _log.warning("cannot record the ONNX export in %s (%s); later starts load the model", target.parent, exc)
+
+
 def _weights_digest(model: Any) -> str:
     """A digest of the model's parameters: an export is reused only for the very same weights."""
     digest = hashlib.sha256()
@@ -231,12 +248,7 @@ class OnnxSentenceModel:
                 "truncation_side": hf.truncation_side,
                 "tokenizer": hf.backend_tokenizer.to_str(),
             }
-            target = _record_path(path.parent, f"{key}-int8" if quantized else key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".part", delete=False) as tmp:
-                json.dump(record, tmp)
-            Path(tmp.name).chmod(0o644)
-            Path(tmp.name).replace(target)  # complete or absent
+            _write_record(_record_path(path.parent, f"{key}-int8" if quantized else key), record)
         tokenizer = _call_tokenizer(hf.backend_tokenizer, max_seq_length, pad, hf.truncation_side)
         return cls(cls._session_of(path, threads), tokenizer, max_seq_length, int(dim), one_text_per_run=quantized)
 

