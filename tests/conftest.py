@@ -60,7 +60,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "embedding_batching": False,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture()

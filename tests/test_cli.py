@@ -127,6 +127,7 @@ def test_build_queues_a_job_that_rag_worker_runs(env: Path, tmp_path: Path) -> N
             if job.state not in ("queued", "running"):
                 break
             time.sleep(0.5)
+        assert job is not None
         assert job.state == "succeeded", job
         assert job.result is not None and job.result["version"] == 1 and job.result["promoted"]
     finally:
@@ -296,7 +297,12 @@ def test_serve_uses_one_model_thread_unless_told_otherwise(
     else:
         monkeypatch.setenv("RAG_EMBEDDING_THREADS", configured)
     seen: list[Settings] = []
-    monkeypatch.setattr(api.app, "create_app", lambda settings: seen.append(settings) or object())
+
+    def create_app(settings: Settings) -> object:
+        seen.append(settings)
+        return object()
+
+    monkeypatch.setattr(api.app, "create_app", create_app)
     monkeypatch.setattr(uvicorn, "run", lambda app_, **kwargs: None)
     result = runner.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 0, result.output

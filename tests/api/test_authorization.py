@@ -202,7 +202,7 @@ def test_matrix(matrix_client: TestClient, provider: OidcProvider) -> None:
             failures.append(f"{method} {path} with an admin's expired token: {bad}, expected 401")
         for who, headers in keys.items():
             role = who.split("-")[0]
-            allowed = ROLES.index(role) >= ROLES.index(needed.rstrip("*"))  # type: ignore[arg-type]
+            allowed = ROLES.index(role) >= ROLES.index(needed.rstrip("*"))
             if needed == "owner*" and who.startswith("owner-elsewhere"):
                 allowed = False
             status = _call(matrix_client, method, path, headers)

@@ -201,6 +201,7 @@ def test_an_equal_canary_is_promoted(app: TestClient, hook: WebhookReceiver) -> 
     assert body["verdict"] is not None and not any(c["worse"] for c in body["verdict"]["comparisons"])
     promoted = services.catalog.alias_history("policies")[-1]
     assert (promoted.action, promoted.version, promoted.actor) == ("promote", 2, "canary-analysis")
+    assert promoted.reason is not None
     assert promoted.reason == body["run"]["reason"] and "no metric worse" in promoted.reason
     [entry] = services.audit.entries(action="canary.promote")
     assert (entry.outcome, entry.target) == ("ok", "v2")

@@ -18,7 +18,7 @@ from tests.conftest import SAMPLE_DIR
 def _wait(client: TestClient, job_id: str, timeout: float = 180.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").json()
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
         if job["state"] in ("succeeded", "failed", "cancelled"):
             return job
         time.sleep(0.2)

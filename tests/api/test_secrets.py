@@ -19,7 +19,7 @@ DB_URL = f"postgresql+psycopg://rag:{DB_PASSWORD}@127.0.0.1:1/rag"
 
 
 def test_settings_mask_secrets_in_every_rendering() -> None:
-    settings = Settings(_env_file=None, database_url=DB_URL, llm_api_key=MODEL_KEY, llm_model="m")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=DB_URL, llm_api_key=MODEL_KEY, llm_model="m")
     for rendered in (repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump())):
         assert DB_PASSWORD not in rendered and MODEL_KEY not in rendered
     assert settings.metadata_url == DB_URL  # the wiring still gets the real URL

@@ -71,7 +71,8 @@ def _second_process_leaves_a_healthy_job_alone(
             with spawn(WORKER, data_dir, logs, "second", **env) as second:
                 second.wait_output("waiting for build jobs")  # its start-up recovery is done
                 after = store.get(job.job_id)
-                assert after is not None and after.state == "running", after.error
+                assert after is not None
+                assert after.state == "running", after.error
                 assert after.worker == running.worker
                 assert services.catalog.version_state("policies", version) == "building"
                 if not overrides.get("qdrant_url"):

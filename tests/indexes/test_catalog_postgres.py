@@ -60,9 +60,8 @@ def test_catalog_on_postgres(pg_url: str) -> None:
         states = {v.version: v.state for v in catalog.list_versions("policies")}
         assert states == {1: VersionState.READY, 2: VersionState.FAILED}
         info = catalog.get_version("policies", 1)
-        assert info is not None and info.manifest == _manifest(1).model_copy(
-            update={"created_at": info.manifest.created_at}
-        )
+        assert info is not None and info.manifest is not None
+        assert info.manifest == _manifest(1).model_copy(update={"created_at": info.manifest.created_at})
         catalog.set_alias("policies", "policies", 1)
         catalog.record_alias_event("policies", "policies", 1, None, "promote")
         assert catalog.get_alias("policies") == ("policies", 1)

@@ -36,12 +36,12 @@ def _build(engine: EdgeEngine, corpus: list[IndexPoint], version: int = 1) -> No
 
 def test_settings_reach_the_engine_and_each_version_keeps_its_storage(tmp_path: Path, corpus: list[IndexPoint]) -> None:
     catalog = Catalog.from_url("sqlite://")
-    settings = Settings(_env_file=None, data_dir=tmp_path, vector_quantization="int8", vectors_on_disk=True)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, vector_quantization="int8", vectors_on_disk=True)
     engine = build_engine(settings, catalog)
     assert isinstance(engine, EdgeEngine)
     try:
         _build(engine, corpus)
-        plain = build_engine(Settings(_env_file=None, data_dir=tmp_path), catalog)  # type: ignore[call-arg]
+        plain = build_engine(Settings(_env_file=None, data_dir=tmp_path), catalog)
         assert isinstance(plain, EdgeEngine)
         _build(plain, corpus, version=2)
         plain.close()

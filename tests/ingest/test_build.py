@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from indexes.catalog import VersionState
+from indexes.manifest import Manifest
 from indexes.types import IndexPoint
 from ingest.build import BuildFailed
+from ingest.chunking import Chunk
+from ingest.documents import LoadedDocument
 from rag.errors import SourceError
 from tests.conftest import ServicesFactory
 
@@ -217,8 +220,9 @@ def test_finalize_runs_on_the_sealed_version_before_it_is_ready(
     src = _small_source(tmp_path, sample_dir)
     seen: list[tuple[int, str]] = []
 
-    def finalize(manifest):  # type: ignore[no-untyped-def]
+    def finalize(manifest: Manifest) -> Manifest:
         info = s.catalog.get_version("policies", manifest.version)
+        assert info is not None
         seen.append((s.engine.count("policies", manifest.version), info.state))
         return manifest.model_copy(update={"evaluation": {"recall@5": 1.0}})
 
@@ -237,7 +241,12 @@ def test_unchanged_documents_are_carried_over_without_rechunking(
     leave.write_text(leave.read_text() + "\n\n## Sabbatical\n\nAfter seven years, staff may take a sabbatical.\n")
     rechunked: list[str] = []
     original = s.builder.chunker.chunk
-    monkeypatch.setattr(s.builder.chunker, "chunk", lambda doc: rechunked.append(doc.source) or original(doc))
+
+    def chunk(doc: LoadedDocument) -> list[Chunk]:
+        rechunked.append(doc.source)
+        return original(doc)
+
+    monkeypatch.setattr(s.builder.chunker, "chunk", chunk)
     second = s.builder.build("policies", src, promote=True).manifest
     assert rechunked == ["people/annual-leave.md"]  # only the changed document is cut again
     # carried chunks are exactly what chunking them again would give, sparse vectors included
@@ -261,7 +270,12 @@ def test_a_changed_chunker_cuts_every_document_again(
     monkeypatch.setattr(s.builder.chunker, "max_tokens", 128)
     rechunked: list[str] = []
     original = s.builder.chunker.chunk
-    monkeypatch.setattr(s.builder.chunker, "chunk", lambda doc: rechunked.append(doc.source) or original(doc))
+
+    def chunk(doc: LoadedDocument) -> list[Chunk]:
+        rechunked.append(doc.source)
+        return original(doc)
+
+    monkeypatch.setattr(s.builder.chunker, "chunk", chunk)
     second = s.builder.build("policies", src).manifest
     assert sorted(rechunked) == sorted(d.source for d in first.documents)
     assert second.chunker.max_tokens == 128 and second.chunk_count > first.chunk_count

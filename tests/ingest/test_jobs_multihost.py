@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ingest.embedding import Embedder
 from ingest.jobs.queue import BuildQueue, make_huey
 from ingest.jobs.runner import BuildRunner
+from ingest.jobs.store import JobState, JobStore
 from rag.wiring import build_services
 from tests.conftest import SAMPLE_DIR, make_settings
 from tests.indexes.test_catalog_postgres import ADMIN_URL
@@ -53,6 +54,12 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def _state(store: JobStore, job_id: str) -> JobState:
+    job = store.get(job_id)
+    assert job is not None, f"job {job_id} is gone"
+    return job.state
+
+
 def test_two_workers_share_a_redis_queue_and_never_build_one_index_at_once(
     pg_url: str, redis_url: str, embedder: Embedder, tmp_path: Path
 ) -> None:
@@ -84,10 +91,7 @@ def test_two_workers_share_a_redis_queue_and_never_build_one_index_at_once(
         for queue in queues:
             queue.start(1)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and any(
-            store.get(j.job_id).state in ("queued", "running")
-            for j in jobs  # type: ignore[union-attr]
-        ):
+        while time.monotonic() < deadline and any(_state(store, j.job_id) in ("queued", "running") for j in jobs):
             time.sleep(0.3)
         stop.set()
         watcher.join()

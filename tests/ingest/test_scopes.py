@@ -24,6 +24,14 @@ def _corpus() -> list[tuple[str, str]]:
     return docs
 
 
+def _stored_scopes() -> dict[str, dict[str, list[int]]]:
+    """The corpus's scope markers as a manifest stores them (``Manifest.scopes``), which ``scope_of`` reads."""
+    return {
+        group: {"markers": terms["markers"], "pervasive": terms["pervasive"]}
+        for group, terms in scope_markers(_corpus(), TERMS).items()
+    }
+
+
 def test_group_is_the_top_level_folder() -> None:
     assert group_of("18f/pages/tools/tock.md") == "18f"
     assert group_of("/people/leave.md") == "people"
@@ -62,7 +70,7 @@ def test_one_folder_has_no_markers() -> None:
 
 
 def test_question_naming_one_folder_is_scoped_and_loses_the_name_in_its_focus() -> None:
-    scopes = scope_markers(_corpus(), TERMS)
+    scopes = _stored_scopes()
     scope = scope_of("How many holidays do I get at Globex?", scopes, TERMS)
     assert scope.group == "globex"
     assert scope.focus == "How many holidays do I get at"
@@ -70,7 +78,7 @@ def test_question_naming_one_folder_is_scoped_and_loses_the_name_in_its_focus() 
 
 
 def test_question_naming_both_or_neither_is_not_scoped() -> None:
-    scopes = scope_markers(_corpus(), TERMS)
+    scopes = _stored_scopes()
     both = scope_of("Do Acme and Globex book travel the same way?", scopes, TERMS)
     neither = scope_of("How many holidays do I get?", scopes, TERMS)
     for scope, question in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ ALICE = Actor("Alice Author", "alice@example.org")
 BOB = Actor("Bob Builder", "bob@example.org")
 
 
-def commit(repo: Repo, files: dict[str, str | bytes | None], message: str, who: Actor = ALICE) -> str:
+def commit(repo: Repo, files: Mapping[str, str | bytes | None], message: str, who: Actor = ALICE) -> str:
     """Write (or, for None, delete) ``files`` in the work tree and commit them; returns the commit id."""
     root = Path(repo.working_tree_dir or ".")
     for name, text in files.items():

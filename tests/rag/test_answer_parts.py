@@ -11,9 +11,9 @@ from ingest.embedding import Embedder
 from prompts import PromptError, load_prompt
 from rag.answering.base import Draft, DraftCitation, Evidence
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.similarity import sentence_similarity
 from rag.assistant import render_sources
 from rag.citations import check_citations
-from rag.wiring import sentence_similarity
 from tests.conftest import make_settings
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from rag.canary.arms import Arm
 from rag.canary.policy import CanaryPolicy, CanaryPolicyOverride
 from rag.canary.runs import Run, Tally
 from rag.canary.stats import compare_latency, compare_proportions
@@ -62,7 +63,7 @@ def _run(started: datetime = START) -> Run:
 
 
 def _judge(live: Tally, canary: Tally, minutes: float) -> str:
-    lat = {"live": [100.0] * live.answered, "canary": [100.0] * canary.answered}
+    lat: dict[Arm, list[float]] = {"live": [100.0] * live.answered, "canary": [100.0] * canary.answered}
     return judge(_run(), {"live": live, "canary": canary}, lat, START + timedelta(minutes=minutes)).state
 
 
@@ -83,6 +84,6 @@ def test_policy_overrides_merge_and_bad_values_are_refused() -> None:
     with pytest.raises(ValidationError):
         CanaryPolicyOverride.model_validate({"max_worsening": {"latency_p95": 11}})
     with pytest.raises(ValidationError, match="unknown metric"):
-        Settings(_env_file=None, canary_max_worsening={"happiness": 0.1})  # type: ignore[call-arg]
+        Settings(_env_file=None, canary_max_worsening={"happiness": 0.1})
     with pytest.raises(ValidationError, match="RAG_WEBHOOK_SIGNING_SECRET"):
-        Settings(_env_file=None, webhook_url="http://127.0.0.1:9/hook")  # type: ignore[call-arg]
+        Settings(_env_file=None, webhook_url="http://127.0.0.1:9/hook")

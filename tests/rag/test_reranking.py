@@ -37,9 +37,10 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=64,
-        num_labels=1,
         max_position_embeddings=512,
     )
+    # one output; set here, not passed above: the config's dataclass typing does not declare num_labels
+    config.num_labels = 1
     BertForSequenceClassification(config).save_pretrained(folder)
     return folder
 

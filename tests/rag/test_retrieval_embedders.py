@@ -20,7 +20,7 @@ class _Spy(Embedder):
         super().__init__(inner._model, model_id=model_id)
         self.queries = 0
 
-    def encode_query(self, text: str) -> np.ndarray:  # type: ignore[type-arg]
+    def encode_query(self, text: str) -> np.ndarray:
         self.queries += 1
         return super().encode_query(text)
 

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
@@ -48,9 +49,7 @@ def test_a_signed_in_users_token_is_accepted(provider: OidcProvider) -> None:
     ],
     ids=["expired", "not-yet-valid", "other-audience", "other-issuer", "no-expiry"],
 )
-def test_tokens_failing_a_claim_check_are_refused(
-    provider: OidcProvider, claims: dict[str, object], message: str
-) -> None:
+def test_tokens_failing_a_claim_check_are_refused(provider: OidcProvider, claims: dict[str, Any], message: str) -> None:
     now = int(time.time())
     claims = {k: now + v if k in ("exp", "nbf") and isinstance(v, int) else v for k, v in claims.items()}
     with pytest.raises(InvalidToken, match=message) as caught:
@@ -74,7 +73,9 @@ def test_a_tampered_token_is_refused(provider: OidcProvider) -> None:
 
 
 def test_a_token_signed_by_a_key_the_provider_does_not_publish_is_refused(provider: OidcProvider) -> None:
-    stranger = RSAKey.generate_key(2048, parameters={"kid": provider.signing_key.kid})  # same kid, other key
+    kid = provider.signing_key.kid
+    assert kid is not None
+    stranger = RSAKey.generate_key(2048, parameters={"kid": kid})  # same kid, other key
     with pytest.raises(InvalidToken, match="signature"):
         _verifier(provider).verify(provider.mint("alice", key=stranger))
     unknown = RSAKey.generate_key(2048, parameters={"kid": "nobody-publishes-this"})

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -30,13 +30,15 @@ from tests.conftest import SAMPLE_DIR, make_settings
 from tests.support.live_server import LiveServer
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing
 
+if TYPE_CHECKING:  # a dev dependency: the module is skipped, never fails to import, without it
+    from playwright.sync_api import Page
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or ""),
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-Page = playwright_api.Page
 expect = playwright_api.expect
 
 QUESTION = "How many days of annual leave do full-time employees get?"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from indexes.types import ChunkRecord, SearchHit
+from indexes.versions import ResolvedVersion
 from rag.evaluation.datasets import EvalDataset, EvalQuery, GoldSpan, load_dataset
 from rag.evaluation.metrics import ndcg_at_k, reciprocal_rank_at_k
 from rag.evaluation.runner import _judge, evaluate, percentile
@@ -96,14 +98,14 @@ def test_spans_evaluation_restricts_each_query_to_its_document(
     retriever = s.assistant.retriever
     original = retriever.search
 
-    def spy(v, text, limit, **kw):  # type: ignore[no-untyped-def]
-        hits = original(v, text, limit, **kw)
+    def spy(version: ResolvedVersion, question: str, limit: int, **kw: Any) -> list[SearchHit]:
+        hits = original(version, question, limit, **kw)
         seen.append({h.chunk.doc_id for h in hits})
         return hits
 
     retriever.search = spy  # type: ignore[method-assign]
     result = evaluate(retriever, version, data, refusal_threshold=0.2)
-    assert [docs for docs in seen] == [{q.restrict_to} for q in data.queries]  # type: ignore[misc]
+    assert [docs for docs in seen] == [{q.restrict_to} for q in data.queries]
     assert 0.0 < result.metrics["ndcg@10"] <= 1.0 and result.metrics["recall@100"] == 1.0
 
 
