@@ -10,7 +10,8 @@ modes in one run so the machine's load falls on both alike:
 - ``rag versions policies`` (needs no model: a control that should not move).
 
 Each "model load" run deletes the record first (the exports stay, so neither mode exports); the
-command that follows it finds the record that run wrote again. Reported: the median and spread of the wall time of each command in each mode.
+command that follows it finds the record that run wrote again. Reported: the median and spread of
+the wall time of each command in each mode.
 
     python bench/cli_startup.py --runs 5
 """

@@ -50,7 +50,7 @@ def test_bad_input_is_a_plain_json_error_not_a_stream(client: TestClient) -> Non
     r = client.post("/v1/ask", json={"question": "leave?", "index": "handbook", "stream": True})
     assert r.status_code == 404 and r.json()["error"]["code"] == "index_not_found"
     r = client.post("/v1/ask", json={"question": "   ", "stream": True})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "question_empty"
 
 
 def test_openai_answerer_streams_and_unknown_markers_never_reach_the_client(client_factory: ClientFactory) -> None:
