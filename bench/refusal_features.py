@@ -15,7 +15,9 @@ cache and with a warm one (the total of the cold pass is what a build calibrated
 (:func:`probe_signals`): the weakest term over the words of the question's asking sentences only;
 the weakest term per window of the evidence (a chunk, one sentence, three sentences: every asked
 word in one place), also counting only windows that hold a value of the kind the question asks for
-(``rag.answering.question_shape``); each at 3, 5 and 10 chunks of evidence.
+(``rag.answering.question_shape``); each at 3, 5 and 10 chunks of evidence. Since session 13 it also
+judges the question's form (yes/no, or asking for a value) as a feature beside the product's two
+(:func:`question_form_probe`).
 
 Run: ``python bench/refusal_features.py [--data-dir <a rag eval data folder>] [--probes]`` (the handbooks
 build is reused from that folder when it holds them; else built into a temporary one, about 4
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import tempfile
 import time
@@ -169,7 +172,7 @@ def signals(
     """The product's refusal signals for every question of ``questions`` over ``corpus``, and what the
     weakest term similarity costs per question (ms) with an empty word cache and then a warm one, and
     (``with_probes``) the probes' cross-validated figures."""
-    s = build_services(Settings(_env_file=None, data_dir=data, worker_enabled=False))  # type: ignore[call-arg]
+    s = build_services(Settings(_env_file=None, data_dir=data, worker_enabled=False))
     try:
         prepare_corpus_version(s, corpus, index)
         version = s.registry.resolve(IndexRef(index))
@@ -197,6 +200,36 @@ def signals(
         s.close()
 
 
+_AUXILIARY = re.compile(
+    r"^(do|does|did|can|could|will|would|is|are|am|was|were|should|shall|may|must|has|have|if)\b", re.IGNORECASE
+)
+
+
+def yes_no(question: str) -> float:
+    """1.0 when the question's last asking sentence is a yes/no question (it opens with an auxiliary
+    verb, or "if": "Does TTS pay ...?", "If I resign, will ...?"), else 0.0 (it asks for a value)."""
+    asking = [t.text.strip() for t in sentence_spans(question) if t.text.strip().endswith("?")] or [question]
+    return float(bool(_AUXILIARY.match(asking[-1])))
+
+
+def question_form_probe(rows: list[dict[str, Any]], questions: Sequence[tuple[str, bool]]) -> dict[str, Any]:
+    """Session 13's probe: the product's features plus the question's form (yes/no or asking for a
+    value), alone and with its products with both signals (a threshold per form)."""
+    for row, (question, _) in zip(rows, questions, strict=True):
+        row["yes_no"] = yes_no(question)
+        row["best_x_yes_no"] = row["best_similarity"] * row["yes_no"]
+        row["weakest_x_yes_no"] = row["weakest_term_similarity"] * row["yes_no"]
+    base = ("best_similarity", "weakest_term_similarity")
+    return {
+        "yes_no_answerable": sum(r["yes_no"] for r in rows if r["answerable"]),
+        "yes_no_unanswerable": sum(r["yes_no"] for r in rows if not r["answerable"]),
+        "cross_validated": {
+            " + ".join(f): cross_validated(rows, f)
+            for f in (base, (*base, "yes_no"), (*base, "yes_no", "best_x_yes_no", "weakest_x_yes_no"))
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=None, help="a rag eval data folder (else a fresh build)")
@@ -222,7 +255,14 @@ def main() -> None:
                     " + ".join(f): cross_validated(rows, f, previous_threshold) for f in FEATURE_SETS[:2]
                 },
                 "weakest_term_cost": cost,
-            } | ({"probes": probed} if args.probes else {})
+            } | (
+                {
+                    "probes": probed,
+                    "question_form": question_form_probe(rows, load_calibration_set(questions).questions),
+                }
+                if args.probes
+                else {}
+            )
     write_result("refusal_features", result)
 
 
