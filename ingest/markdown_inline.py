@@ -11,15 +11,18 @@ import re
 
 __all__ = ["plain_inline"]
 
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
+# Link text and emphasis may run over a single line break (handbooks hard-wrap their Markdown), never
+# over a blank line (a new paragraph).
+_WRAPPED = r"(?:[^\]\n]|\n(?![ \t]*\n))"
+_IMAGE = re.compile(rf"!\[({_WRAPPED}*)\]\([^)\n]*\)")
+_LINK = re.compile(rf"\[({_WRAPPED}+)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
+_REF_LINK = re.compile(rf"\[({_WRAPPED}+)\]\[[^\]\n]*\]")
 _REF_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]+\S+.*(?:\n|$)", re.M)
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)\1")
 _STAR_EM = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
 _UNDERSCORE_EM = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_STRIKE = re.compile(r"~~(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)~~")
 _CODE = re.compile(r"`([^`\n]+)`")
 _INLINE_HTML = re.compile(r"</?(?:a|b|i|em|strong|span|sup|sub|u|br|kbd|code)\b[^>\n]*>", re.I)
 
@@ -28,9 +31,11 @@ def plain_inline(text: str) -> str:
     """``text`` with Markdown inline syntax replaced by what a reader sees.
 
     ``[text](url)`` -> ``text``; ``![alt](src)`` -> ``alt``; ``**bold**``, ``*em*``, ``_em_``,
-    ``~~strike~~`` and ``code`` lose their marks; ``<https://x>`` -> ``https://x``; reference
-    definitions and simple inline HTML tags are dropped. Anything else, including list bullets
-    (``* item``) and names with underscores (``snake_case``), is kept as written.
+    ``~~strike~~`` and ``code`` lose their marks. Link text, bold and strike are also cleaned when
+    hard-wrapped over one line break (never over a blank line), and so is a link whose target a
+    template tag filled (``[text]()`` once the tag is removed). ``<https://x>`` -> ``https://x``;
+    reference definitions and simple inline HTML tags are dropped. Anything else, including list
+    bullets (``* item``) and names with underscores (``snake_case``), is kept as written.
     """
     text = _REF_DEFINITION.sub("", text)
     text = _IMAGE.sub(r"\1", text)

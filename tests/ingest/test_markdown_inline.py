@@ -14,6 +14,19 @@ def test_links_show_their_text_and_emphasis_marks_go() -> None:
     assert plain_inline("![logo](a.png) [ref link][1]\n[1]: https://x.example\n") == "logo ref link\n"
 
 
+def test_hard_wrapped_links_and_bold_are_cleaned_but_never_across_a_paragraph() -> None:
+    """The handbooks hard-wrap their Markdown, so link text and bold run over line breaks; a link whose
+    target was a template tag ({% page "..." %}, removed at ingest) is left as ``[text]()``."""
+    wrapped = "Finally, don't forget to [stamp and submit for travel team\napproval!]() Your voucher"
+    assert plain_inline(wrapped) == "Finally, don't forget to stamp and submit for travel team\napproval! Your voucher"
+    assert plain_inline("a [GSA provided\n  computer](/equipment/#laptop) and **must\nnot** be") == (
+        "a GSA provided\n  computer and must\nnot be"
+    )
+    assert plain_inline("![a wrapped\nlogo](x.png)") == "a wrapped\nlogo"
+    across = "[not a link\n\nat all](x) and **not\n  \nbold**"  # a blank line ends a paragraph
+    assert plain_inline(across) == across
+
+
 def test_bullets_products_and_snake_case_are_kept() -> None:
     text = "# Heading\n* item with snake_case_name\n- 2 * 3 = 6\n| a | b |\n"
     assert plain_inline(text) == text
