@@ -69,7 +69,7 @@ def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     edits = _candidate(WORK / "candidate")
-    settings = Settings(_env_file=None, data_dir=WORK / "data", golden_set=GOLDEN, worker_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=WORK / "data", golden_set=GOLDEN, worker_enabled=False)
     services = build_services(settings)
     try:
         t0 = time.perf_counter()

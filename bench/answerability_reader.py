@@ -224,7 +224,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data_dir or Path(tmp)
-        s = build_services(Settings(_env_file=None, data_dir=data, worker_enabled=False))  # type: ignore[call-arg]
+        s = build_services(Settings(_env_file=None, data_dir=data, worker_enabled=False))
         try:
             version, _ = prepare_corpus_version(s, args.corpus, "eval-" + args.corpus.name)
             points = list(s.engine.iter_points(version.index, version.version))

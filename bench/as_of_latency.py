@@ -55,7 +55,7 @@ def main() -> None:
     shutil.copytree(SAMPLE, edited)
     leave = edited / "people" / "annual-leave.md"
     leave.write_text(leave.read_text().replace("28 working days", "30 working days"))
-    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)
     services = build_services(settings)
     try:
         services.builder.build("policies", SAMPLE, promote=True)
@@ -97,8 +97,8 @@ def main() -> None:
             q = QUESTIONS[i % len(QUESTIONS)]
             order = ["live", "as_of"] if i % 2 == 0 else ["as_of", "live"]
             for kind in order:
-                when = moment() if kind == "as_of" else None
-                record = assistant.ask(q, record=False, as_of=when)
+                as_of = moment() if kind == "as_of" else None
+                record = assistant.ask(q, record=False, as_of=as_of)
                 ask_resolve[kind].append(record.timings_ms["resolve"])
                 ask_total[kind].append(record.timings_ms["total"])
         resolve_live, resolve_as_of = _ms(live_ms), _ms(as_of_ms)

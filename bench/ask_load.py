@@ -188,7 +188,7 @@ def _build(data_dir: Path) -> None:
     from rag.wiring import build_services
 
     shutil.rmtree(data_dir, ignore_errors=True)
-    settings = Settings(_env_file=None, data_dir=data_dir, worker_enabled=False, auth_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=data_dir, worker_enabled=False, auth_enabled=False)
     services = build_services(settings)
     try:
         services.builder.build("policies", ROOT / "ingest" / "sample_handbook", promote=True)

@@ -57,7 +57,7 @@ def _services(data_dir: Path) -> Services:
     """Default settings (no .env) over a fresh data dir."""
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
-    return build_services(Settings(_env_file=None, data_dir=data_dir))  # type: ignore[call-arg]
+    return build_services(Settings(_env_file=None, data_dir=data_dir))
 
 
 def _source(files: list[SourceFile], limit: int | None, name: str) -> Path:
@@ -123,10 +123,10 @@ def _stage_timers(services: Services) -> Iterator[dict[str, float]]:
 
     builder, engine = services.builder, services.engine
     patches: list[tuple[Any, str, Any]] = [
-        (build_module, "load_document", build_module.load_document),
+        (build_module, "load_document", build_module.load_document),  # type: ignore[attr-defined]
         (SparseEncoder, "encode_document", SparseEncoder.encode_document),
     ]
-    build_module.load_document = wrap("load", build_module.load_document)  # type: ignore[assignment]
+    build_module.load_document = wrap("load", build_module.load_document)  # type: ignore[attr-defined]
     SparseEncoder.encode_document = wrap("sparse", SparseEncoder.encode_document)  # type: ignore[method-assign]
     for obj, attr, stage in (
         (builder.chunker, "chunk", "chunk"),
@@ -245,7 +245,7 @@ def main() -> None:
         try:
             texts = _embed_texts(services, handbooks)
             services.embedder._model.encode(texts[:64], batch_size=services.embedder.batch_size)  # warm-up
-            profile = _profile(services, handbooks, args.profile_files, texts, args.ab_texts)
+            profile: dict[str, Any] | None = _profile(services, handbooks, args.profile_files, texts, args.ab_texts)
         finally:
             services.close()
         load = {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)}

@@ -84,7 +84,7 @@ def _prepare() -> dict[str, Path]:
     shutil.rmtree(unrelated, ignore_errors=True)
     unrelated.mkdir(parents=True)
     (unrelated / "bicycle.md").write_text(UNRELATED)
-    settings = Settings(_env_file=None, data_dir=canary, worker_enabled=False, auth_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=canary, worker_enabled=False, auth_enabled=False)
     services = build_services(settings)
     try:
         services.builder.build("policies", ROOT / "ingest" / "sample_handbook")  # v2
@@ -281,7 +281,7 @@ def _in_process(data: Path, args: argparse.Namespace) -> dict[str, Any]:
     copy = WORK / "in-process"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(data, copy)
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, data_dir=copy, worker_enabled=False, auth_enabled=False, canary_min_questions=int(NEVER)
     )
     services = build_services(settings)
@@ -294,7 +294,7 @@ def _in_process(data: Path, args: argparse.Namespace) -> dict[str, Any]:
         watch.start()
         calls: list[float] = []
         for _ in range(args.calls):
-            t = time.perf_counter_ns()
+            t: float = time.perf_counter_ns()
             watch.answered(record)
             calls.append((time.perf_counter_ns() - t) / 1000)
         watch.stop()  # the rest of the queue is dropped: the batches are timed below, synchronously

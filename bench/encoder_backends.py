@@ -47,7 +47,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def _services(backend: str, threads: int | None) -> Services:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         data_dir=WORK / backend,
         worker_enabled=False,
@@ -97,7 +97,7 @@ def _quality(services: Services, name: str) -> dict[str, Any]:
 
 def _quality_only(args: argparse.Namespace) -> None:
     """The retrieval-quality part alone, for the chosen backends and data sets."""
-    threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads  # type: ignore[call-arg]
+    threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads
     out: dict[str, dict[str, Any]] = {}
     for b in args.backends:
         services = _services(b, threads)
@@ -123,7 +123,7 @@ def main() -> None:
     if args.quality_only:
         _quality_only(args)
         return
-    threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads  # type: ignore[call-arg]
+    threads = args.threads if args.threads is not None else Settings(_env_file=None).embedding_threads
     services = {b: _services(b, threads) for b in BACKENDS}
     try:
         texts = _handbook_chunks(services["torch"], args.chunks)

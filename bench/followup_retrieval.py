@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,12 @@ def main() -> None:
     dialogues = [json.loads(line) for line in DIALOGUES.read_text().splitlines() if line.strip()]
     condenser = CombiningCondenser()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp), qdrant_url=None, llm_model=None)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=Path(tmp), qdrant_url=None, llm_model=None)
         services = build_services(settings)
         try:
             services.builder.build("policies", SAMPLE, promote=True)
             version = services.registry.resolve(IndexRef.parse("policies"))
-            ways = {
+            ways: dict[str, Callable[[dict[str, Any]], str]] = {
                 "follow_up_alone": lambda d: d["follow_up"],
                 "combined_with_previous": lambda d: condenser.standalone(d["follow_up"], [Turn("user", d["first"])]),
             }

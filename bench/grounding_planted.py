@@ -182,7 +182,7 @@ def run(data: Path, min_overlap: float, cite: str = "gold") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, OpenAITestServer() as server:
         folder = Path(tmp) / "gold"
         files = _copy_gold_files(answerable, corpus, folder)
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=Path(tmp) / "data",
             qdrant_url=None,

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _settings(data_dir: Path, variant: str, **extra: Any) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         data_dir=data_dir,
         default_index=INDEX,
@@ -113,7 +113,7 @@ def _real_points(source: Path) -> tuple[list[IndexPoint], Manifest]:
         return _shard_points(source)
     from rag.registry import build_registry
 
-    reg = build_registry(Settings(_env_file=None, data_dir=source))  # type: ignore[call-arg]
+    reg = build_registry(Settings(_env_file=None, data_dir=source))
     try:
         live = reg.registry.live_version(SOURCE_INDEX)
         if live is None:
@@ -297,7 +297,7 @@ def serve(variant: str, data_dir: Path, questions: int) -> dict[str, Any]:
         ms: dict[str, list[float]] = {"search": [], "search_group": [], "ask": [], "ask_group": []}
 
         def one(i: int, keep: bool) -> None:
-            steps = [
+            steps: list[tuple[str, Callable[[], object]]] = [
                 ("search", lambda: services.engine.search(INDEX, version, queries[i])),
                 ("search_group", lambda: services.engine.search(INDEX, version, filtered[i])),
                 ("ask", lambda: services.assistant.ask(claims[i], index=INDEX)),

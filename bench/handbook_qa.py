@@ -22,8 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SHARED_DATA
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import ROOT, SHARED_DATA
 from rag.evaluation.question_report import GROUP_ROWS, ROWS
 from rag.evaluation.question_runner import Observed, score_observed
 from rag.evaluation.question_set import load_question_set

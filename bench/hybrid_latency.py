@@ -49,7 +49,7 @@ def main() -> None:
     dense = _dense_matrix(real, args.total)
     shutil.rmtree(WORK, ignore_errors=True)
     services = build_services(
-        Settings(_env_file=None, data_dir=WORK, default_index=INDEX, worker_enabled=False),  # type: ignore[call-arg]
+        Settings(_env_file=None, data_dir=WORK, default_index=INDEX, worker_enabled=False),
         embedder=embedder,
     )
     try:

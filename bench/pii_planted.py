@@ -98,8 +98,8 @@ def _card(r: random.Random, valid: bool = True) -> str:
 
 
 def _bban(r: random.Random, country: str) -> str:
-    digits = lambda n: "".join(r.choice(string.digits) for _ in range(n))  # noqa: E731
-    letters = lambda n: "".join(r.choice(string.ascii_uppercase) for _ in range(n))  # noqa: E731
+    digits: Callable[[int], str] = lambda n: "".join(r.choice(string.digits) for _ in range(n))  # noqa: E731
+    letters: Callable[[int], str] = lambda n: "".join(r.choice(string.ascii_uppercase) for _ in range(n))  # noqa: E731
     return {
         "GB": lambda: letters(4) + digits(14),
         "DE": lambda: digits(18),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,7 +36,7 @@ WORK = ROOT / "bench" / ".work" / "policyqa_refusals"
 def main() -> None:
     """Build, search, calibrate on one half, judge the other; print and save the figures."""
     data = load_dataset(SHARED_DATA / "policyqa-dev", "spans")
-    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)
     services = build_services(settings)
     terms = SparseEncoder()
     try:
@@ -57,7 +58,7 @@ def main() -> None:
     def global_refused(rows: list[dict[str, float]]) -> float:
         return sum(r["best_similarity"] < settings.refusal_threshold for r in rows) / len(rows)
 
-    result = {
+    result: dict[str, Any] = {
         "questions": {"calibration": len(fit), "judged": len(judged)},
         "global_threshold": settings.refusal_threshold,
         "false_refusal_global": {"calibration half": global_refused(fit), "judged half": global_refused(judged)},

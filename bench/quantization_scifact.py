@@ -63,7 +63,7 @@ def main() -> None:
         data_dir = WORK / variant
         shutil.rmtree(data_dir, ignore_errors=True)
         services = build_services(
-            Settings(  # type: ignore[call-arg]
+            Settings(
                 _env_file=None,
                 data_dir=data_dir,
                 worker_enabled=False,

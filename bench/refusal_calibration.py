@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -22,7 +23,7 @@ from rag.wiring import build_services
 GOLDEN = ROOT / "ingest" / "sample_handbook_golden"
 
 
-def _read(name: str) -> list[dict[str, object]]:
+def _read(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (GOLDEN / name).read_text().splitlines() if line.strip()]
 
 
@@ -30,7 +31,7 @@ def main(mode: str = "hybrid") -> None:
     answerable = _read("golden.jsonl")
     unanswerable = _read("unanswerable.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp), retrieval_mode=mode)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=Path(tmp), retrieval_mode=mode)
         services = build_services(settings)
         try:
             services.builder.build("policies", ROOT / "ingest" / "sample_handbook", promote=True)
@@ -46,7 +47,7 @@ def main(mode: str = "hybrid") -> None:
             for item in answerable:
                 score, sources = best(str(item["question"]))
                 pos.append(score)
-                gold = set(item["doc_ids"])  # type: ignore[arg-type]
+                gold = set(item["doc_ids"])
                 recall5 += any(s in gold for s in sources[:5])
                 rank = next((i for i, s in enumerate(sources[:10], 1) if s in gold), None)
                 mrr10 += 1 / rank if rank else 0.0

@@ -59,7 +59,7 @@ def main() -> None:
 
     items = [(q, True) for q in _read("golden.jsonl")] + [(q, False) for q in _read("unanswerable.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
-        s = build_services(Settings(_env_file=None, data_dir=Path(tmp), worker_enabled=False))  # type: ignore[call-arg]
+        s = build_services(Settings(_env_file=None, data_dir=Path(tmp), worker_enabled=False))
         try:
             s.builder.build("policies", ROOT / "ingest" / "sample_handbook", promote=True)
             v = s.registry.resolve(IndexRef("policies"))

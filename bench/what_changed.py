@@ -133,7 +133,7 @@ def main() -> None:
         catalog.record_alias_event(INDEX, INDEX, version, version - 1 or None, "promote", "bench")
     catalog.close()
 
-    settings = Settings(_env_file=None, data_dir=data, auth_enabled=False, worker_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=data, auth_enabled=False, worker_enabled=False)
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     per_doc: list[float] = []
     index_wide: list[float] = []
