@@ -1,7 +1,8 @@
 """The built-in extractive answerer: leads with the best-supported source sentence and cites it.
 
 It never writes a word that is not in a source: the answer is source sentences, verbatim (line
-breaks of hard-wrapped text shown as spaces), each followed by its ``[n]`` marker. The first
+breaks of hard-wrapped text shown as spaces, the bullet of a list item quoted with the item
+before it left out), each followed by its ``[n]`` marker. The first
 sentence is the one that best answers the question; further sentences come only from the same
 document and only when they add question terms the answer does not have yet, so an answer never
 mixes two documents (or two organisations' handbooks).
@@ -26,6 +27,8 @@ SentenceSimilarity = Callable[[str, list[str]], list[float]]
 """(question, sentences) -> the cosine similarity of each sentence to the question."""
 
 _SPACE = re.compile(r"\s+")
+_ITEM_BREAK = re.compile(r"(\S?)[ \t]*\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
+"""A line break followed by a list item's bullet or number, inside one quote (two items quoted together)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,19 @@ class _Candidate:
 def shown(sentence: str) -> str:
     """A sentence as the answer shows it: its soft line breaks and runs of spaces made single spaces."""
     return _SPACE.sub(" ", sentence).strip()
+
+
+def _item_break(match: re.Match[str]) -> str:
+    before = match.group(1)
+    return f"{before} " if not before or before in ".!?:;)" else f"{before}; "
+
+
+def displayed(quote: str) -> str:
+    """A quote as the answer's text shows it: :func:`shown`, and where the quote runs from one list item
+    into the next, the next item's bullet is left out ("... zone.) You don't need ...", not "... zone.)
+    - You don't need ..."); after an item that ends without punctuation a semicolon separates them.
+    The citation keeps the verbatim quote."""
+    return shown(_ITEM_BREAK.sub(_item_break, quote))
 
 
 class ExtractiveAnswerer:
@@ -179,14 +195,14 @@ class ExtractiveAnswerer:
     def answer(self, evidence: Evidence, prompt: str) -> Draft:
         """The lead sentence, then what adds to it, with markers; empty when no sentence is usable."""
         chosen = self._select(evidence)
-        text = " ".join(f"{shown(quote)} [{c.n}]" for c, quote in chosen)
+        text = " ".join(f"{displayed(quote)} [{c.n}]" for c, quote in chosen)
         citations = list({c.n: DraftCitation(n=c.n, quote=quote) for c, quote in chosen}.values())
         return Draft(text=text, citations=citations)
 
     def stream(self, evidence: Evidence, prompt: str) -> Iterator[str]:
         """The same answer in pieces of a few words, as a model would stream it (joined: the answer's text)."""
         for i, (cand, quote) in enumerate(self._select(evidence)):
-            words = shown(quote).split(" ")
+            words = displayed(quote).split(" ")
             for start in range(0, len(words), self.stream_words):
                 lead = "" if i == 0 and start == 0 else " "
                 yield lead + " ".join(words[start : start + self.stream_words])

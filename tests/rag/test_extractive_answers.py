@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indexes.types import ChunkRecord, SearchHit
 from rag.answering.base import Evidence
-from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.extractive import ExtractiveAnswerer, displayed
 from rag.citations import check_citations
 
 
@@ -96,6 +96,32 @@ def test_by_meaning_the_lead_is_quoted_with_the_sentence_before_it() -> None:
     [c] = check_citations(draft, hits).citations
     assert c.quote is not None and c.quote in text  # a verbatim slice of the chunk
     assert all(t.startswith("Doc: ") for t in seen[0])  # compared with its heading path
+
+
+def test_two_list_items_quoted_together_are_shown_without_the_bullet_between_them() -> None:
+    text = (
+        "# Remote work\n\n- We work asynchronously across time zones and continents.\n"
+        "  - You choose when you want to work. (Most people work normal hours for their time zone.)\n"
+        "  - You don't need to ask permission or tell anyone if you need to step out.\n"
+    )
+
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        return [1.0 if "step out" in t else 0.0 for t in texts]
+
+    hits = [_hit(text, 1)]
+    draft = ExtractiveAnswerer(similarity=similarity).answer(
+        Evidence("Do I need permission to step out for an errand?", hits), ""
+    )
+    assert draft.text.startswith(
+        "(Most people work normal hours for their time zone.) You don't need to ask permission or tell anyone"
+    ), draft.text
+    assert " - " not in draft.text
+    [c] = check_citations(draft, hits).citations
+    assert c.quote is not None and "time zone.)\n  - You don't" in c.quote  # the quote stays verbatim
+    assert displayed("a teammate when:\n- the name is long\n- you have a nickname") == (
+        "a teammate when: the name is long; you have a nickname"  # items without a full stop stay apart
+    )
+    assert displayed("2 - 3 = -1 and\n-5 is negative") == "2 - 3 = -1 and -5 is negative"  # no bullet there
 
 
 def test_without_meaning_only_the_sentence_is_quoted() -> None:
