@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import RagError
+from rag.errors import EMPTY_QUESTION, RagError
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -49,7 +49,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     where = ".".join(loc) or "request"
     message = str(first.get("msg", "invalid request"))
     if code == "question_empty":
-        message = "the question is empty (control characters and surrounding spaces do not count)"
+        message = EMPTY_QUESTION
     if first.get("type") == "missing" and _is_form(request):
         message = "required, and must not be blank"  # a form field sent empty reads as missing
     return error_response(422, code, f"{where}: {message}")

@@ -22,7 +22,7 @@ from rag.answering.base import Answerer, Draft, Evidence
 from rag.answering.pool import AnswererPool, Profile
 from rag.citations import check_citations
 from rag.conversation import CombiningCondenser, Condenser, Turn
-from rag.errors import QuestionEmpty, QuestionTooLong
+from rag.errors import EMPTY_QUESTION, QuestionEmpty, QuestionTooLong
 from rag.records import AnswerRecord, CitationOut, IndexOut, ModelOut, PromptOut, SentenceSupport
 from rag.refusal import RefusalModel, refusal_signals
 from rag.retrieval import Retriever
@@ -141,7 +141,7 @@ class Assistant:
         left, ``QuestionTooLong`` when too long."""
         text = strip_controls(question).strip()
         if not text:
-            raise QuestionEmpty("the question is empty (control characters and surrounding spaces do not count)")
+            raise QuestionEmpty(EMPTY_QUESTION)
         if len(text) > self.max_question_chars:
             raise QuestionTooLong(f"the question has {len(text)} characters; the limit is {self.max_question_chars}")
         return text

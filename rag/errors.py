@@ -21,6 +21,7 @@ RagError
 from __future__ import annotations
 
 __all__ = [
+    "EMPTY_QUESTION",
     "AnswerDiffNotFound",
     "Conflict",
     "ConversationTooLong",
@@ -32,6 +33,7 @@ __all__ = [
     "ModelUnavailable",
     "NotFound",
     "PayloadTooLarge",
+    "QuestionEmpty",
     "QuestionTooLong",
     "RagError",
     "SourceError",
@@ -58,6 +60,10 @@ class InvalidInput(RagError):
 
 class QuestionEmpty(InvalidInput):
     code = "question_empty"
+
+
+EMPTY_QUESTION = "the question is empty (control characters and surrounding spaces do not count)"
+"""What every route says of a question with nothing left once control characters and spaces are removed."""
 
 
 class QuestionTooLong(InvalidInput):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from indexes.types import ChunkRecord, SearchHit
-from rag.answering.base import Evidence
-from rag.answering.extractive import ExtractiveAnswerer, displayed
+from rag.answering.base import Draft, Evidence
+from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity, displayed
 from rag.citations import check_citations
 
 
@@ -23,6 +23,24 @@ def _hit(text: str, n: int, *, doc: str | None = None, similarity: float = 0.6) 
         source=f"{doc or f'd{n}'}.md",
     )
     return SearchHit(chunk=chunk, score=1 / n, similarity=similarity)
+
+
+def _by_meaning(phrase: str, judged: list[list[str]], other: float = 0.0) -> SentenceSimilarity:
+    """A similarity that records each batch it judges and ranks the texts holding ``phrase`` first."""
+
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        judged.append(texts)
+        return [1.0 if phrase in t else other for t in texts]
+
+    return similarity
+
+
+def _answer_by_meaning(text: str, question: str, phrase: str) -> tuple[Draft, list[SearchHit], list[list[str]]]:
+    """The answer to ``question`` over one chunk of ``text`` when ``phrase`` is what means the most."""
+    judged: list[list[str]] = []
+    hits = [_hit(text, 1)]
+    draft = ExtractiveAnswerer(similarity=_by_meaning(phrase, judged)).answer(Evidence(question, hits), "")
+    return draft, hits, judged
 
 
 def test_a_hard_wrapped_sentence_is_quoted_whole_with_its_number() -> None:
@@ -80,16 +98,7 @@ def test_by_meaning_the_lead_is_quoted_with_the_sentence_before_it() -> None:
         "Inactive repositories are archived automatically by the operations team. The current default is "
         "90 days. Archived repositories can be restored on request by any administrator."
     )
-    seen: list[list[str]] = []
-
-    def similarity(question: str, texts: list[str]) -> list[float]:
-        seen.append(texts)
-        return [1.0 if "90 days" in t else 0.0 for t in texts]
-
-    hits = [_hit(text, 1)]
-    draft = ExtractiveAnswerer(similarity=similarity).answer(
-        Evidence("After how long are inactive repositories archived?", hits), ""
-    )
+    draft, hits, seen = _answer_by_meaning(text, "After how long are inactive repositories archived?", "90 days")
     assert draft.text.startswith(
         "Inactive repositories are archived automatically by the operations team. The current default is 90 days. [1]"
     )
@@ -104,14 +113,7 @@ def test_two_list_items_quoted_together_are_shown_without_the_bullet_between_the
         "  - You choose when you want to work. (Most people work normal hours for their time zone.)\n"
         "  - You don't need to ask permission or tell anyone if you need to step out.\n"
     )
-
-    def similarity(question: str, texts: list[str]) -> list[float]:
-        return [1.0 if "step out" in t else 0.0 for t in texts]
-
-    hits = [_hit(text, 1)]
-    draft = ExtractiveAnswerer(similarity=similarity).answer(
-        Evidence("Do I need permission to step out for an errand?", hits), ""
-    )
+    draft, hits, _ = _answer_by_meaning(text, "Do I need permission to step out for an errand?", "step out")
     assert draft.text.startswith(
         "(Most people work normal hours for their time zone.) You don't need to ask permission or tell anyone"
     ), draft.text
@@ -150,16 +152,12 @@ def test_a_sentence_sharing_no_word_with_the_question_is_still_judged_by_meaning
     sentence of the evidence is judged by meaning, so the paraphrase leads the answer."""
     filler = " ".join(f"Leave requests for item {i} go through the leave request form." for i in range(20))
     text = f"{filler} Time away needs approval at least three business days beforehand."
-    judged: list[str] = []
-
-    def similarity(question: str, texts: list[str]) -> list[float]:
-        judged.extend(texts)
-        return [1.0 if "three business days" in t else 0.2 for t in texts]
-
+    judged: list[list[str]] = []
+    similarity = _by_meaning("three business days", judged, other=0.2)
     hits = [_hit(text, 1)]
     question = "How far ahead must I file a leave request?"
     draft = ExtractiveAnswerer(similarity=similarity).answer(Evidence(question, hits), "")
     assert "at least three business days beforehand" in draft.text.split("[1]")[0]
-    assert len(judged) == 21  # every sentence, not only the best few by words
+    assert len(judged[0]) == 21  # every sentence, not only the best few by words
     few = ExtractiveAnswerer(similarity=similarity, semantic_candidates=8).answer(Evidence(question, hits), "")
     assert "three business days" not in few.text  # with 8, the cheap score drops the paraphrase
