@@ -5,7 +5,10 @@ breaks of hard-wrapped text shown as spaces, the bullet of a list item quoted wi
 before it left out), each followed by its ``[n]`` marker. The first
 sentence is the one that best answers the question; further sentences come only from the same
 document and only when they add question terms the answer does not have yet, so an answer never
-mixes two documents (or two organisations' handbooks).
+mixes two documents (or two organisations' handbooks). A quoted sentence that introduces what
+follows it ("... provided that:", "contact the service desk through:") is quoted with what it
+introduces, and one whose continuation is not in the chunk is not added as a follower: an answer
+never ends on a colon that promises a list it does not show.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.base import Draft, DraftCitation, Evidence, ModelInfo
 from rag.answering.question_shape import expected_answer
-from rag.sentences import sentence_spans
+from rag.sentences import Sentence, sentence_spans
 
 __all__ = ["ExtractiveAnswerer", "SentenceSimilarity"]
 
@@ -27,6 +30,7 @@ SentenceSimilarity = Callable[[str, list[str]], list[float]]
 """(question, sentences) -> the cosine similarity of each sentence to the question."""
 
 _SPACE = re.compile(r"\s+")
+_HEADING_LINE = re.compile(r"(?m)^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 _ITEM_BREAK = re.compile(r"(\S?)[ \t]*\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
 """A line break followed by a list item's bullet or number, inside one quote (two items quoted together)."""
 
@@ -43,11 +47,43 @@ class _Candidate:
     """The window as its meaning is compared with the question: heading path, then the window."""
     terms: frozenset[int]
     score: float
+    end: int = 0
+    """Where the sentence ends in its chunk's text (the window and the sentence both end there)."""
+    continues_to: int | None = None
+    """The end offset of what the sentence introduces (:func:`introduced_end`), or None."""
+    continued: tuple[int, ...] = ()
+    """The positions of the sentences it introduces, in its chunk."""
 
 
 def shown(sentence: str) -> str:
     """A sentence as the answer shows it: its soft line breaks and runs of spaces made single spaces."""
     return _SPACE.sub(" ", sentence).strip()
+
+
+def introduced_end(
+    text: str, spans: list[Sentence], position: int, max_items: int = 4, max_chars: int = 400
+) -> int | None:
+    """Where what the sentence ``spans[position]`` of ``text`` introduces ends, when it ends with a colon.
+
+    What a colon introduces is the list that follows it (up to ``max_items`` items, and no item
+    that would take the continuation past ``max_chars`` characters, the first always), or else the
+    one sentence that follows it; never past a heading or into a table. None when the sentence
+    does not end with a colon or nothing follows it in ``text``. ``text[spans[position].start :
+    end]`` is then a verbatim slice holding the introduction and what it introduces.
+    """
+    sent = spans[position]
+    if not sent.text.rstrip().endswith(":"):
+        return None
+    end: int | None = None
+    for nxt in spans[position + 1 : position + 1 + max_items]:
+        if nxt.kind == "row" or _HEADING_LINE.search(text, end or sent.end, nxt.start):
+            break
+        if end is not None and (nxt.kind != "item" or nxt.end - sent.end > max_chars):
+            break
+        end = nxt.end
+        if nxt.kind != "item":
+            break  # a sentence of prose completes the introduction by itself
+    return end
 
 
 def _item_break(match: re.Match[str]) -> str:
@@ -141,7 +177,25 @@ class ExtractiveAnswerer:
                 if sent.kind == "row":
                     score *= self.table_row_weight
                 context = f"{heading}: {shown(window)}" if heading else shown(window)
-                out.append(_Candidate(n, hit.chunk.doc_id, position, sent.text, window, context, terms, score))
+                continues_to = introduced_end(text, spans, position)
+                continued: tuple[int, ...] = ()
+                if continues_to is not None:
+                    continued = tuple(i for i in range(position + 1, len(spans)) if spans[i].end <= continues_to)
+                out.append(
+                    _Candidate(
+                        n,
+                        hit.chunk.doc_id,
+                        position,
+                        sent.text,
+                        window,
+                        context,
+                        terms,
+                        score,
+                        end=sent.end,
+                        continues_to=continues_to,
+                        continued=continued,
+                    )
+                )
         if self.similarity is None or not out:
             return out
         out.sort(key=lambda c: (-c.score, c.n, c.position))
@@ -168,8 +222,8 @@ class ExtractiveAnswerer:
         # chosen by meaning, the window is the unit: the fact may be in either of its sentences
         # ("$80 per day for all 3 meals. - Any additional spending ..."), so both are quoted
         with_before = self.similarity is not None and lead.window != lead.sentence
-        lead_text = lead.window if with_before else lead.sentence
-        covered_sentences = {(lead.n, lead.position)}
+        lead_text = self._quoted(evidence, lead, lead.window if with_before else lead.sentence)
+        covered_sentences = {(lead.n, lead.position), *((lead.n, i) for i in lead.continued)}
         if with_before:
             covered_sentences.add((lead.n, lead.position - 1))
         chosen: list[_Candidate] = []
@@ -181,16 +235,28 @@ class ExtractiveAnswerer:
             text = shown(cand.sentence)
             if cand.doc_id != lead.doc_id or text in seen or (cand.n, cand.position) in covered_sentences:
                 continue
+            if cand.sentence.rstrip().endswith(":") and cand.continues_to is None:
+                continue  # it would promise what the answer does not show
             adds = (cand.terms & query) - covered
             follows = cand.n == lead.n and cand.position == lead.position + 1
             if not adds and not follows:
                 continue
             covered |= cand.terms & query
-            covered_sentences.add((cand.n, cand.position))
+            covered_sentences.update((cand.n, i) for i in (cand.position, *cand.continued))
             seen.add(text)
+            # an item chosen before its introduction is now quoted with it
+            chosen = [c for c in chosen if c.n != cand.n or c.position not in cand.continued]
             chosen.append(cand)
-        rest = [(c, c.sentence) for c in sorted(chosen, key=lambda c: (c.n, c.position))]
+        rest = [(c, self._quoted(evidence, c, c.sentence)) for c in sorted(chosen, key=lambda c: (c.n, c.position))]
         return [(lead, lead_text), *rest]
+
+    @staticmethod
+    def _quoted(evidence: Evidence, cand: _Candidate, quote: str) -> str:
+        """``quote`` (the candidate's sentence, or the window ending with it) with what the sentence
+        introduces, as one verbatim slice of its chunk."""
+        if cand.continues_to is None:
+            return quote
+        return evidence.hits[cand.n - 1].chunk.text[cand.end - len(quote) : cand.continues_to]
 
     def answer(self, evidence: Evidence, prompt: str) -> Draft:
         """The lead sentence, then what adds to it, with markers; empty when no sentence is usable."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from indexes.types import ChunkRecord, SearchHit
 from rag.answering.base import Draft, Evidence
-from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity, displayed
+from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity, displayed, introduced_end
 from rag.citations import check_citations
+from rag.sentences import sentence_spans
 
 
 def _hit(text: str, n: int, *, doc: str | None = None, similarity: float = 0.6) -> SearchHit:
@@ -161,3 +162,57 @@ def test_a_sentence_sharing_no_word_with_the_question_is_still_judged_by_meaning
     assert len(judged[0]) == 21  # every sentence, not only the best few by words
     few = ExtractiveAnswerer(similarity=similarity, semantic_candidates=8).answer(Evidence(question, hits), "")
     assert "three business days" not in few.text  # with 8, the cheap score drops the paraphrase
+
+
+def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items() -> None:
+    text = (
+        "# Leaving\n\nAs you leave, you are encouraged to join the alumni channel.\n"
+        "Once you have left the team:\n\n"
+        "- Your chat account is converted to a single-channel guest account.\n"
+        "- Your laptop must be returned within five business days.\n"
+        "\nQuestions about leaving go to the People team.\n"
+    )
+    draft, hits, _ = _answer_by_meaning(text, "What happens to my chat account after I leave?", "Once you have left")
+    lead = draft.text.split(" [1]")[0]
+    assert lead.endswith(
+        "Once you have left the team: Your chat account is converted to a single-channel guest account. "
+        "Your laptop must be returned within five business days."
+    ), draft.text
+    assert "People team" not in lead  # the paragraph after the list is not part of what was introduced
+    [c] = check_citations(draft, hits).citations
+    assert c.quote is not None and c.quote in text and c.quote.endswith("five business days.")
+
+
+def test_a_follower_that_introduces_what_its_chunk_does_not_hold_is_left_out() -> None:
+    text = (
+        "Chat accounts of people who leave are converted to guest accounts by the admins. "
+        "For chat accounts of contractors who leave the team, the admins do the following:"
+    )
+    draft = ExtractiveAnswerer(max_sentences=3).answer(
+        Evidence("What happens to chat accounts of people who leave?", [_hit(text, 1)]), ""
+    )
+    assert draft.text.startswith("Chat accounts of people who leave are converted"), draft.text
+    assert "the following:" not in draft.text
+    assert not draft.text.rstrip(" [1]").endswith(":")
+
+
+def test_what_a_colon_introduces_ends_at_the_list_a_heading_or_a_table() -> None:
+    def end_of(text: str, intro: str, **limits: int) -> str | None:
+        spans = sentence_spans(text)
+        [position] = [i for i, s in enumerate(spans) if s.text.startswith(intro)]
+        end = introduced_end(text, spans, position, **limits)
+        return None if end is None else text[spans[position].start : end]
+
+    items = "Book through:\n- the travel desk portal\n- the phone line\n- the mobile app\n\nAfter that, wait."
+    assert (
+        end_of(items, "Book through") == "Book through:\n- the travel desk portal\n- the phone line\n- the mobile app"
+    )
+    assert end_of(items, "Book through", max_items=2) == "Book through:\n- the travel desk portal\n- the phone line"
+    assert end_of(items, "Book through", max_chars=30) == "Book through:\n- the travel desk portal"  # the first always
+    assert end_of("It is extended provided that:\n\nall four agree. Then more.", "It is") == (
+        "It is extended provided that:\n\nall four agree."  # prose: the one sentence that completes it
+    )
+    assert end_of("Contact us through:\n\n## Other topic\n\nText here.", "Contact") is None
+    assert end_of("Contact us through:\n\n| Desk | Phone |\n| --- | --- |\n| IT | 555 |", "Contact") is None
+    assert end_of("Contact us through the desk. Then wait.", "Contact") is None  # no colon: nothing introduced
+    assert end_of("Contact us through the following:", "Contact") is None  # nothing follows it
