@@ -7,17 +7,18 @@ serves all formats. Parsing is done by python-frontmatter, BeautifulSoup, pypdf 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import frontmatter
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup
 
 from ingest.documents import LoadedDocument, PageSpan
 from ingest.load_errors import LoadError, UnsupportedFormat
 from ingest.load_limits import LimitExceeded, LoadCancelled, LoadGuard, LoadLimits, StopFn
+from ingest.markdown_html import render_html, render_html_blocks
 from ingest.markdown_inline import plain_inline
 from ingest.normalize import normalize_text
 
@@ -72,7 +73,8 @@ def _load_markdown(path: Path, source: str, guard: LoadGuard) -> tuple[str, str,
     except Exception as exc:  # yaml errors come in several classes
         raise LoadError(source, f"unreadable front matter ({exc})") from exc
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}
-    text = plain_inline(normalize_text(post.content))
+    # HTML blocks and inline syntax become the text a reader sees; whitespace is tidied again after
+    text = normalize_text(plain_inline(render_html_blocks(normalize_text(post.content))))
     title = str(meta.get("title") or _first_heading(text) or _title_from_name(path))
     return title, text, meta, []
 
@@ -84,28 +86,7 @@ def _load_text(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dic
     return title, text, {}, []
 
 
-_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "tr", "dt", "dd")
 _BOILERPLATE = ("script", "style", "nav", "footer", "header", "aside", "noscript", "template", "form")
-
-
-def _html_blocks(root: Tag) -> Iterator[str]:
-    for el in root.find_all(_BLOCKS):
-        if not isinstance(el, Tag) or (el.find_parent(_BLOCKS) is not None and el.name != "tr"):
-            continue  # nested blocks are emitted by their outermost block
-        name = el.name
-        if name == "tr":
-            cells = [c.get_text(" ", strip=True) for c in el.find_all(["th", "td"])]
-            yield "| " + " | ".join(cells) + " |"
-            continue
-        text = " ".join(el.get_text("").split())
-        if not text:
-            continue
-        if name[0] == "h" and name[1:].isdigit():
-            yield "\n" + "#" * int(name[1:]) + " " + text + "\n"
-        elif name == "li":
-            yield "- " + text
-        else:
-            yield text + "\n"
 
 
 def _load_html(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dict[str, Any], list[PageSpan]]:
@@ -118,12 +99,7 @@ def _load_html(path: Path, source: str, guard: LoadGuard) -> tuple[str, str, dic
     page_title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup.find_all(_BOILERPLATE):
         tag.decompose()
-    body = soup.body or soup
-    blocks: list[str] = []
-    for block in _html_blocks(body):
-        guard.tick()
-        blocks.append(block)
-    text = normalize_text("\n".join(blocks))
+    text = normalize_text(render_html(soup.body or soup, on_block=guard.tick))
     title = page_title or _first_heading(text) or _title_from_name(path)
     return title, text, meta, []
 

@@ -9,37 +9,65 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["plain_inline"]
+__all__ = ["link_text", "plain_inline"]
 
 # Link text and emphasis may run over a single line break (handbooks hard-wrap their Markdown), never
 # over a blank line (a new paragraph).
 _WRAPPED = r"(?:[^\]\n]|\n(?![ \t]*\n))"
 _IMAGE = re.compile(rf"!\[({_WRAPPED}*)\]\([^)\n]*\)")
-_LINK = re.compile(rf"\[({_WRAPPED}+)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
+_LINK = re.compile(rf"\[({_WRAPPED}+)\]\(((?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"\n]*\")?\)")
+_CONTACT_TARGET = re.compile(r"(?i)^(?:mailto:([^?\s]+@[^?\s]+)|tel:([+\d][\d\s().-]{5,}))")
 _REF_LINK = re.compile(rf"\[({_WRAPPED}+)\]\[[^\]\n]*\]")
 _REF_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]+\S+.*(?:\n|$)", re.M)
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)\1")
 _STAR_EM = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
 _UNDERSCORE_EM = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)~~")
 _CODE = re.compile(r"`([^`\n]+)`")
-_INLINE_HTML = re.compile(r"</?(?:a|b|i|em|strong|span|sup|sub|u|br|kbd|code)\b[^>\n]*>", re.I)
+_INLINE_HTML = re.compile(
+    r"</?(?:a|b|i|em|strong|span|sup|sub|u|br|kbd|code|q|small|mark|"
+    r"div|p|table|thead|tbody|tfoot|tr|td|th|ul|ol|li|details|summary|center|section|h[1-6])\b[^>\n]*>",
+    re.I,
+)
+"""Inline tags, and the tags of HTML blocks that CommonMark does not see as blocks (indented, or
+split by a blank line; ingest.markdown_html renders the others), with their text kept."""
+
+
+def _link_text(match: re.Match[str]) -> str:
+    return link_text(match.group(1), match.group(2))
+
+
+def link_text(shown: str, target: str) -> str:
+    """A link as a reader needs it: its text ``shown``, and the address of a mail or phone link
+    (``target``) whose text does not show it ("the People team (people@example.org)"): the address is
+    what a contact question asks for."""
+    contact = _CONTACT_TARGET.match(target)
+    if contact is None:
+        return shown
+    address = contact.group(1) or contact.group(2)
+    digits = re.sub(r"\D", "", address)
+    if address.lower() in shown.lower() or (contact.group(2) and digits in re.sub(r"\D", "", shown)):
+        return shown
+    return f"{shown} ({address})"
 
 
 def plain_inline(text: str) -> str:
     """``text`` with Markdown inline syntax replaced by what a reader sees.
 
-    ``[text](url)`` -> ``text``; ``![alt](src)`` -> ``alt``; ``**bold**``, ``*em*``, ``_em_``,
-    ``~~strike~~`` and ``code`` lose their marks. Link text, bold and strike are also cleaned when
-    hard-wrapped over one line break (never over a blank line), and so is a link whose target a
-    template tag filled (``[text]()`` once the tag is removed). ``<https://x>`` -> ``https://x``;
-    reference definitions and simple inline HTML tags are dropped. Anything else, including list
-    bullets (``* item``) and names with underscores (``snake_case``), is kept as written.
+    ``[text](url)`` -> ``text``, except that a mail or phone link whose text does not show its
+    address keeps it (``[the desk](mailto:desk@x.org)`` -> ``the desk (desk@x.org)``);
+    ``![alt](src)`` -> ``alt``; ``**bold**``, ``*em*``, ``_em_``, ``~~strike~~`` and ``code`` lose
+    their marks. Link text, bold and strike are also cleaned when hard-wrapped over one line break
+    (never over a blank line), and so is a link whose target a template tag filled (``[text]()``
+    once the tag is removed). ``<https://x>`` -> ``https://x`` and ``<desk@x.org>`` ->
+    ``desk@x.org``; reference definitions and the tags of inline HTML (and of stray pieces of HTML
+    blocks) are dropped, their text kept. Anything else, including list bullets (``* item``) and
+    names with underscores (``snake_case``), is kept as written.
     """
     text = _REF_DEFINITION.sub("", text)
     text = _IMAGE.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
+    text = _LINK.sub(_link_text, text)
     text = _REF_LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _CODE.sub(r"\1", text)

@@ -60,6 +60,15 @@ def test_paragraph_and_time_limits_fail_the_file(tmp_path: Path) -> None:
     assert load_document(many, "many.docx").text.count("Padding paragraph") == 300
 
 
+def test_an_html_page_counts_its_paragraphs_and_rows_against_the_limit(tmp_path: Path) -> None:
+    page = tmp_path / "many.html"
+    rows = "".join(f"<tr><td>Row {i}</td><td>value</td></tr>" for i in range(150))
+    page.write_text(f"<html><body><p>Intro.</p><table>{rows}</table></body></html>")
+    with pytest.raises(LimitExceeded, match="load_max_blocks"):
+        load_document(page, "many.html", limits=LoadLimits(max_blocks=100))
+    assert load_document(page, "many.html", limits=LoadLimits(max_blocks=151)).text.count("| value |") == 150
+
+
 def test_a_build_reports_a_hostile_file_by_name_and_builds_the_rest(
     services_factory: ServicesFactory, tmp_path: Path
 ) -> None:

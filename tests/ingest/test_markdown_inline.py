@@ -38,6 +38,18 @@ def test_markdown_documents_are_stored_clean(tmp_path: Path) -> None:
         "---\ntitle: Leave\n---\n# Leave\n\nEmail [the People team](mailto:people@example.com) **first**.\n"
     )
     doc = load_document(path, "leave.md")
-    assert "Email the People team first." in doc.text
+    assert "Email the People team (people@example.com) first." in doc.text
     assert "](" not in doc.text and "**" not in doc.text
     assert doc.text.startswith("# Leave")  # headings stay for the chunker
+
+
+def test_a_mail_or_phone_link_keeps_the_address_its_text_hides() -> None:
+    """ "Email [TTS Tech Operations](mailto:...)" must still say where to write: contact questions ask for it."""
+    assert plain_inline("Email [TTS Tech Operations](mailto:tts-tech-operations@gsa.gov).") == (
+        "Email TTS Tech Operations (tts-tech-operations@gsa.gov)."
+    )
+    assert plain_inline("Write to [desk@x.org](mailto:desk@x.org?subject=Help).") == "Write to desk@x.org."
+    assert plain_inline("Call [the\nhotline](tel:+1-866-450-5250) or [866-450-5250](tel:8664505250).") == (
+        "Call the\nhotline (+1-866-450-5250) or 866-450-5250."
+    )
+    assert plain_inline("See [the policy](https://x.gov/policy).") == "See the policy."  # web links: text only
