@@ -7,6 +7,7 @@ so what is stored, embedded, quoted and shown is the same clean text.
 
 from __future__ import annotations
 
+import html
 import re
 
 __all__ = ["link_text", "plain_inline"]
@@ -21,8 +22,12 @@ _REF_LINK = re.compile(rf"\[({_WRAPPED}+)\]\[[^\]\n]*\]")
 _REF_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]+\S+.*(?:\n|$)", re.M)
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)\1")
-_STAR_EM = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
-_UNDERSCORE_EM = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])")
+_STAR_EM = re.compile(r"(?<![*\w\\])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*(?![*\w])")
+_UNDERSCORE_EM = re.compile(r"(?<![\w_\\])_(?=[^\s_])([^_\n]+?)(?<=[^\s_\\])_(?![\w_])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+"""A backslash escape of ASCII punctuation (``\\*``, ``\\#``): CommonMark shows the character alone."""
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+"""An HTML character reference (``&rsquo;``, ``&amp;``, ``&#8217;``): CommonMark shows the character."""
 _STRIKE = re.compile(r"~~(?=\S)((?:.|\n(?![ \t]*\n))+?)(?<=\S)~~")
 _CODE = re.compile(r"`([^`\n]+)`")
 _INLINE_HTML = re.compile(
@@ -62,8 +67,9 @@ def plain_inline(text: str) -> str:
     (never over a blank line), and so is a link whose target a template tag filled (``[text]()``
     once the tag is removed). ``<https://x>`` -> ``https://x`` and ``<desk@x.org>`` ->
     ``desk@x.org``; reference definitions and the tags of inline HTML (and of stray pieces of HTML
-    blocks) are dropped, their text kept. Anything else, including list bullets (``* item``) and
-    names with underscores (``snake_case``), is kept as written.
+    blocks) are dropped, their text kept. Character references (``&rsquo;``) and backslash escapes
+    (``\\*``) become the character they stand for. Anything else, including list bullets
+    (``* item``) and names with underscores (``snake_case``), is kept as written.
     """
     text = _REF_DEFINITION.sub("", text)
     text = _IMAGE.sub(r"\1", text)
@@ -75,4 +81,6 @@ def plain_inline(text: str) -> str:
     text = _STRONG.sub(r"\2", text)
     text = _STRIKE.sub(r"\1", text)
     text = _STAR_EM.sub(r"\1", text)
-    return _UNDERSCORE_EM.sub(r"\1", text)
+    text = _UNDERSCORE_EM.sub(r"\1", text)
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    return _ESCAPE.sub(r"\1", text)

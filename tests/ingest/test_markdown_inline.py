@@ -53,3 +53,13 @@ def test_a_mail_or_phone_link_keeps_the_address_its_text_hides() -> None:
         "Call the\nhotline (+1-866-450-5250) or 866-450-5250."
     )
     assert plain_inline("See [the policy](https://x.gov/policy).") == "See the policy."  # web links: text only
+
+
+def test_character_references_and_backslash_escapes_show_their_character() -> None:
+    assert plain_inline("It&rsquo;s Logging in &amp; Networks &ndash; see &#8220;FAQ&#x201D;.") == (
+        "It\u2019s Logging in & Networks \u2013 see \u201cFAQ\u201d."
+    )
+    assert plain_inline(r"\$25,000\* per year, on \#18f-site, \*not emphasis\*, \[not a link\]") == (
+        "$25,000* per year, on #18f-site, *not emphasis*, [not a link]"
+    )
+    assert plain_inline("&bogus; and a\\\nhard break stay") == "&bogus; and a\\\nhard break stay"
