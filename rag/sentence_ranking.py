@@ -17,7 +17,6 @@ per question (about 40). The bi-encoder is the project's own embedder, no other 
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -28,15 +27,13 @@ from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.extractive import SentenceSimilarity
 from rag.answering.similarity import sentence_similarity
-from rag.sentences import sentence_spans
+from rag.sentences import sentence_spans, shown_text
 
 __all__ = ["PARSED_CHUNKS", "SentenceRanker", "sentence_contexts"]
 
 PARSED_CHUNKS = 4096
 """How many chunks' sentences (split, with their question terms) a ranker keeps: splitting and
 tokenizing 15 chunks per question cost more than their cached vectors under concurrent load."""
-
-_SPACE = re.compile(r"\s+")
 
 
 def sentence_contexts(text: str, heading_path: Sequence[str], min_words: int = 4) -> list[str]:
@@ -52,7 +49,7 @@ def sentence_contexts(text: str, heading_path: Sequence[str], min_words: int = 4
         before = spans[position - 1] if position else None
         usable = before is not None and not looks_like_instruction(before.text)
         window = text[before.start : sent.end] if usable and before is not None else sent.text
-        shown = _SPACE.sub(" ", window).strip()
+        shown = shown_text(window)
         out.append(f"{heading}: {shown}" if heading else shown)
     return out
 

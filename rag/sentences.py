@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Sentence", "sentence_spans", "split_sentences"]
+__all__ = ["Sentence", "sentence_spans", "shown_text", "split_sentences"]
 
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
@@ -48,31 +48,50 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, kind) of each block: a paragraph with its soft-wrapped lines, an item, a row."""
+    """(start, end, kind) of each block: a paragraph with its soft-wrapped lines, an item, a row.
+
+    Inside a block quote the same rules hold on each line's content after its ``>`` marker: quoted
+    list items start items, quoted wrapped lines continue their block (its text then holds the
+    ``>`` markers of the lines after the first; :func:`shown_text` leaves them out), and an empty
+    quoted line ends a block. A block never runs from quoted into unquoted text or back.
+    """
     start: int | None = None
     end = 0
     kind = "prose"
+    quoted = False
     for pos, line in _lines(text):
-        stripped = line.strip()
-        if not stripped or _HEADING.match(line) or _RULE.match(line) or set(stripped) <= {"|", "-", " ", ":"}:
+        quote = _QUOTE.match(line)
+        prefix = quote.end() if quote else 0
+        content = line[prefix:]
+        stripped = content.strip()
+        if not stripped or _HEADING.match(content) or _RULE.match(content) or set(stripped) <= {"|", "-", " ", ":"}:
             if start is not None:
                 yield start, end, kind
             start = None
             continue
-        item = _LIST_ITEM.match(line)
-        row = _TABLE_ROW.match(line)
-        quote = _QUOTE.match(line)
-        begins = item or row or quote
+        item = _LIST_ITEM.match(content)
+        row = _TABLE_ROW.match(content)
+        begins = item or row or (quote is not None) != quoted
         if start is not None and (begins or kind == "row"):
             yield start, end, kind
             start = None
         if start is None:
-            offset = item.end() if item else quote.end() if quote else len(line) - len(line.lstrip())
-            start = pos + offset
+            offset = item.end() if item else len(content) - len(content.lstrip())
+            start = pos + prefix + offset
             kind = "item" if item else "row" if row else "prose"
+            quoted = quote is not None
         end = pos + len(line.rstrip())
     if start is not None:
         yield start, end, kind
+
+
+_QUOTE_MARKS = re.compile(r"\n[ \t]*>[ \t]?")
+
+
+def shown_text(text: str) -> str:
+    """``text`` (a sentence or a slice of a chunk) as a reader sees it: the ``>`` markers of quoted
+    lines after the first left out, line breaks and runs of spaces made single spaces."""
+    return " ".join(_QUOTE_MARKS.sub("\n", text).split())
 
 
 SPLIT_TEXTS = 4096
@@ -103,8 +122,11 @@ def _split(text: str) -> tuple[Sentence, ...]:
         flat = block.replace("\n", " ")  # same length: spans found in it index the block too
         for s, e in punkt.span_tokenize(flat):
             piece = block[s:e].strip()
+            at = lo + s + (len(block[s:e]) - len(block[s:e].lstrip()))
+            marker = _QUOTE.match(piece)
+            if marker and not text[text.rfind("\n", 0, at) + 1 : at].strip():
+                piece, at = piece[marker.end() :], at + marker.end()  # a quoted line's marker, not text
             if piece:
-                at = lo + s + (len(block[s:e]) - len(block[s:e].lstrip()))
                 out.append(Sentence(at, at + len(piece), piece, kind))
     return tuple(out)
 

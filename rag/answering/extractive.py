@@ -22,16 +22,15 @@ from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.base import Draft, DraftCitation, Evidence, ModelInfo
 from rag.answering.question_shape import expected_answer
-from rag.sentences import Sentence, sentence_spans
+from rag.sentences import Sentence, sentence_spans, shown_text
 
 __all__ = ["ExtractiveAnswerer", "SentenceSimilarity"]
 
 SentenceSimilarity = Callable[[str, list[str]], list[float]]
 """(question, sentences) -> the cosine similarity of each sentence to the question."""
 
-_SPACE = re.compile(r"\s+")
 _HEADING_LINE = re.compile(r"(?m)^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
-_ITEM_BREAK = re.compile(r"(\S?)[ \t]*\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
+_ITEM_BREAK = re.compile(r"(\S?)[ \t]*\n[ \t]*(?:>[ \t]?)?[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
 """A line break followed by a list item's bullet or number, inside one quote (two items quoted together)."""
 
 
@@ -56,8 +55,9 @@ class _Candidate:
 
 
 def shown(sentence: str) -> str:
-    """A sentence as the answer shows it: its soft line breaks and runs of spaces made single spaces."""
-    return _SPACE.sub(" ", sentence).strip()
+    """A sentence as the answer shows it: its soft line breaks and runs of spaces made single spaces,
+    the ``>`` markers of a block quote's wrapped lines left out (:func:`rag.sentences.shown_text`)."""
+    return shown_text(sentence)
 
 
 def introduced_end(

@@ -216,3 +216,17 @@ def test_what_a_colon_introduces_ends_at_the_list_a_heading_or_a_table() -> None
     assert end_of("Contact us through:\n\n| Desk | Phone |\n| --- | --- |\n| IT | 555 |", "Contact") is None
     assert end_of("Contact us through the desk. Then wait.", "Contact") is None  # no colon: nothing introduced
     assert end_of("Contact us through the following:", "Contact") is None  # nothing follows it
+
+
+def test_a_quoted_list_reads_without_its_quote_marks_and_bullets() -> None:
+    text = (
+        "Zoom guidance:\n\n> - All Zoom meetings hosted by GSA require a meeting password.\n"
+        "> - Do not share links to Zoom meetings via publicly available\n>   social media outlets.\n"
+    )
+    draft, hits, _ = _answer_by_meaning(text, "Can I post a Zoom link on social media?", "social media outlets")
+    assert draft.text.startswith(
+        "All Zoom meetings hosted by GSA require a meeting password. Do not share links to Zoom meetings "
+        "via publicly available social media outlets. [1]"
+    ), draft.text
+    [c] = check_citations(draft, hits).citations
+    assert c.quote is not None and c.quote in text and ">   social" in c.quote  # verbatim

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.sentences import sentence_spans, split_sentences
+from rag.sentences import sentence_spans, shown_text, split_sentences
 
 WRAPPED = """# Family leave
 
@@ -55,3 +55,32 @@ def test_a_remembered_split_is_the_same_and_each_caller_gets_its_own_list() -> N
     again = sentence_spans(WRAPPED)
     assert again and [s.text for s in again] == split_sentences(WRAPPED)
     assert all(WRAPPED[s.start : s.end] == s.text for s in again)
+
+
+QUOTED = """Zoom guidance from GSA IT:
+
+> **Zoom usage for GSA hosted meetings**
+>
+> - All Zoom meetings hosted by GSA require a meeting password.
+> - Do not share links to Zoom meetings via publicly available
+>   social media outlets. Provide the links directly to invitees.
+> A quoted paragraph that wraps
+> over two lines.
+
+After the quote. Prices are > 5 dollars.
+"""
+
+
+def test_a_block_quote_follows_the_same_rules_as_the_page() -> None:
+    """Quoted list items are items and quoted wrapped lines stay one sentence (each quoted line used to
+    be a block of its own, so a wrapped sentence was cut in two at its ``>``)."""
+    spans = sentence_spans(QUOTED)
+    assert all(QUOTED[s.start : s.end] == s.text for s in spans)
+    texts = {s.text: s.kind for s in spans}
+    assert texts["All Zoom meetings hosted by GSA require a meeting password."] == "item"
+    assert texts["Do not share links to Zoom meetings via publicly available\n>   social media outlets."] == "item"
+    assert "A quoted paragraph that wraps\n> over two lines." in texts  # its marker is not part of it
+    assert not any(t.startswith(("-", ">", "social media")) for t in texts)
+    assert "Prices are > 5 dollars." in texts  # a ">" inside a line is text
+    assert shown_text("publicly available\n>   social media outlets.") == "publicly available social media outlets."
+    assert shown_text("costs\n  > 5 dollars") == "costs 5 dollars"  # as in Markdown, a line starting with ">" is quoted
