@@ -6,9 +6,9 @@ renderer passes those blocks to the browser, which shows their text; a text pipe
 them stores, embeds and quotes the markup (``<td>``, ``<div id="a1" class="...">``). Here each
 HTML block, as CommonMark delimits it (markdown-it-py's parser), is replaced by its text in the
 Markdown the rest of ingestion reads: headings stay headings (``### ...``), table rows become
-``| cell | cell |`` rows, list items ``- item`` lines, paragraphs paragraphs; scripts, styles and
-embedded media (no text to read) are dropped. Everything outside HTML blocks, code blocks
-included, is left as written.
+``| cell | cell |`` rows (a row of header cells is followed by ``| --- |``, as in Markdown), list
+items ``- item`` lines, paragraphs paragraphs; scripts, styles and embedded media (no text to
+read) are dropped. Everything outside HTML blocks, code blocks included, is left as written.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class _Renderer:
         self.blocks: list[str] = []
         self._inline: list[str] = []
         self._on_block = on_block
+        self._headed = False  # the current table's header row was written
 
     def add(self, block: str) -> None:
         if self._on_block is not None:
@@ -79,15 +80,21 @@ class _Renderer:
                     self.add("#" * _HEADINGS[name] + " " + text)
             elif name == "tr":
                 self.flush()
-                cells = [_text(c) for c in child.find_all(["th", "td"])]
+                found = child.find_all(["th", "td"])
+                cells = [_text(c) for c in found]
                 if any(cells):
                     self.add("| " + " | ".join(cells) + " |")
+                    if all(c.name == "th" for c in found) and not self._headed:
+                        self.add("| " + " | ".join("---" for _ in cells) + " |")  # a header row, as in Markdown
+                        self._headed = True
             elif name == "li":
                 self.flush()
                 if text := _text(child):
                     self.add("- " + text)
             elif name in _BLOCK:
                 self.flush()
+                if name == "table":
+                    self._headed = False
                 self.walk(child)
                 self.flush()
             elif name == "a" and isinstance(href := child.get("href"), str) and href[:4].lower() in ("mail", "tel:"):

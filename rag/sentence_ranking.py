@@ -27,6 +27,7 @@ from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.extractive import SentenceSimilarity
 from rag.answering.similarity import sentence_similarity
+from rag.answering.table_rows import is_header
 from rag.sentences import sentence_spans, shown_text
 
 __all__ = ["PARSED_CHUNKS", "SentenceRanker", "sentence_contexts"]
@@ -39,12 +40,15 @@ tokenizing 15 chunks per question cost more than their cached vectors under conc
 def sentence_contexts(text: str, heading_path: Sequence[str], min_words: int = 4) -> list[str]:
     """Each sentence of ``text`` (of at least ``min_words`` words, not addressed to a model) as its
     meaning is compared with a question: ``"<heading path>: <previous sentence> <sentence>"``, line
-    breaks and runs of spaces made single spaces (the extractive answerer's ``context``)."""
+    breaks and runs of spaces made single spaces, a table's header row left out (the extractive
+    answerer's ``context``)."""
     heading = " > ".join(heading_path)
     spans = sentence_spans(text)
     out: list[str] = []
     for position, sent in enumerate(spans):
         if len(sent.text.split()) < min_words or looks_like_instruction(sent.text):
+            continue
+        if sent.kind == "row" and is_header(text, sent.end):
             continue
         before = spans[position - 1] if position else None
         usable = before is not None and not looks_like_instruction(before.text)

@@ -8,7 +8,8 @@ document and only when they add question terms the answer does not have yet, so 
 mixes two documents (or two organisations' handbooks). A quoted sentence that introduces what
 follows it ("... provided that:", "contact the service desk through:") is quoted with what it
 introduces, and one whose continuation is not in the chunk is not added as a follower: an answer
-never ends on a colon that promises a list it does not show.
+never ends on a colon that promises a list it does not show. A table row is shown with its columns'
+names ("System: HR Links; Purpose: ..."), and a table's header row is never an answer's sentence.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ingest.injection import looks_like_instruction
 from ingest.sparse import SparseEncoder
 from rag.answering.base import Draft, DraftCitation, Evidence, ModelInfo
 from rag.answering.question_shape import expected_answer
+from rag.answering.table_rows import header_of, is_header, spoken
 from rag.sentences import Sentence, sentence_spans, shown_text
 
 __all__ = ["ExtractiveAnswerer", "SentenceSimilarity"]
@@ -52,6 +54,8 @@ class _Candidate:
     """The end offset of what the sentence introduces (:func:`introduced_end`), or None."""
     continued: tuple[int, ...] = ()
     """The positions of the sentences it introduces, in its chunk."""
+    header: tuple[str, ...] | None = None
+    """The header cells of the table holding the sentence (or the row before it), to read its rows by."""
 
 
 def shown(sentence: str) -> str:
@@ -97,6 +101,22 @@ def displayed(quote: str) -> str:
     - You don't need ..."); after an item that ends without punctuation a semicolon separates them.
     The citation keeps the verbatim quote."""
     return shown(_ITEM_BREAK.sub(_item_break, quote))
+
+
+def _table_header(text: str, spans: list[Sentence], position: int) -> tuple[str, ...] | None:
+    """The header cells of the table holding ``spans[position]``, or the row before it; None when
+    neither is a table row or the chunk does not hold the table's header."""
+    for i in (position, position - 1):
+        if i >= 0 and spans[i].kind == "row":
+            found = header_of(text, spans[i].start)
+            return tuple(found) if found is not None else None
+    return None
+
+
+def _read(cand: _Candidate, quote: str) -> str:
+    """A chosen quote as the answer's text shows it: :func:`displayed`, its table rows read with their
+    columns' names (:func:`rag.answering.table_rows.spoken`)."""
+    return displayed(spoken(quote, list(cand.header) if cand.header else None))
 
 
 class ExtractiveAnswerer:
@@ -162,9 +182,12 @@ class ExtractiveAnswerer:
             for position, sent in enumerate(spans):
                 if len(sent.text.split()) < self.min_words or looks_like_instruction(sent.text):
                     continue  # too short to answer, or text addressed to a model (never quoted)
+                if sent.kind == "row" and is_header(text, sent.end):
+                    continue  # a table's header names columns; it states no fact
                 before = spans[position - 1] if position else None
                 usable = before is not None and not looks_like_instruction(before.text)
                 window = text[before.start : sent.end] if usable and before is not None else sent.text
+                header = _table_header(text, spans, position)
                 terms = frozenset(self._terms.encode_query(sent.text).indices)
                 overlap = len(query & terms)
                 if overlap:
@@ -194,6 +217,7 @@ class ExtractiveAnswerer:
                         end=sent.end,
                         continues_to=continues_to,
                         continued=continued,
+                        header=header,
                     )
                 )
         if self.similarity is None or not out:
@@ -261,14 +285,14 @@ class ExtractiveAnswerer:
     def answer(self, evidence: Evidence, prompt: str) -> Draft:
         """The lead sentence, then what adds to it, with markers; empty when no sentence is usable."""
         chosen = self._select(evidence)
-        text = " ".join(f"{displayed(quote)} [{c.n}]" for c, quote in chosen)
+        text = " ".join(f"{_read(c, quote)} [{c.n}]" for c, quote in chosen)
         citations = list({c.n: DraftCitation(n=c.n, quote=quote) for c, quote in chosen}.values())
         return Draft(text=text, citations=citations)
 
     def stream(self, evidence: Evidence, prompt: str) -> Iterator[str]:
         """The same answer in pieces of a few words, as a model would stream it (joined: the answer's text)."""
         for i, (cand, quote) in enumerate(self._select(evidence)):
-            words = displayed(quote).split(" ")
+            words = _read(cand, quote).split(" ")
             for start in range(0, len(words), self.stream_words):
                 lead = "" if i == 0 and start == 0 else " "
                 yield lead + " ".join(words[start : start + self.stream_words])

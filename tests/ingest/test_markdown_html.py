@@ -42,7 +42,7 @@ def test_a_table_becomes_rows_and_media_and_scripts_go() -> None:
         "<table>\n<tr><th>Desk</th><th>Phone</th></tr>\n<tr><td>IT service desk</td><td>866-450-5250</td></tr>\n"
         "</table>\n"
     )
-    assert render_html(html) == "| Desk | Phone |\n| IT service desk | 866-450-5250 |"
+    assert render_html(html) == "| Desk | Phone |\n| --- | --- |\n| IT service desk | 866-450-5250 |"
     assert render_html('<iframe src="https://video.example/x"></iframe><script>var a = 1;</script>') == ""
     assert render_html('<p>Write to <a href="mailto:desk@x.org">the desk</a>, <a href="/faq">the FAQ</a>.</p>') == (
         "Write to the desk (desk@x.org), the FAQ."

@@ -7,6 +7,7 @@ from rag.answering.base import Draft, Evidence
 from rag.answering.extractive import ExtractiveAnswerer, SentenceSimilarity, displayed, introduced_end
 from rag.citations import check_citations
 from rag.sentences import sentence_spans
+from tests.rag.test_table_rows import TABLE
 
 
 def _hit(text: str, n: int, *, doc: str | None = None, similarity: float = 0.6) -> SearchHit:
@@ -230,3 +231,16 @@ def test_a_quoted_list_reads_without_its_quote_marks_and_bullets() -> None:
     ), draft.text
     [c] = check_citations(draft, hits).citations
     assert c.quote is not None and c.quote in text and ">   social" in c.quote  # verbatim
+
+
+def test_an_answer_from_a_table_names_the_columns_and_never_quotes_the_header() -> None:
+    def similarity(question: str, texts: list[str]) -> list[float]:
+        return [1.0 if "pay stubs" in t else 0.9 if "What it is for" in t else 0.0 for t in texts]
+
+    hits = [_hit(TABLE, 1)]
+    draft = ExtractiveAnswerer(similarity=similarity).answer(Evidence("Where do I see my pay stubs?", hits), "")
+    assert "System: Employee Express; What it is for: To see your pay stubs and change withholdings." in draft.text
+    assert "|" not in draft.text, draft.text
+    assert not draft.text.startswith("System: System")  # the header row is not a sentence of the answer
+    [c] = check_citations(draft, hits).citations
+    assert c.quote is not None and c.quote in TABLE and c.quote.endswith("change withholdings |")  # verbatim
