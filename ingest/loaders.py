@@ -74,7 +74,7 @@ def _load_markdown(path: Path, source: str, guard: LoadGuard) -> tuple[str, str,
         raise LoadError(source, f"unreadable front matter ({exc})") from exc
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}
     # HTML blocks and inline syntax become the text a reader sees; whitespace is tidied again after
-    text = normalize_text(plain_inline(render_html_blocks(normalize_text(post.content))))
+    text = normalize_text(plain_inline(render_html_blocks(normalize_text(post.content), on_block=guard.tick)))
     title = str(meta.get("title") or _first_heading(text) or _title_from_name(path))
     return title, text, meta, []
 

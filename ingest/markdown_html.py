@@ -132,12 +132,12 @@ def render_html(html: str | Tag, on_block: Callable[[], None] | None = None) -> 
     return _join(renderer.blocks)
 
 
-def render_html_blocks(markdown: str) -> str:
+def render_html_blocks(markdown: str, on_block: Callable[[], None] | None = None) -> str:
     """``markdown`` with each raw HTML block (CommonMark's definition) replaced by its readable text.
 
     Guarantees: lines outside HTML blocks are kept as written and in order; a block with no text
     leaves a blank line, so the blocks around it stay apart; text without HTML blocks is returned
-    unchanged.
+    unchanged. ``on_block`` is called for each rendered block (see :func:`render_html`).
     """
     if "<" not in markdown:
         return markdown
@@ -149,7 +149,7 @@ def render_html_blocks(markdown: str) -> str:
     at = 0
     for start, end in spans:
         out.extend(lines[at:start])
-        rendered = render_html("\n".join(lines[start:end]))
+        rendered = render_html("\n".join(lines[start:end]), on_block)
         out.extend(["", *rendered.split("\n"), ""] if rendered else [""])
         at = end
     out.extend(lines[at:])

@@ -67,6 +67,10 @@ def test_an_html_page_counts_its_paragraphs_and_rows_against_the_limit(tmp_path:
     with pytest.raises(LimitExceeded, match="load_max_blocks"):
         load_document(page, "many.html", limits=LoadLimits(max_blocks=100))
     assert load_document(page, "many.html", limits=LoadLimits(max_blocks=151)).text.count("| value |") == 150
+    markdown = tmp_path / "many.md"  # the same table inside a Markdown page
+    markdown.write_text(f"# Rows\n\n<table>{rows}</table>\n")
+    with pytest.raises(LimitExceeded, match="load_max_blocks"):
+        load_document(markdown, "many.md", limits=LoadLimits(max_blocks=100))
 
 
 def test_a_build_reports_a_hostile_file_by_name_and_builds_the_rest(
